@@ -1,0 +1,193 @@
+//! The block header, its fixed 96-byte encoding, and the quantities it carries.
+//!
+//! Layout (little-endian integers):
+//!
+//! | bytes  | field        |
+//! |--------|--------------|
+//! | 0..4   | version      |
+//! | 4..12  | height       |
+//! | 12..44 | previous hash|
+//! | 44..76 | Merkle root  |
+//! | 76..84 | timestamp ms |
+//! | 84..88 | difficulty   |
+//! | 88..96 | nonce        |
+//!
+//! Everything a miner varies (the nonce) sits in the last 32 bytes, so the first 64 bytes form one
+//! SHA-256 block that is compressed once per template (the midstate), and each nonce costs a single
+//! compression for the first hash plus one for the second.
+
+use super::hash::{sha256d, BlockHash, MerkleRoot};
+use super::pow::Difficulty;
+use std::fmt;
+
+/// A block's position on its chain: genesis is 0.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct Height(u64);
+
+impl Height {
+    pub const GENESIS: Height = Height(0);
+
+    pub const fn new(h: u64) -> Self {
+        Height(h)
+    }
+
+    pub const fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The next height; saturating, because no chain reaches `u64::MAX` blocks.
+    pub const fn next(self) -> Height {
+        Height(self.0.saturating_add(1))
+    }
+
+    pub fn prev(self) -> Option<Height> {
+        self.0.checked_sub(1).map(Height)
+    }
+}
+
+impl fmt::Display for Height {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct Timestamp(u64);
+
+impl Timestamp {
+    pub const fn from_millis(ms: u64) -> Self {
+        Timestamp(ms)
+    }
+
+    pub const fn as_millis(self) -> u64 {
+        self.0
+    }
+
+    pub const fn saturating_add_millis(self, ms: u64) -> Self {
+        Timestamp(self.0.saturating_add(ms))
+    }
+
+    /// The wall clock. Only the edges call this; validation takes "now" as an argument.
+    pub fn now() -> Self {
+        let since = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ms", self.0)
+    }
+}
+
+/// A block header. Its hash is always computed from these fields, never stored beside them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub version: u32,
+    pub height: Height,
+    pub prev_hash: BlockHash,
+    pub merkle_root: MerkleRoot,
+    pub timestamp: Timestamp,
+    pub difficulty: Difficulty,
+    pub nonce: u64,
+}
+
+impl Header {
+    pub const SIZE: usize = 96;
+    /// Bytes hashed once per mining template.
+    pub const MIDSTATE_LEN: usize = 64;
+    /// Offset of the nonce within the encoding.
+    pub const NONCE_OFFSET: usize = 88;
+
+    pub fn encode(&self) -> [u8; Self::SIZE] {
+        let mut out = [0u8; Self::SIZE];
+        out[0..4].copy_from_slice(&self.version.to_le_bytes());
+        out[4..12].copy_from_slice(&self.height.get().to_le_bytes());
+        out[12..44].copy_from_slice(self.prev_hash.as_bytes());
+        out[44..76].copy_from_slice(self.merkle_root.as_bytes());
+        out[76..84].copy_from_slice(&self.timestamp.as_millis().to_le_bytes());
+        out[84..88].copy_from_slice(&self.difficulty.bits().to_le_bytes());
+        out[88..96].copy_from_slice(&self.nonce.to_le_bytes());
+        out
+    }
+
+    /// Decodes a header; fails only on a difficulty beyond [`Difficulty::MAX`].
+    pub fn decode(bytes: &[u8; Self::SIZE]) -> Result<Header, super::pow::DifficultyError> {
+        let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
+        let hash_at = |i: usize| -> [u8; 32] { bytes[i..i + 32].try_into().expect("32 bytes") };
+        let version = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes"));
+        let bits = u32::from_le_bytes(bytes[84..88].try_into().expect("4 bytes"));
+        Ok(Header {
+            version,
+            height: Height::new(u64_at(4)),
+            prev_hash: BlockHash::from_bytes(hash_at(12)),
+            merkle_root: MerkleRoot::from_bytes(hash_at(44)),
+            timestamp: Timestamp::from_millis(u64_at(76)),
+            difficulty: Difficulty::new(u64::from(bits))?,
+            nonce: u64_at(88),
+        })
+    }
+
+    pub fn hash(&self) -> BlockHash {
+        BlockHash::from_bytes(sha256d(&self.encode()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> Header {
+        Header {
+            version: 1,
+            height: Height::new(7),
+            prev_hash: BlockHash::from_bytes([1; 32]),
+            merkle_root: MerkleRoot::from_bytes([2; 32]),
+            timestamp: Timestamp::from_millis(1_700_000_000_000),
+            difficulty: Difficulty::new(8).unwrap(),
+            nonce: 42,
+        }
+    }
+
+    #[test]
+    fn encoding_round_trips_and_places_the_nonce_last() {
+        let h = sample();
+        let bytes = h.encode();
+        assert_eq!(Header::decode(&bytes).unwrap(), h);
+        assert_eq!(&bytes[Header::NONCE_OFFSET..], &42u64.to_le_bytes());
+    }
+
+    #[test]
+    fn every_field_changes_the_hash() {
+        let base = sample();
+        let hashes = [
+            Header { version: 2, ..base },
+            Header { height: Height::new(8), ..base },
+            Header { prev_hash: BlockHash::ZERO, ..base },
+            Header { merkle_root: MerkleRoot::ZERO, ..base },
+            Header { timestamp: Timestamp::from_millis(1), ..base },
+            Header { difficulty: Difficulty::new(9).unwrap(), ..base },
+            Header { nonce: 43, ..base },
+        ]
+        .map(|h| h.hash());
+        for h in hashes {
+            assert_ne!(h, base.hash());
+        }
+    }
+
+    #[test]
+    fn decode_refuses_an_impossible_difficulty() {
+        let mut bytes = sample().encode();
+        bytes[84..88].copy_from_slice(&65u32.to_le_bytes());
+        assert!(Header::decode(&bytes).is_err());
+    }
+}

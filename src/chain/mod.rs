@@ -1,0 +1,29 @@
+//! The pure chain core: types, canonical encodings, consensus rules and fork choice.
+//!
+//! Nothing here performs I/O or knows about sled, HTTP, threads or the clock (validation takes the
+//! current time as an argument), so every rule can be tested with plain values and reused by the
+//! node, the miner and the CLI alike.
+
+mod block;
+mod encode;
+mod hash;
+mod header;
+mod params;
+mod pow;
+mod transaction;
+mod validation;
+
+#[cfg(test)]
+mod tests;
+
+pub use block::{merkle_root, Block, HashMismatch, WireBlock};
+pub use encode::DecodeError;
+pub use hash::{sha256d, BlockHash, MerkleRoot, ParseHashError, TxId};
+pub use header::{Header, Height, Timestamp};
+pub use params::ChainParams;
+pub use pow::{leading_zero_bits, prefers, Difficulty, DifficultyError, Work};
+pub use transaction::{Note, NoteError, Transaction};
+pub use validation::{
+    median_time_past, validate_block, validate_genesis, ChainVerifier, InvalidBlock, Parent, Rule,
+    VerifiedBlock, MAX_FUTURE_DRIFT_MS, MEDIAN_TIME_SPAN,
+};

@@ -1,0 +1,296 @@
+//! Consensus rules: every check a block must pass before a node stores or relays it.
+//!
+//! Validation is pure. The caller supplies what the rules need to know about the block's
+//! ancestors (a [`Parent`]) and the current time, so the same code checks a block from a peer, a
+//! freshly mined one, and a whole chain downloaded by the CLI.
+
+use super::block::Block;
+use super::hash::{BlockHash, TxId};
+use super::header::{Header, Height, Timestamp};
+use super::params::ChainParams;
+use super::pow::{Difficulty, Work};
+use std::collections::{HashSet, VecDeque};
+
+/// How many ancestors the median-time-past rule looks at.
+pub const MEDIAN_TIME_SPAN: usize = 11;
+/// How far ahead of the validating node's clock a block's timestamp may be.
+pub const MAX_FUTURE_DRIFT_MS: u64 = 2 * 60 * 60 * 1000;
+
+/// The rule a block breaks. `code()` is the stable name the API reports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rule {
+    #[error("genesis block {got} is not this chain's genesis {expected}")]
+    WrongGenesis { expected: BlockHash, got: BlockHash },
+    #[error("version {got} is not the chain's version {expected}")]
+    BadVersion { expected: u32, got: u32 },
+    #[error("height {got} does not follow its parent's height (expected {expected})")]
+    BadHeight { expected: Height, got: Height },
+    #[error("previous hash {got} is not the parent {expected}")]
+    BadPreviousHash { expected: BlockHash, got: BlockHash },
+    #[error("difficulty {got} is not the {required} the chain requires")]
+    WrongDifficulty { required: Difficulty, got: Difficulty },
+    #[error("hash {hash} does not meet the difficulty of {difficulty}")]
+    BadProofOfWork { hash: BlockHash, difficulty: Difficulty },
+    #[error("timestamp {timestamp} is not after the median of the last 11 blocks ({median})")]
+    TimestampTooOld { timestamp: Timestamp, median: Timestamp },
+    #[error("timestamp {timestamp} is more than 2 hours ahead of this node's clock ({now})")]
+    TimestampTooNew { timestamp: Timestamp, now: Timestamp },
+    #[error("{count} transactions exceed the limit of {max}")]
+    TooManyTransactions { count: usize, max: usize },
+    #[error("{size} bytes exceed the block size limit of {max}")]
+    TooLarge { size: usize, max: usize },
+    #[error("transaction {txid} appears more than once")]
+    DuplicateTransaction { txid: TxId },
+    #[error("Merkle root {got} does not match the transactions (computed {computed})")]
+    BadMerkleRoot {
+        computed: super::hash::MerkleRoot,
+        got: super::hash::MerkleRoot,
+    },
+}
+
+impl Rule {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Rule::WrongGenesis { .. } => "wrong_genesis",
+            Rule::BadVersion { .. } => "bad_version",
+            Rule::BadHeight { .. } => "bad_height",
+            Rule::BadPreviousHash { .. } => "bad_previous_hash",
+            Rule::WrongDifficulty { .. } => "wrong_difficulty",
+            Rule::BadProofOfWork { .. } => "bad_proof_of_work",
+            Rule::TimestampTooOld { .. } => "timestamp_too_old",
+            Rule::TimestampTooNew { .. } => "timestamp_too_new",
+            Rule::TooManyTransactions { .. } => "too_many_transactions",
+            Rule::TooLarge { .. } => "block_too_large",
+            Rule::DuplicateTransaction { .. } => "duplicate_transaction",
+            Rule::BadMerkleRoot { .. } => "bad_merkle_root",
+        }
+    }
+}
+
+/// A block that breaks a rule, named by height and (computed) hash.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid block {height} ({hash}): {rule}")]
+pub struct InvalidBlock {
+    pub height: Height,
+    pub hash: BlockHash,
+    pub rule: Rule,
+}
+
+/// What validation needs to know about a block's parent and the chain behind it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Parent {
+    pub hash: BlockHash,
+    pub height: Height,
+    /// Median timestamp of the parent and up to ten of its ancestors.
+    pub median_time_past: Timestamp,
+}
+
+/// A block that passed every rule, with its hash computed once. Only validation (and the genesis
+/// constructor) make one, so storage cannot be handed a block nobody checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedBlock {
+    block: Block,
+    hash: BlockHash,
+}
+
+impl VerifiedBlock {
+    pub(super) fn new_unchecked(block: Block) -> Self {
+        let hash = block.hash();
+        VerifiedBlock { block, hash }
+    }
+
+    pub fn hash(&self) -> BlockHash {
+        self.hash
+    }
+
+    pub fn block(&self) -> &Block {
+        &self.block
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.block.header
+    }
+
+    pub fn into_block(self) -> Block {
+        self.block
+    }
+}
+
+/// The median of up to [`MEDIAN_TIME_SPAN`] timestamps (the upper middle for an even count).
+pub fn median_time_past(timestamps: &[Timestamp]) -> Timestamp {
+    let mut sorted = timestamps.to_vec();
+    sorted.sort_unstable();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
+/// Checks `block` as the child of `parent` against every consensus rule.
+pub fn validate_block(
+    block: Block,
+    parent: &Parent,
+    params: &ChainParams,
+    now: Timestamp,
+) -> Result<VerifiedBlock, InvalidBlock> {
+    let hash = block.hash();
+    match check_rules(&block, hash, parent, params, now) {
+        Ok(()) => Ok(VerifiedBlock { block, hash }),
+        Err(rule) => Err(InvalidBlock {
+            height: block.height(),
+            hash,
+            rule,
+        }),
+    }
+}
+
+fn check_rules(
+    block: &Block,
+    hash: BlockHash,
+    parent: &Parent,
+    params: &ChainParams,
+    now: Timestamp,
+) -> Result<(), Rule> {
+    let h = &block.header;
+    if h.version != params.version {
+        return Err(Rule::BadVersion {
+            expected: params.version,
+            got: h.version,
+        });
+    }
+    if h.height != parent.height.next() {
+        return Err(Rule::BadHeight {
+            expected: parent.height.next(),
+            got: h.height,
+        });
+    }
+    if h.prev_hash != parent.hash {
+        return Err(Rule::BadPreviousHash {
+            expected: parent.hash,
+            got: h.prev_hash,
+        });
+    }
+    // The chain sets the difficulty; a block that picks an easier one is refused even if its hash
+    // meets what it claims.
+    let required = params.required_difficulty();
+    if h.difficulty != required {
+        return Err(Rule::WrongDifficulty {
+            required,
+            got: h.difficulty,
+        });
+    }
+    if !required.check_hash(&hash) {
+        return Err(Rule::BadProofOfWork {
+            hash,
+            difficulty: required,
+        });
+    }
+    if h.timestamp <= parent.median_time_past {
+        return Err(Rule::TimestampTooOld {
+            timestamp: h.timestamp,
+            median: parent.median_time_past,
+        });
+    }
+    if h.timestamp > now.saturating_add_millis(MAX_FUTURE_DRIFT_MS) {
+        return Err(Rule::TimestampTooNew {
+            timestamp: h.timestamp,
+            now,
+        });
+    }
+    check_body(block)
+}
+
+/// Size limits, uniqueness and the Merkle commitment: the rules that need no context.
+fn check_body(block: &Block) -> Result<(), Rule> {
+    let count = block.transactions.len();
+    if count > Block::MAX_TRANSACTIONS {
+        return Err(Rule::TooManyTransactions {
+            count,
+            max: Block::MAX_TRANSACTIONS,
+        });
+    }
+    let size = block.encoded_len();
+    if size > Block::MAX_BYTES {
+        return Err(Rule::TooLarge {
+            size,
+            max: Block::MAX_BYTES,
+        });
+    }
+    let txids: Vec<TxId> = block.transactions.iter().map(|tx| tx.txid()).collect();
+    let mut seen = HashSet::with_capacity(txids.len());
+    if let Some(dup) = txids.iter().find(|id| !seen.insert(**id)) {
+        return Err(Rule::DuplicateTransaction { txid: *dup });
+    }
+    let computed = super::block::merkle_root(txids);
+    if computed != block.header.merkle_root {
+        return Err(Rule::BadMerkleRoot {
+            computed,
+            got: block.header.merkle_root,
+        });
+    }
+    Ok(())
+}
+
+/// Accepts `block` as the first block of a chain only if it is this chain's genesis.
+pub fn validate_genesis(block: Block, params: &ChainParams) -> Result<VerifiedBlock, InvalidBlock> {
+    let genesis = params.genesis();
+    if block == *genesis.block() {
+        return Ok(genesis);
+    }
+    Err(InvalidBlock {
+        height: block.height(),
+        hash: block.hash(),
+        rule: Rule::WrongGenesis {
+            expected: genesis.hash(),
+            got: block.hash(),
+        },
+    })
+}
+
+/// Verifies a whole chain block by block from genesis, holding only the last few timestamps, so
+/// a chain of any length is checked in constant memory.
+pub struct ChainVerifier<'a> {
+    params: &'a ChainParams,
+    now: Timestamp,
+    parent: Option<Parent>,
+    recent: VecDeque<Timestamp>,
+    work: Work,
+}
+
+impl<'a> ChainVerifier<'a> {
+    pub fn new(params: &'a ChainParams, now: Timestamp) -> Self {
+        ChainVerifier {
+            params,
+            now,
+            parent: None,
+            recent: VecDeque::with_capacity(MEDIAN_TIME_SPAN),
+            work: Work::ZERO,
+        }
+    }
+
+    /// Checks the next block; the first one must be the genesis block.
+    pub fn push(&mut self, block: Block) -> Result<VerifiedBlock, InvalidBlock> {
+        let verified = match &self.parent {
+            None => validate_genesis(block, self.params)?,
+            Some(parent) => validate_block(block, parent, self.params, self.now)?,
+        };
+        if self.recent.len() == MEDIAN_TIME_SPAN {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(verified.header().timestamp);
+        self.work = self.work + verified.header().difficulty.work();
+        self.parent = Some(Parent {
+            hash: verified.hash(),
+            height: verified.header().height,
+            median_time_past: median_time_past(self.recent.make_contiguous()),
+        });
+        Ok(verified)
+    }
+
+    /// Work of the blocks verified so far.
+    pub fn work(&self) -> Work {
+        self.work
+    }
+
+    /// Height of the last verified block, if any.
+    pub fn height(&self) -> Option<Height> {
+        self.parent.map(|p| p.height)
+    }
+}
