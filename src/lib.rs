@@ -1,1 +1,3 @@
 pub mod chain;
+pub mod mining;
+pub mod storage;

@@ -32,7 +32,13 @@ impl Block {
 
     /// Size of the canonical encoding, computed without encoding.
     pub fn encoded_len(&self) -> usize {
-        Header::SIZE + 4 + self.transactions.iter().map(Transaction::encoded_len).sum::<usize>()
+        Header::SIZE
+            + 4
+            + self
+                .transactions
+                .iter()
+                .map(Transaction::encoded_len)
+                .sum::<usize>()
     }
 
     /// The canonical encoding: header, transaction count (u32 LE), then each transaction.
@@ -61,7 +67,10 @@ impl Block {
             .map(|_| Transaction::decode_from(&mut r))
             .collect::<Result<Vec<_>, _>>()?;
         r.finish()?;
-        Ok(Block { header, transactions })
+        Ok(Block {
+            header,
+            transactions,
+        })
     }
 
     pub fn compute_merkle_root(&self) -> MerkleRoot {
@@ -195,7 +204,10 @@ mod tests {
             difficulty: Difficulty::new(4).unwrap(),
             nonce: 9,
         };
-        Block { header, transactions }
+        Block {
+            header,
+            transactions,
+        }
     }
 
     #[test]
@@ -217,7 +229,10 @@ mod tests {
         let bytes = block.encode();
         assert_eq!(bytes.len(), block.encoded_len());
         assert_eq!(Block::decode(&bytes).unwrap(), block);
-        assert_eq!(Block::decode(&bytes[..bytes.len() - 1]), Err(DecodeError::UnexpectedEnd));
+        assert_eq!(
+            Block::decode(&bytes[..bytes.len() - 1]),
+            Err(DecodeError::UnexpectedEnd)
+        );
         let mut longer = bytes.clone();
         longer.push(0);
         assert_eq!(Block::decode(&longer), Err(DecodeError::TrailingBytes(1)));

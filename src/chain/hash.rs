@@ -128,7 +128,10 @@ mod tests {
         assert_eq!(h.to_string().parse::<BlockHash>().unwrap(), h);
         assert_eq!("ab".parse::<BlockHash>(), Err(ParseHashError::Length(2)));
         let bad = "g".repeat(64);
-        assert!(matches!(bad.parse::<BlockHash>(), Err(ParseHashError::NotHex(_))));
+        assert!(matches!(
+            bad.parse::<BlockHash>(),
+            Err(ParseHashError::NotHex(_))
+        ));
         let json = serde_json::to_string(&h).unwrap();
         assert_eq!(serde_json::from_str::<BlockHash>(&json).unwrap(), h);
     }

@@ -22,7 +22,17 @@ use std::fmt;
 
 /// A block's position on its chain: genesis is 0.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(transparent)]
 pub struct Height(u64);
@@ -56,7 +66,17 @@ impl fmt::Display for Height {
 
 /// Milliseconds since the Unix epoch.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(transparent)]
 pub struct Timestamp(u64);
@@ -171,11 +191,26 @@ mod tests {
         let base = sample();
         let hashes = [
             Header { version: 2, ..base },
-            Header { height: Height::new(8), ..base },
-            Header { prev_hash: BlockHash::ZERO, ..base },
-            Header { merkle_root: MerkleRoot::ZERO, ..base },
-            Header { timestamp: Timestamp::from_millis(1), ..base },
-            Header { difficulty: Difficulty::new(9).unwrap(), ..base },
+            Header {
+                height: Height::new(8),
+                ..base
+            },
+            Header {
+                prev_hash: BlockHash::ZERO,
+                ..base
+            },
+            Header {
+                merkle_root: MerkleRoot::ZERO,
+                ..base
+            },
+            Header {
+                timestamp: Timestamp::from_millis(1),
+                ..base
+            },
+            Header {
+                difficulty: Difficulty::new(9).unwrap(),
+                ..base
+            },
             Header { nonce: 43, ..base },
         ]
         .map(|h| h.hash());

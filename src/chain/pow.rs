@@ -61,7 +61,9 @@ impl<'de> serde::Deserialize<'de> for Difficulty {
 impl std::str::FromStr for Difficulty {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bits: u64 = s.parse().map_err(|_| format!("not a number of bits: {s:?}"))?;
+        let bits: u64 = s
+            .parse()
+            .map_err(|_| format!("not a number of bits: {s:?}"))?;
         Difficulty::new(bits).map_err(|e| e.to_string())
     }
 }
@@ -141,8 +143,14 @@ mod tests {
     #[test]
     fn leading_zero_bits_counts_across_bytes() {
         assert_eq!(leading_zero_bits(&[0; 32]), 256);
-        assert_eq!(leading_zero_bits(hash_with_first_bytes(&[0x80]).as_bytes()), 0);
-        assert_eq!(leading_zero_bits(hash_with_first_bytes(&[0, 0x0f]).as_bytes()), 12);
+        assert_eq!(
+            leading_zero_bits(hash_with_first_bytes(&[0x80]).as_bytes()),
+            0
+        );
+        assert_eq!(
+            leading_zero_bits(hash_with_first_bytes(&[0, 0x0f]).as_bytes()),
+            12
+        );
     }
 
     #[test]

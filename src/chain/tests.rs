@@ -47,7 +47,11 @@ fn genesis_parent() -> (Block, Parent) {
 }
 
 fn now() -> Timestamp {
-    params().genesis().header().timestamp.saturating_add_millis(60_000)
+    params()
+        .genesis()
+        .header()
+        .timestamp
+        .saturating_add_millis(60_000)
 }
 
 /// Re-mines a block after its header was edited, so only the edited rule can fail.
@@ -79,12 +83,17 @@ fn each_header_mutation_breaks_its_rule() {
     let good = child_of(&genesis, vec![note("a")]);
 
     let b = remined(good.clone(), |h| h.version = 2);
-    assert!(matches!(rule_of(b, &parent), Rule::BadVersion { got: 2, .. }));
+    assert!(matches!(
+        rule_of(b, &parent),
+        Rule::BadVersion { got: 2, .. }
+    ));
 
     let b = remined(good.clone(), |h| h.height = Height::new(2));
     assert!(matches!(rule_of(b, &parent), Rule::BadHeight { .. }));
 
-    let b = remined(good.clone(), |h| h.prev_hash = BlockHash::from_bytes([7; 32]));
+    let b = remined(good.clone(), |h| {
+        h.prev_hash = BlockHash::from_bytes([7; 32])
+    });
     assert!(matches!(rule_of(b, &parent), Rule::BadPreviousHash { .. }));
 
     // A block cannot choose an easier difficulty, even if its hash meets the one it claims.
@@ -121,11 +130,19 @@ fn each_body_mutation_breaks_its_rule() {
     assert!(matches!(rule_of(b, &parent), Rule::BadMerkleRoot { .. }));
 
     let b = child_of(&genesis, vec![note("a"), note("a")]);
-    assert!(matches!(rule_of(b, &parent), Rule::DuplicateTransaction { .. }));
+    assert!(matches!(
+        rule_of(b, &parent),
+        Rule::DuplicateTransaction { .. }
+    ));
 
-    let many = (0..=Block::MAX_TRANSACTIONS).map(|i| note(&i.to_string())).collect();
+    let many = (0..=Block::MAX_TRANSACTIONS)
+        .map(|i| note(&i.to_string()))
+        .collect();
     let b = child_of(&genesis, many);
-    assert!(matches!(rule_of(b, &parent), Rule::TooManyTransactions { .. }));
+    assert!(matches!(
+        rule_of(b, &parent),
+        Rule::TooManyTransactions { .. }
+    ));
 
     let big = (0..Block::MAX_TRANSACTIONS)
         .map(|i| note(&format!("{i:0>256}")))
@@ -136,7 +153,11 @@ fn each_body_mutation_breaks_its_rule() {
 
 #[test]
 fn median_time_past_uses_the_middle_value() {
-    let ts = |v: &[u64]| v.iter().map(|&m| Timestamp::from_millis(m)).collect::<Vec<_>>();
+    let ts = |v: &[u64]| {
+        v.iter()
+            .map(|&m| Timestamp::from_millis(m))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(median_time_past(&ts(&[5, 1, 3])), Timestamp::from_millis(3));
     assert_eq!(median_time_past(&ts(&[4, 1])), Timestamp::from_millis(4));
     assert_eq!(median_time_past(&[]), Timestamp::default());
@@ -170,7 +191,10 @@ fn chain_verifier_walks_a_chain_and_names_the_first_bad_block() {
     );
     stale[14] = remined(stale[14].clone(), |h| h.timestamp = median);
     let mut verifier = ChainVerifier::new(&p, now());
-    let err = stale.into_iter().find_map(|b| verifier.push(b).err()).unwrap();
+    let err = stale
+        .into_iter()
+        .find_map(|b| verifier.push(b).err())
+        .unwrap();
     assert_eq!(err.height, Height::new(14));
     assert!(matches!(err.rule, Rule::TimestampTooOld { .. }));
 

@@ -95,7 +95,9 @@ impl Transaction {
                     return Err(DecodeError::Note(NoteError::TooLong { len }));
                 }
                 let text = std::str::from_utf8(r.bytes(len)?).map_err(|_| DecodeError::Utf8)?;
-                Ok(Transaction::Note(Note::new(text).map_err(DecodeError::Note)?))
+                Ok(Transaction::Note(
+                    Note::new(text).map_err(DecodeError::Note)?,
+                ))
             }
             tag => Err(DecodeError::UnknownTransactionKind(tag)),
         }
@@ -118,7 +120,9 @@ impl serde::Serialize for Transaction {
 impl<'de> serde::Deserialize<'de> for Transaction {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        Note::new(text).map(Transaction::Note).map_err(serde::de::Error::custom)
+        Note::new(text)
+            .map(Transaction::Note)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -132,7 +136,9 @@ mod tests {
         assert!(Note::new("x".repeat(Note::MAX_BYTES)).is_ok());
         assert_eq!(
             Note::new("x".repeat(Note::MAX_BYTES + 1)),
-            Err(NoteError::TooLong { len: Note::MAX_BYTES + 1 })
+            Err(NoteError::TooLong {
+                len: Note::MAX_BYTES + 1
+            })
         );
     }
 

@@ -28,13 +28,25 @@ pub enum Rule {
     #[error("previous hash {got} is not the parent {expected}")]
     BadPreviousHash { expected: BlockHash, got: BlockHash },
     #[error("difficulty {got} is not the {required} the chain requires")]
-    WrongDifficulty { required: Difficulty, got: Difficulty },
+    WrongDifficulty {
+        required: Difficulty,
+        got: Difficulty,
+    },
     #[error("hash {hash} does not meet the difficulty of {difficulty}")]
-    BadProofOfWork { hash: BlockHash, difficulty: Difficulty },
+    BadProofOfWork {
+        hash: BlockHash,
+        difficulty: Difficulty,
+    },
     #[error("timestamp {timestamp} is not after the median of the last 11 blocks ({median})")]
-    TimestampTooOld { timestamp: Timestamp, median: Timestamp },
+    TimestampTooOld {
+        timestamp: Timestamp,
+        median: Timestamp,
+    },
     #[error("timestamp {timestamp} is more than 2 hours ahead of this node's clock ({now})")]
-    TimestampTooNew { timestamp: Timestamp, now: Timestamp },
+    TimestampTooNew {
+        timestamp: Timestamp,
+        now: Timestamp,
+    },
     #[error("{count} transactions exceed the limit of {max}")]
     TooManyTransactions { count: usize, max: usize },
     #[error("{size} bytes exceed the block size limit of {max}")]

@@ -1,0 +1,182 @@
+//! Mining: the nonce search on a dedicated rayon pool, live progress, and per-block statistics.
+//!
+//! The search runs on its own thread pool (never on the async runtime's workers), one worker per
+//! core by default. Callers block on [`Miner::mine`] from a blocking-task thread and stop it
+//! through a shared flag when a new tip makes the work stale.
+
+mod midstate;
+mod search;
+mod stats;
+
+pub use midstate::Midstate;
+pub use search::{scan, search_parallel, search_sequential, Outcome, CHUNK};
+pub use stats::{cpu_percent, ProcessSample, ProcessSampler};
+
+use crate::chain::{Difficulty, Header};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Figures for one finished (or stopped) search.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MiningStats {
+    /// Nonces tried.
+    pub attempts: u64,
+    pub elapsed_ms: f64,
+    /// Hashes (double SHA-256 of a header) per second.
+    pub hash_rate: f64,
+    pub threads: usize,
+    /// Process CPU over the search, in percent of one core.
+    pub cpu_percent: f64,
+    /// Resident memory of the process when the search ended.
+    pub memory_bytes: u64,
+}
+
+/// A running search, as an observer sees it.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Progress {
+    pub active: bool,
+    pub attempts: u64,
+    pub elapsed_ms: f64,
+    pub hash_rate: f64,
+    pub threads: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot start {threads} mining threads: {source}")]
+pub struct MinerError {
+    threads: usize,
+    source: rayon::ThreadPoolBuildError,
+}
+
+pub struct Miner {
+    pool: rayon::ThreadPool,
+    threads: usize,
+    attempts: AtomicU64,
+    started: Mutex<Option<Instant>>,
+    sampler: Mutex<ProcessSampler>,
+}
+
+fn rate(attempts: u64, elapsed: Duration) -> f64 {
+    match elapsed.as_secs_f64() {
+        s if s > 0.0 => attempts as f64 / s,
+        _ => 0.0,
+    }
+}
+
+impl Miner {
+    /// A miner with `threads` workers, or one per core.
+    pub fn new(threads: Option<usize>) -> Result<Miner, MinerError> {
+        let threads = threads.unwrap_or_else(rayon::current_num_threads).max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("miner-{i}"))
+            .build()
+            .map_err(|source| MinerError { threads, source })?;
+        Ok(Miner {
+            pool,
+            threads,
+            attempts: AtomicU64::new(0),
+            started: Mutex::new(None),
+            sampler: Mutex::new(ProcessSampler::new()),
+        })
+    }
+
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// Searches every nonce for `header` on all workers. Blocks until a solution is found (the
+    /// header is returned with its nonce set) or `stop` is raised (`None`).
+    pub fn mine(&self, header: Header, stop: &AtomicBool) -> (Option<Header>, MiningStats) {
+        let before = self.sample();
+        let start = Instant::now();
+        self.attempts.store(0, Ordering::Relaxed);
+        *self.started.lock().expect("progress lock") = Some(start);
+        let outcome = search_parallel(&self.pool, &header, 0..u64::MAX, stop, &self.attempts);
+        *self.started.lock().expect("progress lock") = None;
+        let elapsed = start.elapsed();
+        let after = self.sample();
+        let attempts = self.attempts.load(Ordering::Relaxed);
+        let stats = MiningStats {
+            attempts,
+            elapsed_ms: elapsed.as_secs_f64() * 1000.0,
+            hash_rate: rate(attempts, elapsed),
+            threads: self.threads,
+            cpu_percent: cpu_percent(&before, &after, elapsed.as_secs_f64() * 1000.0),
+            memory_bytes: after.memory_bytes,
+        };
+        let solved = match outcome {
+            Outcome::Found(nonce) => Some(Header { nonce, ..header }),
+            // The whole u64 range without a solution is possible only at absurd difficulties;
+            // the caller treats it like a stop and builds a fresh template (new timestamp).
+            Outcome::Exhausted | Outcome::Stopped => None,
+        };
+        (solved, stats)
+    }
+
+    /// What the current search (if any) has done so far.
+    pub fn progress(&self) -> Progress {
+        let started = *self.started.lock().expect("progress lock");
+        let attempts = self.attempts.load(Ordering::Relaxed);
+        match started {
+            Some(start) => Progress {
+                active: true,
+                attempts,
+                elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
+                hash_rate: rate(attempts, start.elapsed()),
+                threads: self.threads,
+            },
+            None => Progress {
+                threads: self.threads,
+                ..Progress::default()
+            },
+        }
+    }
+
+    /// Current CPU time and memory of this process.
+    pub fn sample(&self) -> ProcessSample {
+        self.sampler.lock().expect("sampler lock").sample()
+    }
+
+    /// Hashes for `duration` at a difficulty no search will meet, and reports the rate.
+    pub fn benchmark(&self, duration: Duration) -> MiningStats {
+        let mut header = *crate::chain::ChainParams::default().genesis().header();
+        header.difficulty = Difficulty::MAX;
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                std::thread::sleep(duration);
+                stop.store(true, Ordering::Relaxed);
+            });
+            self.mine(header, &stop).1
+        })
+    }
+}
+
+/// A header for a new block on `parent` carrying `transactions`, nonce 0. Its timestamp is the
+/// clock, or just past the parent's median time when the clock lags behind it (blocks mined
+/// faster than the clock ticks would otherwise break the median-time rule).
+pub fn template(
+    parent: &crate::chain::Parent,
+    params: &crate::chain::ChainParams,
+    transactions: &[crate::chain::Transaction],
+    now: crate::chain::Timestamp,
+) -> Header {
+    Header {
+        version: params.version,
+        height: parent.height.next(),
+        prev_hash: parent.hash,
+        merkle_root: crate::chain::merkle_root(transactions.iter().map(|tx| tx.txid())),
+        timestamp: now.max(parent.median_time_past.saturating_add_millis(1)),
+        difficulty: params.required_difficulty(),
+        nonce: 0,
+    }
+}
+
+/// Mines `header` on the calling thread with the reference search (for tests and tools).
+pub fn solve_sequential(header: Header) -> Header {
+    let nonce = search_sequential(&header, 0..u64::MAX)
+        .expect("a nonce exists below u64::MAX at any supported test difficulty");
+    Header { nonce, ..header }
+}

@@ -1,0 +1,265 @@
+//! Store tests on temporary directories with an easy difficulty.
+
+use super::*;
+use crate::chain::{Difficulty, Note, Rule, Transaction};
+use crate::mining::{solve_sequential, template};
+
+fn params() -> ChainParams {
+    ChainParams::new(Difficulty::new(6).unwrap())
+}
+
+fn now() -> Timestamp {
+    Timestamp::now()
+}
+
+/// Mines `n` blocks on top of `parent_hash`, each with one note tagged by `tag`, without storing
+/// them. Timestamps are spaced a second apart from the parent's.
+fn branch(store: &Store, parent_hash: BlockHash, n: usize, tag: &str) -> Vec<Block> {
+    let meta = store.meta(&parent_hash).unwrap().unwrap();
+    let mut parent = Parent {
+        hash: parent_hash,
+        height: meta.height,
+        median_time_past: meta.timestamp,
+    };
+    let mut ts = meta.timestamp;
+    (0..n)
+        .map(|i| {
+            let txs = vec![Transaction::Note(Note::new(format!("{tag} {i}")).unwrap())];
+            ts = ts.saturating_add_millis(1000);
+            let header = solve_sequential(template(&parent, store.params(), &txs, ts));
+            let block = Block {
+                header,
+                transactions: txs,
+            };
+            // Timestamps strictly increase, so the median stays below each new block's.
+            parent = Parent {
+                hash: block.hash(),
+                height: block.height(),
+                median_time_past: parent.median_time_past,
+            };
+            block
+        })
+        .collect()
+}
+
+#[test]
+fn a_new_store_holds_genesis_and_its_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let tip = store.tip();
+    assert_eq!(tip.hash, params().genesis_hash());
+    assert_eq!(tip.length(), 1);
+    assert_eq!(
+        store.block_at(Height::GENESIS).unwrap().unwrap().hash(),
+        tip.hash
+    );
+    assert_eq!(store.params(), &params());
+}
+
+#[test]
+fn reopening_keeps_blocks_and_refuses_other_parameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let tip = {
+        let store = Store::open(dir.path(), Some(params())).unwrap();
+        let blocks = branch(&store, store.tip().hash, 5, "a");
+        let report = store.accept(blocks, now()).unwrap();
+        assert_eq!(report.stored.len(), 5);
+        assert!(report.rejected.is_none());
+        store.tip()
+    };
+    let store = Store::open(dir.path(), None).unwrap();
+    assert_eq!(store.tip(), tip);
+    assert_eq!(store.main_chain(Height::GENESIS, 100).unwrap().len(), 6);
+    drop(store);
+
+    let other = ChainParams::new(Difficulty::new(7).unwrap());
+    let err = Store::open(dir.path(), Some(other)).err().unwrap();
+    assert!(matches!(err, StoreError::ParamsMismatch { .. }), "{err}");
+}
+
+#[test]
+fn a_second_open_of_the_same_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Store::open(dir.path(), Some(params())).unwrap();
+    let err = Store::open(dir.path(), Some(params())).err().unwrap();
+    assert!(matches!(err, StoreError::Locked(_)), "{err}");
+    assert!(err.to_string().contains("in use by another running node"));
+}
+
+#[test]
+fn known_blocks_are_counted_not_stored_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let blocks = branch(&store, store.tip().hash, 2, "a");
+    store.accept(blocks.clone(), now()).unwrap();
+    let again = store.accept(blocks, now()).unwrap();
+    assert_eq!((again.stored.len(), again.known), (0, 2));
+    assert!(!again.tip_changed());
+}
+
+#[test]
+fn a_heavier_side_branch_takes_over_and_the_old_blocks_stay_by_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let genesis = store.tip().hash;
+    let a = branch(&store, genesis, 3, "a");
+    store.accept(a.clone(), now()).unwrap();
+
+    // Equal work: the node keeps its own chain.
+    let b = branch(&store, genesis, 4, "b");
+    let report = store.accept(b[..3].to_vec(), now()).unwrap();
+    assert_eq!(report.stored.len(), 3);
+    assert!(!report.tip_changed());
+    assert_eq!(store.tip().hash, a[2].hash());
+
+    // One more block makes branch b heavier: the height index and tip switch together.
+    let report = store.accept(b[3..].to_vec(), now()).unwrap();
+    assert!(report.tip_changed());
+    assert_eq!(report.disconnected, 3);
+    assert_eq!(store.tip().hash, b[3].hash());
+    for (i, block) in b.iter().enumerate() {
+        assert_eq!(
+            store.hash_at(Height::new(i as u64 + 1)).unwrap(),
+            Some(block.hash())
+        );
+    }
+    assert!(store.block(&a[2].hash()).unwrap().is_some());
+
+    // And back: a shorter reorg to a longer a-branch removes b's higher heights.
+    let a_more = branch(&store, a[2].hash(), 2, "a2");
+    let report = store.accept(a_more.clone(), now()).unwrap();
+    assert_eq!(report.disconnected, 4);
+    assert_eq!(store.tip().height, Height::new(5));
+    assert_eq!(store.hash_at(Height::new(3)).unwrap(), Some(a[2].hash()));
+    assert_eq!(store.hash_at(Height::new(6)).unwrap(), None);
+}
+
+#[test]
+fn processing_stops_at_an_invalid_block_and_keeps_the_ones_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let mut blocks = branch(&store, store.tip().hash, 3, "a");
+    blocks[1].transactions[0] = Transaction::Note(Note::new("edited").unwrap());
+    let report = store.accept(blocks, now()).unwrap();
+    assert_eq!(report.stored.len(), 1);
+    match report.rejected {
+        Some(Rejection::Invalid(e)) => assert!(matches!(e.rule, Rule::BadMerkleRoot { .. })),
+        other => panic!("expected an invalid block, got {other:?}"),
+    }
+    assert_eq!(store.tip().height, Height::new(1));
+}
+
+#[test]
+fn an_orphan_is_reported_with_its_missing_parent() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let blocks = branch(&store, store.tip().hash, 2, "a");
+    let report = store.accept(vec![blocks[1].clone()], now()).unwrap();
+    assert_eq!(
+        report.rejected,
+        Some(Rejection::Orphan {
+            hash: blocks[1].hash(),
+            height: Height::new(2),
+            parent: blocks[0].hash(),
+        })
+    );
+    assert!(report.stored.is_empty());
+}
+
+#[test]
+fn another_chains_genesis_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let other = ChainParams::new(Difficulty::new(9).unwrap())
+        .genesis()
+        .into_block();
+    let report = store.accept(vec![other], now()).unwrap();
+    assert!(matches!(
+        report.rejected,
+        Some(Rejection::Invalid(ref e)) if matches!(e.rule, Rule::WrongGenesis { .. })
+    ));
+    let ours = params().genesis().into_block();
+    assert_eq!(store.accept(vec![ours], now()).unwrap().known, 1);
+}
+
+fn set_schema(dir: &Path, version: u32) {
+    let db = sled::open(dir).unwrap();
+    db.open_tree("meta")
+        .unwrap()
+        .insert(KEY_SCHEMA, &version.to_le_bytes())
+        .unwrap();
+    db.flush().unwrap();
+}
+
+#[test]
+fn a_store_from_a_newer_build_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path(), Some(params())).unwrap());
+    set_schema(dir.path(), SCHEMA_VERSION + 1);
+    let err = Store::open(dir.path(), None).err().unwrap();
+    assert!(matches!(err, StoreError::NewerSchema { .. }), "{err}");
+}
+
+#[test]
+fn migrations_upgrade_an_older_store_in_order_before_it_is_used() {
+    fn add_marker(_db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
+        meta.insert(b"marker", b"v2")?;
+        Ok(())
+    }
+    fn count_blocks(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
+        let n = db.open_tree("blocks")?.len() as u64;
+        meta.insert(b"block_count", &n.to_le_bytes())?;
+        Ok(())
+    }
+    let steps = [
+        Migration {
+            from: SCHEMA_VERSION + 1,
+            describe: "count blocks",
+            apply: count_blocks,
+        },
+        Migration {
+            from: SCHEMA_VERSION,
+            describe: "add a marker",
+            apply: add_marker,
+        },
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path(), Some(params())).unwrap());
+    let store = Store::open_with(dir.path(), None, &steps).unwrap();
+    assert_eq!(
+        migrate::run(&store.db, &store.meta, &steps).unwrap(),
+        SCHEMA_VERSION + 2
+    );
+    assert_eq!(store.meta.get(b"marker").unwrap().unwrap().as_ref(), b"v2");
+    assert_eq!(
+        store.meta.get(b"block_count").unwrap().unwrap().as_ref(),
+        &1u64.to_le_bytes()
+    );
+    assert_eq!(store.tip().hash, params().genesis_hash());
+    drop(store);
+
+    // A version with no step to the next is a clear error, not a silent skip.
+    set_schema(dir.path(), SCHEMA_VERSION + 5);
+    let err = Store::open_with(
+        dir.path(),
+        None,
+        &[
+            Migration {
+                from: SCHEMA_VERSION + 4,
+                describe: "x",
+                apply: add_marker,
+            },
+            Migration {
+                from: SCHEMA_VERSION + 6,
+                describe: "y",
+                apply: add_marker,
+            },
+        ],
+    )
+    .err()
+    .unwrap();
+    assert!(
+        matches!(err, StoreError::NoUpgrade(v) if v == SCHEMA_VERSION + 5),
+        "{err}"
+    );
+}
