@@ -1,3 +1,25 @@
+//! ferrochain: a durable proof-of-work blockchain node.
+//!
+//! # Layout
+//!
+//! Arrows point down; nothing reaches up.
+//!
+//! - [`chain`]: the pure core. Hashes, heights, difficulty and work as their own types; headers,
+//!   blocks and transactions with one canonical encoding; consensus rules; fork choice by work.
+//!   No I/O, no threads, no clock.
+//! - [`storage`]: the only code that touches sled. Blocks by hash, the main chain's height index,
+//!   the tip, chain parameters and the schema version, written together in one transaction.
+//! - [`mining`]: the nonce search, sequential (the reference) and fanned across rayon threads
+//!   with a shared stop flag; hash-rate benchmark and process statistics.
+//! - [`network`]: the HTTP client every peer request goes through (timeouts, size caps, no
+//!   redirects), peer lists, block broadcast and chain download.
+//! - [`node`]: [`Node`](node::Node), the cheap-to-clone handle that ties the layers together and
+//!   owns the rules of acceptance (validate, store, flush, then relay).
+//! - [`api`]: the Rocket REST API, a thin edge over `Node`.
+
+pub mod api;
 pub mod chain;
 pub mod mining;
+pub mod network;
+pub mod node;
 pub mod storage;

@@ -32,10 +32,15 @@ impl Block {
 
     /// Size of the canonical encoding, computed without encoding.
     pub fn encoded_len(&self) -> usize {
+        Self::encoded_len_with(&self.transactions)
+    }
+
+    /// Size a block holding `transactions` would encode to, so limits can be checked before a
+    /// block exists.
+    pub fn encoded_len_with(transactions: &[Transaction]) -> usize {
         Header::SIZE
             + 4
-            + self
-                .transactions
+            + transactions
                 .iter()
                 .map(Transaction::encoded_len)
                 .sum::<usize>()

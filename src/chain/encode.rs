@@ -20,7 +20,7 @@ pub enum DecodeError {
     Note(NoteError),
     #[error("{count} transactions exceed the limit of {max}")]
     TooManyTransactions { count: u64, max: usize },
-    #[error("{0}")]
+    #[error(transparent)]
     Difficulty(#[from] super::pow::DifficultyError),
 }
 

@@ -24,6 +24,6 @@ pub use params::ChainParams;
 pub use pow::{leading_zero_bits, prefers, Difficulty, DifficultyError, Work};
 pub use transaction::{Note, NoteError, Transaction};
 pub use validation::{
-    median_time_past, validate_block, validate_genesis, ChainVerifier, InvalidBlock, Parent, Rule,
-    VerifiedBlock, MAX_FUTURE_DRIFT_MS, MEDIAN_TIME_SPAN,
+    median_time_past, validate_block, validate_genesis, validate_transactions, ChainVerifier,
+    InvalidBlock, Parent, Rule, VerifiedBlock, MAX_FUTURE_DRIFT_MS, MEDIAN_TIME_SPAN,
 };

@@ -86,6 +86,16 @@ impl ChainParams {
     }
 }
 
+impl std::fmt::Display for ChainParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "difficulty {} (block version {})",
+            self.difficulty, self.version
+        )
+    }
+}
+
 impl Default for ChainParams {
     fn default() -> Self {
         ChainParams::new(Self::DEFAULT_DIFFICULTY)

@@ -9,6 +9,7 @@ use super::hash::{BlockHash, TxId};
 use super::header::{Header, Height, Timestamp};
 use super::params::ChainParams;
 use super::pow::{Difficulty, Work};
+use super::transaction::Transaction;
 use std::collections::{HashSet, VecDeque};
 
 /// How many ancestors the median-time-past rule looks at.
@@ -211,25 +212,7 @@ fn check_rules(
 
 /// Size limits, uniqueness and the Merkle commitment: the rules that need no context.
 fn check_body(block: &Block) -> Result<(), Rule> {
-    let count = block.transactions.len();
-    if count > Block::MAX_TRANSACTIONS {
-        return Err(Rule::TooManyTransactions {
-            count,
-            max: Block::MAX_TRANSACTIONS,
-        });
-    }
-    let size = block.encoded_len();
-    if size > Block::MAX_BYTES {
-        return Err(Rule::TooLarge {
-            size,
-            max: Block::MAX_BYTES,
-        });
-    }
-    let txids: Vec<TxId> = block.transactions.iter().map(|tx| tx.txid()).collect();
-    let mut seen = HashSet::with_capacity(txids.len());
-    if let Some(dup) = txids.iter().find(|id| !seen.insert(**id)) {
-        return Err(Rule::DuplicateTransaction { txid: *dup });
-    }
+    let txids = check_entries(&block.transactions)?;
     let computed = super::block::merkle_root(txids);
     if computed != block.header.merkle_root {
         return Err(Rule::BadMerkleRoot {
@@ -238,6 +221,36 @@ fn check_body(block: &Block) -> Result<(), Rule> {
         });
     }
     Ok(())
+}
+
+/// Checks entries about to be mined against the block limits and the uniqueness rule, so a
+/// miner never spends work on a block that would be refused.
+pub fn validate_transactions(transactions: &[Transaction]) -> Result<(), Rule> {
+    check_entries(transactions).map(drop)
+}
+
+/// Count, size and uniqueness; returns the transaction ids for the Merkle check.
+fn check_entries(transactions: &[Transaction]) -> Result<Vec<TxId>, Rule> {
+    let count = transactions.len();
+    if count > Block::MAX_TRANSACTIONS {
+        return Err(Rule::TooManyTransactions {
+            count,
+            max: Block::MAX_TRANSACTIONS,
+        });
+    }
+    let size = Block::encoded_len_with(transactions);
+    if size > Block::MAX_BYTES {
+        return Err(Rule::TooLarge {
+            size,
+            max: Block::MAX_BYTES,
+        });
+    }
+    let txids: Vec<TxId> = transactions.iter().map(Transaction::txid).collect();
+    let mut seen = HashSet::with_capacity(txids.len());
+    if let Some(dup) = txids.iter().find(|id| !seen.insert(**id)) {
+        return Err(Rule::DuplicateTransaction { txid: *dup });
+    }
+    Ok(txids)
 }
 
 /// Accepts `block` as the first block of a chain only if it is this chain's genesis.

@@ -43,10 +43,10 @@ pub struct Progress {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot start {threads} mining threads: {source}")]
+#[error("cannot start {threads} mining threads: {error}")]
 pub struct MinerError {
     threads: usize,
-    source: rayon::ThreadPoolBuildError,
+    error: rayon::ThreadPoolBuildError,
 }
 
 pub struct Miner {
@@ -72,7 +72,7 @@ impl Miner {
             .num_threads(threads)
             .thread_name(|i| format!("miner-{i}"))
             .build()
-            .map_err(|source| MinerError { threads, source })?;
+            .map_err(|error| MinerError { threads, error })?;
         Ok(Miner {
             pool,
             threads,

@@ -38,10 +38,10 @@ const KEY_SCHEMA: &[u8] = b"schema_version";
 pub enum StoreError {
     #[error("data directory {} is in use by another running node", .0.display())]
     Locked(PathBuf),
-    #[error("cannot open the store in {}: {source}", path.display())]
-    Open { path: PathBuf, source: sled::Error },
+    #[error("cannot open the store in {}: {error}", path.display())]
+    Open { path: PathBuf, error: sled::Error },
     #[error(
-        "the chain in {} was created with {stored:?}, but {requested:?} was asked for \
+        "the chain in {} was created with {stored}, but {requested} was asked for \
          (use another --data-dir, or drop the flag to use the stored parameters)",
         path.display()
     )]
@@ -59,7 +59,7 @@ pub enum StoreError {
     NoUpgrade(u32),
     #[error("the store is corrupt: {0}")]
     Corrupt(String),
-    #[error("storage failure: {0}")]
+    #[error(transparent)]
     Sled(#[from] sled::Error),
 }
 
@@ -193,13 +193,13 @@ impl Store {
             .path(dir)
             .cache_capacity(CACHE_BYTES)
             .open()
-            .map_err(|source| match &source {
+            .map_err(|error| match &error {
                 sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
                     StoreError::Locked(dir.to_owned())
                 }
                 _ => StoreError::Open {
                     path: dir.to_owned(),
-                    source,
+                    error,
                 },
             })?;
         let meta = db.open_tree("meta")?;

@@ -1,0 +1,161 @@
+//! `GET /chain`, `GET /blocks/<height or hash>` and `POST /add_block`.
+
+use super::error::ApiError;
+use crate::chain::{Block, BlockHash, Height, WireBlock};
+use crate::node::{Node, Submitted};
+use rocket::http::{ContentType, Status};
+use rocket::response::stream::ByteStream;
+use rocket::serde::json::{self, Json};
+use rocket::State;
+use serde_json::{json, Value};
+
+/// Most blocks one page of `GET /chain` holds.
+pub const MAX_PAGE: usize = 1000;
+/// A page stops growing past this many bytes (with at least one block), so a page of large
+/// blocks stays far below what peers accept in one response.
+pub const PAGE_BYTES: usize = 8 * 1024 * 1024;
+/// Blocks read from the store per step while streaming.
+const STREAM_BATCH: usize = 256;
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![chain, block, add_block]
+}
+
+fn parse_query<T: std::str::FromStr>(
+    name: &str,
+    value: Option<&str>,
+) -> Result<Option<T>, ApiError> {
+    value
+        .map(|v| {
+            v.parse().map_err(|_| {
+                ApiError::bad_request(
+                    "bad_query",
+                    format!("{name} must be a non-negative integer, got {v:?}"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// The whole main chain from genesis, or with `from`/`limit` one page of it. `length` is always
+/// the full chain's length. The body is streamed in batches, so serving a long chain needs no
+/// more memory than a short one.
+#[rocket::get("/chain?<from>&<limit>")]
+fn chain(
+    node: &State<Node>,
+    from: Option<&str>,
+    limit: Option<&str>,
+) -> Result<(ContentType, ByteStream![Vec<u8>]), ApiError> {
+    let from = parse_query::<u64>("from", from)?;
+    let limit = parse_query::<usize>("limit", limit)?;
+    let paged = from.is_some() || limit.is_some();
+    let from = Height::new(from.unwrap_or(0));
+    let (limit, budget) = match paged {
+        true => (limit.unwrap_or(100).min(MAX_PAGE), PAGE_BYTES),
+        false => (usize::MAX, usize::MAX),
+    };
+    let head = format!(r#"{{"length":{},"chain":"#, node.tip().length());
+    Ok(stream_chain(
+        node.inner().clone(),
+        head,
+        from,
+        limit,
+        budget,
+    ))
+}
+
+/// Streams `head` (the start of a JSON object, ending in a key), then the main chain from `from`
+/// as a JSON array of up to `limit` blocks and `budget` bytes, then the closing brace.
+pub(super) fn stream_chain(
+    node: Node,
+    head: String,
+    from: Height,
+    limit: usize,
+    budget: usize,
+) -> (ContentType, ByteStream![Vec<u8>]) {
+    let stream = ByteStream! {
+        yield format!("{head}[").into_bytes();
+        let (mut next, mut sent, mut bytes) = (from, 0usize, 0usize);
+        'pages: while sent < limit && bytes < budget {
+            let want = STREAM_BATCH.min(limit - sent);
+            let blocks = match node.chain(next, want).await {
+                Ok(blocks) => blocks,
+                Err(e) => {
+                    // The status line is gone; end the document so the client sees a short,
+                    // verifiable chain rather than broken JSON.
+                    log::error!("streaming the chain failed at {next}: {e}");
+                    break;
+                }
+            };
+            let got = blocks.len();
+            for block in blocks {
+                let mut out = if sent == 0 { Vec::new() } else { b",".to_vec() };
+                serde_json::to_writer(&mut out, &block).expect("a block always serialises");
+                bytes += out.len();
+                sent += 1;
+                yield out;
+                if bytes >= budget {
+                    break 'pages;
+                }
+            }
+            if got < want {
+                break;
+            }
+            next = Height::new(next.get() + got as u64);
+        }
+        yield b"]}".to_vec();
+    };
+    (ContentType::JSON, stream)
+}
+
+/// One block by main-chain height, or any stored block by hash.
+#[rocket::get("/blocks/<id>")]
+fn block(node: &State<Node>, id: &str) -> Result<Json<Block>, ApiError> {
+    let found = if id.len() == 64 {
+        let hash: BlockHash = id
+            .parse()
+            .map_err(|e| ApiError::bad_request("bad_block_id", format!("{e}")))?;
+        node.block(&hash)?
+    } else {
+        let height: u64 = id.parse().map_err(|_| {
+            ApiError::bad_request(
+                "bad_block_id",
+                format!("{id:?} is neither a height nor a 64-character block hash"),
+            )
+        })?;
+        node.block_at(Height::new(height))?
+    };
+    found
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("no block {id}")))
+}
+
+/// A block from a peer or a client, in the JSON shape `GET /chain` shows.
+#[rocket::post("/add_block", data = "<body>")]
+async fn add_block(
+    node: &State<Node>,
+    body: Result<Json<WireBlock>, json::Error<'_>>,
+) -> Result<(Status, Json<Value>), ApiError> {
+    let block = body
+        .map_err(ApiError::from_json)?
+        .into_inner()
+        .into_block()
+        .map_err(|e| ApiError::new(Status::UnprocessableEntity, "hash_mismatch", e.to_string()))?;
+    let (hash, height) = (block.hash(), block.height());
+    let (status, message) = match node.submit(block).await? {
+        Submitted::Connected => (Status::Created, "block added to the chain".to_owned()),
+        Submitted::Known => (Status::Ok, "block already known".to_owned()),
+        Submitted::SideBranch => (
+            Status::Accepted,
+            "block stored on a side branch with less work than the chain".to_owned(),
+        ),
+        Submitted::Orphan { parent } => (
+            Status::Accepted,
+            format!("parent {parent} is unknown; catching up from peers"),
+        ),
+    };
+    Ok((
+        status,
+        Json(json!({ "message": message, "hash": hash, "index": height })),
+    ))
+}

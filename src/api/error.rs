@@ -1,0 +1,110 @@
+//! `ApiError`: the one place an error becomes an HTTP status and a JSON body.
+
+use crate::node::NodeError;
+use rocket::http::Status;
+use rocket::response::{self, Responder};
+use rocket::serde::json::{self, Json};
+use rocket::Request;
+
+/// Every error the API returns: `{"error": "<code>", "message": "<what is wrong>"}`.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: Status,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: Status, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Status::BadRequest, code, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(Status::NotFound, "not_found", message)
+    }
+
+    /// Maps a JSON body that could not be read the way Rocket's own guard would (413 too large,
+    /// 422 well-formed but wrong shape, 400 not JSON), keeping serde's precise message.
+    pub fn from_json(e: json::Error<'_>) -> Self {
+        match e {
+            json::Error::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => Self::new(
+                Status::PayloadTooLarge,
+                "too_large",
+                "the body exceeds the size limit",
+            ),
+            json::Error::Io(io) => {
+                Self::bad_request("bad_body", format!("cannot read the body: {io}"))
+            }
+            json::Error::Parse(_, e) if e.classify() == serde_json::error::Category::Data => {
+                Self::new(Status::UnprocessableEntity, "invalid_json", e.to_string())
+            }
+            json::Error::Parse(_, e) => Self::bad_request("malformed_json", e.to_string()),
+        }
+    }
+}
+
+impl From<NodeError> for ApiError {
+    fn from(e: NodeError) -> Self {
+        match e {
+            NodeError::InvalidBlock(invalid) => Self::new(
+                Status::UnprocessableEntity,
+                invalid.rule.code(),
+                invalid.to_string(),
+            ),
+            NodeError::InvalidTransactions(rule) => {
+                Self::new(Status::UnprocessableEntity, rule.code(), rule.to_string())
+            }
+            other => {
+                log::error!("request failed: {other}");
+                Self::new(
+                    Status::InternalServerError,
+                    "internal_error",
+                    other.to_string(),
+                )
+            }
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let body = serde_json::json!({ "error": self.code, "message": self.message });
+        response::Response::build_from(Json(body).respond_to(req)?)
+            .status(self.status)
+            .ok()
+    }
+}
+
+/// Rocket's own errors (no route, body too large, unparsable guard) in the same JSON shape.
+#[rocket::catch(default)]
+pub fn default_catcher(status: Status, req: &Request<'_>) -> ApiError {
+    let code = match status.code {
+        400 => "bad_request",
+        404 => "not_found",
+        405 => "method_not_allowed",
+        413 => "too_large",
+        415 => "unsupported_media_type",
+        422 => "unprocessable",
+        500..=599 => "internal_error",
+        _ => "error",
+    };
+    let message = match status.code {
+        404 => format!("no such resource: {} {}", req.method(), req.uri()),
+        413 => "the body exceeds the size limit".to_owned(),
+        _ => format!(
+            "{} {}: {}",
+            req.method(),
+            req.uri(),
+            status.reason_lossy().to_lowercase()
+        ),
+    };
+    ApiError::new(status, code, message)
+}

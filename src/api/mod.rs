@@ -1,0 +1,70 @@
+//! The REST API, served by Rocket: a thin edge that turns HTTP into [`Node`] calls.
+//!
+//! Building the `Rocket` is separate from launching it, so tests drive the same routes through
+//! Rocket's local client, and real-socket tests launch it on port 0.
+
+mod chain;
+mod error;
+mod mine;
+mod nodes;
+
+pub use chain::{MAX_PAGE, PAGE_BYTES};
+pub use error::ApiError;
+
+use crate::chain::Block;
+use crate::node::Node;
+use rocket::data::{Limits, ToByteUnit};
+use rocket::fairing::AdHoc;
+use rocket::figment::providers::{Env, Format, Toml};
+use rocket::figment::{Figment, Profile};
+use rocket::{Build, Rocket};
+use std::net::SocketAddr;
+
+/// Largest JSON body of a valid block: every byte of a maximal block's entries escaped as
+/// `\u00XX` (six characters), plus the header fields.
+pub const MAX_BLOCK_JSON: usize = 6 * Block::MAX_BYTES + 4096;
+
+/// The node's Rocket configuration: built-in defaults, then `Rocket.toml` (if the working
+/// directory has one, or `ROCKET_CONFIG` names one), then `ROCKET_*` variables. The built-ins
+/// match the shipped `Rocket.toml`, so a node started elsewhere behaves the same.
+pub fn figment() -> Figment {
+    let defaults = rocket::Config {
+        limits: Limits::default().limit("json", MAX_BLOCK_JSON.bytes()),
+        ident: rocket::config::Ident::try_new("ferrochain").expect("a valid server name"),
+        ..rocket::Config::default()
+    };
+    Figment::from(defaults)
+        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .select(Profile::from_env_or(
+            "ROCKET_PROFILE",
+            rocket::Config::DEFAULT_PROFILE,
+        ))
+}
+
+/// The API for `node`, configured by `figment`, ready to launch.
+pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
+    rocket::custom(figment)
+        .manage(node)
+        .mount("/", chain::routes())
+        .mount("/", mine::routes())
+        .mount("/", nodes::routes())
+        .register("/", rocket::catchers![error::default_catcher])
+        .attach(AdHoc::on_liftoff("announce", |rocket| {
+            Box::pin(async move {
+                let config = rocket.config();
+                let addr = SocketAddr::new(config.address, config.port);
+                if let Some(node) = rocket.state::<Node>() {
+                    node.set_local_addr(addr);
+                    let tip = node.tip();
+                    // Scripts and tests read this line to learn the port when started on port 0.
+                    println!(
+                        "ferrochain node listening on http://{addr} (height {}, tip {}, {} peers)",
+                        tip.height,
+                        tip.hash.short(),
+                        node.peers().len()
+                    );
+                }
+            })
+        }))
+}

@@ -1,0 +1,163 @@
+//! The one HTTP client every request to a peer goes through.
+//!
+//! Peers are untrusted: each request has a connect timeout and a total deadline, redirects are
+//! never followed (a peer cannot point us at another address), and bodies are read in chunks
+//! with a hard cap, so a peer that is silent, slow, endless or huge costs a bounded amount of
+//! time and memory and surfaces as a [`PeerError`].
+
+use super::peer::PeerUrl;
+use crate::chain::{Block, Height, WireBlock};
+use std::time::Duration;
+
+/// Largest response body accepted from a peer: a full page of blocks with room to spare.
+pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Deadlines for peer requests.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub connect: Duration,
+    /// For the whole request, body included.
+    pub total: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(3),
+            total: Duration::from_secs(15),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    #[error("{peer}: request failed: {error}")]
+    Request { peer: String, error: reqwest::Error },
+    #[error("{peer}: answered {status}")]
+    Status {
+        peer: String,
+        status: reqwest::StatusCode,
+    },
+    #[error("{peer}: response exceeds {limit} bytes")]
+    TooLarge { peer: String, limit: usize },
+    #[error("{peer}: unreadable response: {error}")]
+    Json {
+        peer: String,
+        error: serde_json::Error,
+    },
+}
+
+/// One page of a peer's `GET /chain`.
+#[derive(Debug, serde::Deserialize)]
+pub struct ChainPage {
+    /// What the peer claims its chain length is. Informational only: nothing trusts it.
+    pub length: u64,
+    pub chain: Vec<WireBlock>,
+}
+
+/// A cheap-to-clone client (reqwest shares its connection pool between clones).
+#[derive(Clone)]
+pub struct PeerClient {
+    http: reqwest::Client,
+}
+
+impl PeerClient {
+    pub fn new(timeouts: Timeouts) -> PeerClient {
+        let http = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.total)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ferrochain/", env!("CARGO_PKG_VERSION")))
+            .build()
+            // Building fails only if the TLS backend cannot initialise, which is a broken build.
+            .expect("the HTTP client builds with a static configuration");
+        PeerClient { http }
+    }
+
+    /// Blocks `from..from + limit` of the peer's main chain.
+    pub async fn chain_page(
+        &self,
+        peer: &PeerUrl,
+        from: Height,
+        limit: usize,
+    ) -> Result<ChainPage, PeerError> {
+        let url = peer.join(&format!("/chain?from={from}&limit={limit}"));
+        self.get_json(peer, &url).await
+    }
+
+    /// `POST /add_block`; returns the peer's status code (2xx: taken or known).
+    pub async fn send_block(
+        &self,
+        peer: &PeerUrl,
+        block: &Block,
+    ) -> Result<reqwest::StatusCode, PeerError> {
+        let resp = self
+            .http
+            .post(peer.join("/add_block"))
+            .json(block)
+            .send()
+            .await
+            .map_err(|error| PeerError::Request {
+                peer: peer.to_string(),
+                error,
+            })?;
+        let status = resp.status();
+        // Drain (bounded) so the connection can be reused; the body itself is not needed.
+        read_capped(peer, resp, 64 * 1024).await.ok();
+        Ok(status)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        peer: &PeerUrl,
+        url: &str,
+    ) -> Result<T, PeerError> {
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|error| PeerError::Request {
+                peer: peer.to_string(),
+                error,
+            })?;
+        if !resp.status().is_success() {
+            return Err(PeerError::Status {
+                peer: peer.to_string(),
+                status: resp.status(),
+            });
+        }
+        let body = read_capped(peer, resp, MAX_RESPONSE_BYTES).await?;
+        serde_json::from_slice(&body).map_err(|error| PeerError::Json {
+            peer: peer.to_string(),
+            error,
+        })
+    }
+}
+
+/// Reads a body chunk by chunk, failing as soon as it passes `limit`; a declared length over the
+/// limit fails before anything is read.
+async fn read_capped(
+    peer: &PeerUrl,
+    mut resp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, PeerError> {
+    let too_large = || PeerError::TooLarge {
+        peer: peer.to_string(),
+        limit,
+    };
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|error| PeerError::Request {
+        peer: peer.to_string(),
+        error,
+    })? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}

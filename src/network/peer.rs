@@ -1,0 +1,212 @@
+//! Peer addresses and the `nodes.json` file that lists them.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use url::Url;
+
+/// The base URL of a peer node: http or https, a host, a port, nothing else.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct PeerUrl(Url);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PeerUrlError {
+    #[error("{input:?} is not a URL: {reason}")]
+    Unparsable { input: String, reason: String },
+    #[error("{0:?} must use http or https")]
+    Scheme(String),
+    #[error("{0:?} has no host")]
+    NoHost(String),
+    #[error("{0:?} must be a node's base URL, without a path, query or credentials")]
+    NotBase(String),
+}
+
+impl PeerUrl {
+    pub fn parse(input: &str) -> Result<PeerUrl, PeerUrlError> {
+        let url = Url::parse(input.trim()).map_err(|e| PeerUrlError::Unparsable {
+            input: input.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(PeerUrlError::Scheme(input.to_owned()));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(PeerUrlError::NoHost(input.to_owned()));
+        }
+        if url.path() != "/"
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || !url.username().is_empty()
+            || url.password().is_some()
+        {
+            return Err(PeerUrlError::NotBase(input.to_owned()));
+        }
+        Ok(PeerUrl(url))
+    }
+
+    /// The peer's own address for a node bound to `addr`.
+    pub fn for_socket(addr: SocketAddr) -> PeerUrl {
+        let host = match addr.ip() {
+            IpAddr::V6(ip) => format!("[{ip}]"),
+            IpAddr::V4(ip) => ip.to_string(),
+        };
+        PeerUrl::parse(&format!("http://{host}:{}", addr.port()))
+            .expect("an IP address and port form a valid base URL")
+    }
+
+    /// The URL of `path` (which starts with `/`) on this peer.
+    pub fn join(&self, path: &str) -> String {
+        format!("{}{}", self.0.as_str().trim_end_matches('/'), path)
+    }
+
+    pub fn port(&self) -> Option<u16> {
+        self.0.port_or_known_default()
+    }
+
+    /// Whether this URL points at the node listening on `local` (same port, and a host that is
+    /// that address, loopback, or `localhost` when the node listens on loopback or everywhere).
+    pub fn is_local_node(&self, local: SocketAddr) -> bool {
+        if self.port() != Some(local.port()) {
+            return false;
+        }
+        let listens_locally = local.ip().is_loopback() || local.ip().is_unspecified();
+        match self.0.host() {
+            Some(url::Host::Domain(d)) => listens_locally && d.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => {
+                IpAddr::V4(ip) == local.ip() || (listens_locally && ip.is_loopback())
+            }
+            Some(url::Host::Ipv6(ip)) => {
+                IpAddr::V6(ip) == local.ip() || (listens_locally && ip.is_loopback())
+            }
+            None => false,
+        }
+    }
+}
+
+impl fmt::Display for PeerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.as_str().trim_end_matches('/'))
+    }
+}
+
+impl fmt::Debug for PeerUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PeerUrl({self})")
+    }
+}
+
+impl serde::Serialize for PeerUrl {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PeersFileError {
+    #[error("cannot read peers file {path}: {error}")]
+    Read { path: String, error: std::io::Error },
+    #[error("peers file {path} is not {{\"nodes\": [\"http://host:port\", ...]}}: {error}")]
+    Format {
+        path: String,
+        error: serde_json::Error,
+    },
+    #[error("peers file {path}: {error}")]
+    Entry { path: String, error: PeerUrlError },
+}
+
+#[derive(serde::Deserialize)]
+struct NodesFile {
+    nodes: Vec<String>,
+}
+
+/// Reads `{"nodes": [...]}`. A missing file means no peers; duplicates are dropped.
+pub fn load_peers_file(path: &Path) -> Result<Vec<PeerUrl>, PeersFileError> {
+    let shown = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(PeersFileError::Read { path: shown, error }),
+    };
+    let file: NodesFile = serde_json::from_str(&text).map_err(|error| PeersFileError::Format {
+        path: shown.clone(),
+        error,
+    })?;
+    let mut peers: Vec<PeerUrl> = Vec::with_capacity(file.nodes.len());
+    for entry in &file.nodes {
+        let peer = PeerUrl::parse(entry).map_err(|error| PeersFileError::Entry {
+            path: shown.clone(),
+            error,
+        })?;
+        if !peers.contains(&peer) {
+            peers.push(peer);
+        }
+    }
+    Ok(peers)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peer_urls_are_base_urls() {
+        let p = PeerUrl::parse("http://127.0.0.1:5001/").unwrap();
+        assert_eq!(p.to_string(), "http://127.0.0.1:5001");
+        assert_eq!(p.join("/chain"), "http://127.0.0.1:5001/chain");
+        assert!(matches!(
+            PeerUrl::parse("ftp://x:1"),
+            Err(PeerUrlError::Scheme(_))
+        ));
+        assert!(matches!(
+            PeerUrl::parse("http://x:1/a"),
+            Err(PeerUrlError::NotBase(_))
+        ));
+        assert!(matches!(
+            PeerUrl::parse("nonsense"),
+            Err(PeerUrlError::Unparsable { .. })
+        ));
+    }
+
+    #[test]
+    fn a_node_recognises_its_own_address() {
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        for own in [
+            "http://127.0.0.1:5000",
+            "http://localhost:5000",
+            "http://127.0.0.2:5000",
+        ] {
+            assert!(PeerUrl::parse(own).unwrap().is_local_node(local), "{own}");
+        }
+        for other in [
+            "http://127.0.0.1:5001",
+            "http://10.0.0.1:5000",
+            "http://example.com:5000",
+        ] {
+            assert!(
+                !PeerUrl::parse(other).unwrap().is_local_node(local),
+                "{other}"
+            );
+        }
+    }
+
+    #[test]
+    fn peers_file_missing_is_empty_and_bad_entries_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nodes.json");
+        assert!(load_peers_file(&path).unwrap().is_empty());
+        std::fs::write(
+            &path,
+            r#"{"nodes": ["http://127.0.0.1:5001", "http://127.0.0.1:5001/"]}"#,
+        )
+        .unwrap();
+        assert_eq!(load_peers_file(&path).unwrap().len(), 1);
+        std::fs::write(&path, r#"{"nodes": ["mailto:x"]}"#).unwrap();
+        let err = load_peers_file(&path).unwrap_err().to_string();
+        assert!(err.contains("mailto:x"), "{err}");
+        std::fs::write(&path, r#"["http://127.0.0.1:5001"]"#).unwrap();
+        assert!(matches!(
+            load_peers_file(&path),
+            Err(PeersFileError::Format { .. })
+        ));
+    }
+}

@@ -1,0 +1,452 @@
+//! The node: a cheap-to-clone handle over the store, the miner and the peer client.
+//!
+//! Everything that changes the chain goes through [`Node::accept`]: validate, write and flush
+//! (on a blocking thread, never on an async worker), stop any search the new tip made stale, and
+//! only then relay. The API and the tests talk to a `Node`; nothing above it touches sled,
+//! rayon or reqwest directly.
+
+use crate::chain::{
+    validate_transactions, Block, BlockHash, ChainParams, Difficulty, Height, InvalidBlock, Rule,
+    Timestamp, Transaction, Work,
+};
+use crate::mining::{self, Miner, MinerError, MiningStats, Progress};
+use crate::network::{self, PeerClient, PeerError, PeerUrl, Timeouts};
+use crate::storage::{AcceptReport, Rejection, Store, StoreError, Tip};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Blocks asked of a peer per request while syncing.
+pub const SYNC_PAGE: usize = 500;
+
+/// How a node is set up; see `ferrochain node --help` for the command-line side.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub data_dir: PathBuf,
+    /// Parameters for a new chain, or a check against the stored chain's; `None` takes whatever
+    /// the store holds (or the defaults for a new store).
+    pub params: Option<ChainParams>,
+    pub peers: Vec<PeerUrl>,
+    /// Mining threads; `None` is one per core.
+    pub mining_threads: Option<usize>,
+    pub timeouts: Timeouts,
+}
+
+impl NodeConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        NodeConfig {
+            data_dir: data_dir.into(),
+            params: None,
+            peers: Vec::new(),
+            mining_threads: None,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Miner(#[from] MinerError),
+    #[error(transparent)]
+    InvalidBlock(#[from] InvalidBlock),
+    /// Entries offered for mining break a block rule.
+    #[error("cannot mine these transactions: {0}")]
+    InvalidTransactions(Rule),
+    #[error("a background task failed: {0}")]
+    Task(String),
+}
+
+impl From<tokio::task::JoinError> for NodeError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        NodeError::Task(e.to_string())
+    }
+}
+
+/// What became of a block offered with [`Node::submit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Stored and now on the main chain (possibly after a reorganisation).
+    Connected,
+    /// Stored on a side branch with no more work than the main chain.
+    SideBranch,
+    /// Already stored.
+    Known,
+    /// The parent is unknown; the node is catching up from its peers.
+    Orphan { parent: BlockHash },
+}
+
+/// A block mined by this node, with the search's figures.
+#[derive(Clone, Debug)]
+pub struct Mined {
+    pub block: Block,
+    pub stats: MiningStats,
+}
+
+/// How syncing from one peer went.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PeerSync {
+    pub peer: PeerUrl,
+    /// New valid blocks stored from this peer.
+    pub added: usize,
+    /// Why the peer's chain was not (fully) taken, if it was not.
+    pub error: Option<String>,
+}
+
+/// The result of [`Node::resolve`].
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub replaced: bool,
+    pub tip: Tip,
+    pub peers: Vec<PeerSync>,
+}
+
+/// A snapshot for `GET /status`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NodeStatus {
+    pub height: Height,
+    pub length: u64,
+    pub tip: BlockHash,
+    pub total_work: Work,
+    pub difficulty: Difficulty,
+    pub genesis: BlockHash,
+    pub version: &'static str,
+    pub peers: Vec<PeerUrl>,
+    pub mining: Progress,
+    pub last_mined: Option<MiningStats>,
+    pub syncing: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SyncError {
+    #[error(transparent)]
+    Peer(#[from] PeerError),
+    #[error("peer sent {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Shared>,
+}
+
+struct Shared {
+    store: Store,
+    miner: Miner,
+    client: PeerClient,
+    peers: RwLock<Vec<PeerUrl>>,
+    /// The address the API listens on, once it does; used to skip ourselves in peer lists.
+    local_addr: RwLock<Option<SocketAddr>>,
+    /// One search at a time: concurrent `POST /mine` requests queue here.
+    mining: tokio::sync::Mutex<()>,
+    /// Stop flag of the running search; raised when the tip moves under it.
+    search: Mutex<Option<Arc<AtomicBool>>>,
+    last_mined: Mutex<Option<MiningStats>>,
+    syncing: AtomicBool,
+}
+
+impl Node {
+    /// Opens the store (creating or upgrading it) and starts the mining pool. Blocking.
+    pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
+        let store = Store::open(&config.data_dir, config.params)?;
+        let miner = Miner::new(config.mining_threads)?;
+        Ok(Node {
+            inner: Arc::new(Shared {
+                store,
+                miner,
+                client: PeerClient::new(config.timeouts),
+                peers: RwLock::new(config.peers),
+                local_addr: RwLock::new(None),
+                mining: tokio::sync::Mutex::new(()),
+                search: Mutex::new(None),
+                last_mined: Mutex::new(None),
+                syncing: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    pub fn params(&self) -> &ChainParams {
+        self.inner.store.params()
+    }
+
+    pub fn tip(&self) -> Tip {
+        self.inner.store.tip()
+    }
+
+    /// Records where the API listens, so the node skips itself in peer lists.
+    pub fn set_local_addr(&self, addr: SocketAddr) {
+        *self.inner.local_addr.write().expect("addr lock") = Some(addr);
+    }
+
+    /// Where the API listens, once it does.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        *self.inner.local_addr.read().expect("addr lock")
+    }
+
+    /// Peers to talk to: the configured ones, minus this node itself.
+    pub fn peers(&self) -> Vec<PeerUrl> {
+        let local = self.local_addr();
+        let peers = self.inner.peers.read().expect("peers lock");
+        peers
+            .iter()
+            .filter(|p| local.is_none_or(|addr| !p.is_local_node(addr)))
+            .cloned()
+            .collect()
+    }
+
+    /// Replaces the peer list.
+    pub fn set_peers(&self, peers: Vec<PeerUrl>) {
+        *self.inner.peers.write().expect("peers lock") = peers;
+    }
+
+    pub fn status(&self) -> NodeStatus {
+        let tip = self.tip();
+        NodeStatus {
+            height: tip.height,
+            length: tip.length(),
+            tip: tip.hash,
+            total_work: tip.work,
+            difficulty: self.params().difficulty,
+            genesis: self.params().genesis_hash(),
+            version: env!("CARGO_PKG_VERSION"),
+            peers: self.peers(),
+            mining: self.inner.miner.progress(),
+            last_mined: self.inner.last_mined.lock().expect("stats lock").clone(),
+            syncing: self.inner.syncing.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Up to `limit` main-chain blocks from `from`.
+    pub async fn chain(&self, from: Height, limit: usize) -> Result<Vec<Block>, NodeError> {
+        let node = self.clone();
+        Ok(tokio::task::spawn_blocking(move || node.inner.store.main_chain(from, limit)).await??)
+    }
+
+    pub fn block_at(&self, height: Height) -> Result<Option<Block>, NodeError> {
+        Ok(self.inner.store.block_at(height)?)
+    }
+
+    pub fn block(&self, hash: &BlockHash) -> Result<Option<Block>, NodeError> {
+        Ok(self.inner.store.block(hash)?)
+    }
+
+    /// Validates and stores `blocks`, flushing before it returns; stops a search the new tip
+    /// made stale.
+    pub async fn accept(&self, blocks: Vec<Block>) -> Result<AcceptReport, NodeError> {
+        let node = self.clone();
+        let report =
+            tokio::task::spawn_blocking(move || node.inner.store.accept(blocks, Timestamp::now()))
+                .await??;
+        if report.tip_changed() {
+            if let Some(stop) = self.inner.search.lock().expect("search lock").as_ref() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            log::info!(
+                "new tip {} at height {}{}",
+                report.tip_after.hash.short(),
+                report.tip_after.height,
+                match report.disconnected {
+                    0 => String::new(),
+                    n => format!(" (reorganisation: {n} blocks replaced)"),
+                }
+            );
+        }
+        Ok(report)
+    }
+
+    /// Takes a block from a client or a peer (`POST /add_block`). New blocks that join the main
+    /// chain are relayed to every peer; a block whose parent is unknown starts a catch-up.
+    pub async fn submit(&self, block: Block) -> Result<Submitted, NodeError> {
+        let hash = block.hash();
+        let report = self.accept(vec![block.clone()]).await?;
+        match report.rejected {
+            Some(Rejection::Invalid(e)) => Err(e.into()),
+            Some(Rejection::Orphan { parent, .. }) => {
+                self.spawn_catch_up();
+                Ok(Submitted::Orphan { parent })
+            }
+            None if report.known > 0 => Ok(Submitted::Known),
+            None if report.connected(&hash) => {
+                self.spawn_relay(block);
+                Ok(Submitted::Connected)
+            }
+            None => Ok(Submitted::SideBranch),
+        }
+    }
+
+    /// Mines `transactions` into a block on the current tip. If a peer's block moves the tip
+    /// during the search, the search stops and starts again on the new tip, so the block returned
+    /// is always on the main chain when this returns. The block is stored, flushed and relayed.
+    pub async fn mine(&self, transactions: Vec<Transaction>) -> Result<Mined, NodeError> {
+        validate_transactions(&transactions).map_err(NodeError::InvalidTransactions)?;
+        let _one_search = self.inner.mining.lock().await;
+        loop {
+            let node = self.clone();
+            let (tip, parent) =
+                tokio::task::spawn_blocking(move || node.inner.store.tip_context()).await??;
+            let header = mining::template(&parent, self.params(), &transactions, Timestamp::now());
+            let stop = Arc::new(AtomicBool::new(false));
+            *self.inner.search.lock().expect("search lock") = Some(stop.clone());
+            // A block accepted between reading the tip and registering the flag could not stop
+            // this search, so look again now that it is registered.
+            if self.tip().hash != tip.hash {
+                continue;
+            }
+            let node = self.clone();
+            let (solved, stats) =
+                tokio::task::spawn_blocking(move || node.inner.miner.mine(header, &stop)).await?;
+            *self.inner.search.lock().expect("search lock") = None;
+            let Some(header) = solved else {
+                log::info!("search on {} stopped: the tip moved", tip.hash.short());
+                continue;
+            };
+            let block = Block {
+                header,
+                transactions: transactions.clone(),
+            };
+            let hash = block.hash();
+            let report = self.accept(vec![block.clone()]).await?;
+            if let Some(Rejection::Invalid(e)) = report.rejected {
+                // The template follows the same rules validation checks; reaching this is a bug,
+                // reported rather than retried forever.
+                return Err(e.into());
+            }
+            if report.connected(&hash) {
+                log::info!(
+                    "mined block {} ({}): {} attempts in {:.0} ms, {:.2} MH/s on {} threads, \
+                     CPU {:.0}%, memory {} MiB",
+                    block.height(),
+                    hash.short(),
+                    stats.attempts,
+                    stats.elapsed_ms,
+                    stats.hash_rate / 1e6,
+                    stats.threads,
+                    stats.cpu_percent,
+                    stats.memory_bytes / (1024 * 1024)
+                );
+                *self.inner.last_mined.lock().expect("stats lock") = Some(stats.clone());
+                self.spawn_relay(block.clone());
+                return Ok(Mined { block, stats });
+            }
+            // A peer's block won the race for this height; mine again on top of it.
+        }
+    }
+
+    /// Asks every peer for its chain, verifies each candidate block by block (a claimed length
+    /// counts for nothing) and adopts the chain with the most work. Peers that fail or lie are
+    /// reported and skipped; the good ones still count.
+    pub async fn resolve(&self) -> Result<Resolved, NodeError> {
+        let before = self.tip();
+        let peers = self.peers();
+        let syncs = peers.iter().map(|peer| async move {
+            let mut added = 0;
+            let error = match self.sync_from(peer, &mut added).await {
+                Ok(()) => None,
+                Err(SyncError::Node(e)) => return Err(e),
+                Err(e) => {
+                    log::info!("sync from {peer} stopped: {e}");
+                    Some(e.to_string())
+                }
+            };
+            Ok(PeerSync {
+                peer: peer.clone(),
+                added,
+                error,
+            })
+        });
+        let peers = futures::future::join_all(syncs)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        let tip = self.tip();
+        let replaced = tip.hash != before.hash;
+        if replaced {
+            if let Some(block) = self.block(&tip.hash)? {
+                self.spawn_relay(block);
+            }
+        }
+        Ok(Resolved {
+            replaced,
+            tip,
+            peers,
+        })
+    }
+
+    /// Downloads `peer`'s main chain page by page and offers each page to [`Node::accept`]: known
+    /// blocks are skipped, new ones validated against their parents and stored (a heavier branch
+    /// becomes the main chain as soon as it outweighs ours).
+    async fn sync_from(&self, peer: &PeerUrl, added: &mut usize) -> Result<(), SyncError> {
+        let client = &self.inner.client;
+        let mut from = Height::GENESIS;
+        loop {
+            let page = client.chain_page(peer, from, SYNC_PAGE).await?;
+            let count = page.chain.len();
+            if count == 0 {
+                return Ok(());
+            }
+            if count > SYNC_PAGE {
+                return Err(SyncError::Invalid(format!(
+                    "{count} blocks where at most {SYNC_PAGE} were asked for"
+                )));
+            }
+            let mut blocks = Vec::with_capacity(count);
+            for (i, wire) in page.chain.into_iter().enumerate() {
+                let expected = Height::new(from.get() + i as u64);
+                if wire.index != expected {
+                    return Err(SyncError::Invalid(format!(
+                        "block {} where block {expected} was due",
+                        wire.index
+                    )));
+                }
+                blocks.push(
+                    wire.into_block()
+                        .map_err(|e| SyncError::Invalid(e.to_string()))?,
+                );
+            }
+            let report = self.accept(blocks).await?;
+            *added += report.stored.len();
+            match report.rejected {
+                Some(Rejection::Invalid(e)) => return Err(SyncError::Invalid(e.to_string())),
+                Some(Rejection::Orphan { hash, .. }) => {
+                    return Err(SyncError::Invalid(format!(
+                        "block {hash} that does not link to the chain it sent"
+                    )))
+                }
+                None => {}
+            }
+            if count < SYNC_PAGE {
+                return Ok(());
+            }
+            from = Height::new(from.get() + count as u64);
+        }
+    }
+
+    /// Starts a background resolve unless one is already running.
+    fn spawn_catch_up(&self) {
+        if self.inner.syncing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let node = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = node.resolve().await {
+                log::warn!("catching up from peers failed: {e}");
+            }
+            node.inner.syncing.store(false, Ordering::Release);
+        });
+    }
+
+    /// Sends `block` to every peer in the background.
+    fn spawn_relay(&self, block: Block) {
+        let peers = self.peers();
+        if peers.is_empty() {
+            return;
+        }
+        let client = self.inner.client.clone();
+        tokio::spawn(async move { network::broadcast(&client, &peers, &block).await });
+    }
+}

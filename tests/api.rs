@@ -1,0 +1,356 @@
+//! The REST API through Rocket's local client: the original endpoints, their errors, and that
+//! bad input changes nothing.
+
+mod common;
+
+use common::{mine_on, note, params};
+use ferrochain::chain::{Block, Difficulty, WireBlock};
+use ferrochain::node::{Node, NodeConfig};
+use rocket::http::{ContentType, Status};
+use rocket::local::blocking::{Client, LocalResponse};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+fn client() -> (Client, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::open(NodeConfig {
+        params: Some(params()),
+        mining_threads: Some(2),
+        ..NodeConfig::new(dir.path())
+    })
+    .unwrap();
+    let figment = ferrochain::api::figment().merge(("log_level", "off"));
+    let client = Client::tracked(ferrochain::api::build(node, figment)).unwrap();
+    (client, dir)
+}
+
+fn body(resp: LocalResponse<'_>) -> Value {
+    assert_eq!(resp.content_type(), Some(ContentType::JSON));
+    resp.into_json().expect("a JSON body")
+}
+
+fn chain(client: &Client) -> Vec<Block> {
+    let v = body(client.get("/chain").dispatch());
+    let blocks: Vec<WireBlock> = serde_json::from_value(v["chain"].clone()).unwrap();
+    assert_eq!(v["length"].as_u64().unwrap() as usize, blocks.len());
+    blocks
+        .into_iter()
+        .map(|w| w.into_block().unwrap())
+        .collect()
+}
+
+fn post_block(client: &Client, block: &Value) -> (Status, Value) {
+    let resp = client.post("/add_block").json(block).dispatch();
+    let status = resp.status();
+    (status, body(resp))
+}
+
+/// Asserts an error response: the status, the `error` code, and a non-empty message.
+fn assert_error(resp: LocalResponse<'_>, status: Status, code: &str) -> String {
+    assert_eq!(resp.status(), status);
+    let v = body(resp);
+    assert_eq!(v["error"], code, "{v}");
+    let message = v["message"].as_str().unwrap().to_owned();
+    assert!(!message.is_empty());
+    message
+}
+
+#[test]
+fn a_new_chain_is_its_genesis_block() {
+    let (client, _dir) = client();
+    let blocks = chain(&client);
+    assert_eq!(blocks.len(), 1);
+    assert_eq!(blocks[0].hash(), params().genesis_hash());
+    let v = body(client.get("/chain").dispatch());
+    let genesis = &v["chain"][0];
+    for field in [
+        "index",
+        "timestamp",
+        "transactions",
+        "previous_hash",
+        "merkle_root",
+        "difficulty",
+        "nonce",
+        "hash",
+    ] {
+        assert!(!genesis[field].is_null(), "missing {field}");
+    }
+}
+
+#[test]
+fn mine_records_the_transactions_in_a_new_block_with_statistics() {
+    let (client, _dir) = client();
+    let resp = client
+        .post("/mine")
+        .json(&json!({"transactions": ["Alice pays Bob 10 BTC", "Bob pays Carol 5 BTC"]}))
+        .dispatch();
+    assert_eq!(resp.status(), Status::Created);
+    let v = body(resp);
+    assert_eq!(v["block"]["index"], 1);
+    assert_eq!(
+        v["block"]["transactions"],
+        json!(["Alice pays Bob 10 BTC", "Bob pays Carol 5 BTC"])
+    );
+    assert!(v["message"].as_str().unwrap().contains("mined"));
+    let stats = &v["stats"];
+    assert!(stats["attempts"].as_u64().unwrap() >= 1);
+    assert!(stats["hash_rate"].as_f64().unwrap() > 0.0);
+    assert_eq!(stats["threads"], 2);
+    assert!(stats["memory_bytes"].as_u64().unwrap() > 0);
+    assert!(stats["cpu_percent"].as_f64().is_some());
+
+    // No body at all mines an empty block on top.
+    let resp = client.post("/mine").dispatch();
+    assert_eq!(resp.status(), Status::Created);
+    let blocks = chain(&client);
+    assert_eq!(blocks.len(), 3);
+    assert_eq!(blocks[2].header.prev_hash, blocks[1].hash());
+    assert!(blocks[2].transactions.is_empty());
+}
+
+#[test]
+fn bad_mine_requests_get_json_errors_and_mine_nothing() {
+    let (client, _dir) = client();
+    let post = |body: &str| {
+        client
+            .post("/mine")
+            .header(ContentType::JSON)
+            .body(body)
+            .dispatch()
+    };
+    assert_error(post("{not json"), Status::BadRequest, "malformed_json");
+    assert_error(
+        post(r#"{"transactions": [1, 2]}"#),
+        Status::UnprocessableEntity,
+        "invalid_json",
+    );
+    assert_error(
+        post(r#"{"transactions": "x"}"#),
+        Status::UnprocessableEntity,
+        "invalid_json",
+    );
+    assert_error(
+        post(r#"{"transactions": [""]}"#),
+        Status::UnprocessableEntity,
+        "invalid_json",
+    );
+    let long = format!(r#"{{"transactions": ["{}"]}}"#, "x".repeat(300));
+    let msg = assert_error(post(&long), Status::UnprocessableEntity, "invalid_json");
+    assert!(msg.contains("at most 256 bytes"), "{msg}");
+    assert_error(
+        post(r#"{"transactions": ["same", "same"]}"#),
+        Status::UnprocessableEntity,
+        "duplicate_transaction",
+    );
+    assert_eq!(chain(&client).len(), 1);
+}
+
+#[test]
+fn add_block_takes_a_valid_block_once() {
+    let (client, _dir) = client();
+    let genesis = chain(&client).remove(0);
+    let block = mine_on(&genesis, vec![note("from elsewhere")]);
+    let (status, v) = post_block(&client, &serde_json::to_value(&block).unwrap());
+    assert_eq!(status, Status::Created, "{v}");
+    assert_eq!(v["hash"], block.hash().to_string());
+    let (status, _) = post_block(&client, &serde_json::to_value(&block).unwrap());
+    assert_eq!(status, Status::Ok);
+    assert_eq!(chain(&client)[1], block);
+
+    // The hash field is optional on the way in.
+    let next = mine_on(&block, vec![]);
+    let mut v = serde_json::to_value(&next).unwrap();
+    v.as_object_mut().unwrap().remove("hash");
+    assert_eq!(post_block(&client, &v).0, Status::Created);
+}
+
+#[test]
+fn add_block_refuses_tampered_blocks_by_rule_and_changes_nothing() {
+    let (client, _dir) = client();
+    let genesis = chain(&client).remove(0);
+    let good = mine_on(&genesis, vec![note("Alice pays Bob 10 BTC")]);
+
+    // One transaction changed after mining (stated hash left as mined): the Merkle rule.
+    let mut v = serde_json::to_value(&good).unwrap();
+    v["transactions"][0] = json!("Alice pays Bob 1000 BTC");
+    let (status, err) = post_block(&client, &v);
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert_eq!(err["error"], "bad_merkle_root", "{err}");
+
+    // A nonce changed with the stated hash kept: the hash no longer matches.
+    let mut v = serde_json::to_value(&good).unwrap();
+    v["nonce"] = json!(good.header.nonce + 1);
+    let (status, err) = post_block(&client, &v);
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert_eq!(err["error"], "hash_mismatch");
+
+    // A block mined at an easier difficulty than the chain's.
+    let mut easy = good.clone();
+    easy.header.difficulty = Difficulty::new(1).unwrap();
+    while !easy.header.difficulty.check_hash(&easy.hash()) {
+        easy.header.nonce += 1;
+    }
+    let (status, err) = post_block(&client, &serde_json::to_value(&easy).unwrap());
+    assert_eq!(status, Status::UnprocessableEntity);
+    assert_eq!(err["error"], "wrong_difficulty");
+
+    // A block claiming the right difficulty without the work.
+    let mut lazy = good.clone();
+    while lazy.header.difficulty.check_hash(&lazy.hash()) {
+        lazy.header.nonce += 1;
+    }
+    let (_, err) = post_block(&client, &serde_json::to_value(&lazy).unwrap());
+    assert_eq!(err["error"], "bad_proof_of_work");
+    assert!(err["message"].as_str().unwrap().contains("invalid block 1"));
+
+    // Wrong shapes never reach validation.
+    let resp = client
+        .post("/add_block")
+        .header(ContentType::JSON)
+        .body("[]")
+        .dispatch();
+    assert_error(resp, Status::UnprocessableEntity, "invalid_json");
+    let resp = client
+        .post("/add_block")
+        .header(ContentType::JSON)
+        .body("{")
+        .dispatch();
+    assert_error(resp, Status::BadRequest, "malformed_json");
+
+    assert_eq!(chain(&client), vec![genesis]);
+}
+
+#[test]
+fn a_block_with_an_unknown_parent_is_accepted_for_catch_up_not_stored() {
+    let (client, _dir) = client();
+    let genesis = chain(&client).remove(0);
+    let b1 = mine_on(&genesis, vec![]);
+    let b2 = mine_on(&b1, vec![]);
+    let (status, v) = post_block(&client, &serde_json::to_value(&b2).unwrap());
+    assert_eq!(status, Status::Accepted);
+    assert!(v["message"].as_str().unwrap().contains("catching up"));
+    assert_eq!(chain(&client).len(), 1);
+}
+
+#[test]
+fn chain_pages_and_single_blocks() {
+    let (client, _dir) = client();
+    for i in 0..4 {
+        let resp = client
+            .post("/mine")
+            .json(&json!({"transactions": [format!("tx {i}")]}))
+            .dispatch();
+        assert_eq!(resp.status(), Status::Created);
+    }
+    let all = chain(&client);
+    let page = body(client.get("/chain?from=2&limit=2").dispatch());
+    assert_eq!(page["length"], 5);
+    let got: Vec<WireBlock> = serde_json::from_value(page["chain"].clone()).unwrap();
+    let got: Vec<Block> = got.into_iter().map(|w| w.into_block().unwrap()).collect();
+    assert_eq!(got, all[2..4].to_vec());
+    let past_end = body(client.get("/chain?from=9").dispatch());
+    assert_eq!(past_end["chain"], json!([]));
+    assert_error(
+        client.get("/chain?from=-1").dispatch(),
+        Status::BadRequest,
+        "bad_query",
+    );
+    assert_error(
+        client.get("/chain?limit=many").dispatch(),
+        Status::BadRequest,
+        "bad_query",
+    );
+
+    let by_height = body(client.get("/blocks/3").dispatch());
+    assert_eq!(by_height["hash"], all[3].hash().to_string());
+    let by_hash = body(client.get(format!("/blocks/{}", all[3].hash())).dispatch());
+    assert_eq!(by_hash, by_height);
+    assert_error(
+        client.get("/blocks/99").dispatch(),
+        Status::NotFound,
+        "not_found",
+    );
+    assert_error(
+        client.get("/blocks/xyz").dispatch(),
+        Status::BadRequest,
+        "bad_block_id",
+    );
+    let zeros = "0".repeat(64);
+    assert_error(
+        client.get(format!("/blocks/{zeros}")).dispatch(),
+        Status::NotFound,
+        "not_found",
+    );
+}
+
+#[test]
+fn status_reports_the_tip_work_and_parameters() {
+    let (client, _dir) = client();
+    client.post("/mine").dispatch();
+    let v = body(client.get("/status").dispatch());
+    assert_eq!(v["height"], 1);
+    assert_eq!(v["length"], 2);
+    assert_eq!(v["difficulty"], 8);
+    assert_eq!(v["genesis"], params().genesis_hash().to_string());
+    assert_eq!(v["total_work"], "512");
+    assert_eq!(v["tip"], chain(&client)[1].hash().to_string());
+    assert_eq!(v["mining"]["active"], false);
+    assert!(v["last_mined"]["attempts"].as_u64().is_some());
+    assert_eq!(v["peers"], json!([]));
+}
+
+#[test]
+fn rockets_own_errors_are_json_too() {
+    let (client, _dir) = client();
+    assert_error(
+        client.get("/no/such/route").dispatch(),
+        Status::NotFound,
+        "not_found",
+    );
+    let huge = format!(
+        r#"{{"transactions": ["{}"]}}"#,
+        "x".repeat(ferrochain::api::MAX_BLOCK_JSON + 1)
+    );
+    let resp = client
+        .post("/mine")
+        .header(ContentType::JSON)
+        .body(huge.clone())
+        .dispatch();
+    assert_error(resp, Status::PayloadTooLarge, "too_large");
+    let resp = client
+        .post("/add_block")
+        .header(ContentType::JSON)
+        .body(huge)
+        .dispatch();
+    assert_error(resp, Status::PayloadTooLarge, "too_large");
+    assert_eq!(chain(&client).len(), 1);
+}
+
+#[test]
+fn the_largest_valid_block_fits_the_body_limit() {
+    // Every entry at the size limit and made of characters JSON escapes as \u00XX.
+    let entry = "\u{1}".repeat(ferrochain::chain::Note::MAX_BYTES);
+    let count = (Block::MAX_BYTES - 100) / (entry.len() + 3);
+    let transactions: Vec<_> = (0..count)
+        .map(|i| {
+            let mut s = entry.clone();
+            s.replace_range(..8, &format!("{i:08}"));
+            note(&s)
+        })
+        .collect();
+    let block = mine_on(&params().genesis().into_block(), transactions);
+    assert!(block.encoded_len() <= Block::MAX_BYTES);
+    let json = serde_json::to_vec(&block).unwrap();
+    assert!(
+        json.len() > 5 * Block::MAX_BYTES,
+        "the test block is near the worst case"
+    );
+    assert!(json.len() <= ferrochain::api::MAX_BLOCK_JSON);
+    let (client, _dir) = client();
+    let resp = client
+        .post("/add_block")
+        .header(ContentType::JSON)
+        .body(json)
+        .dispatch();
+    assert_eq!(resp.status(), Status::Created);
+}

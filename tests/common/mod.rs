@@ -1,0 +1,198 @@
+//! Helpers shared by the integration tests: nodes on loopback port 0 in temp dirs, blocks mined
+//! at an easy difficulty, hostile peers, and polling with deadlines.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use ferrochain::chain::{Block, ChainParams, Difficulty, Note, Parent, Timestamp, Transaction};
+use ferrochain::mining::{solve_sequential, template};
+use ferrochain::network::{PeerUrl, Timeouts};
+use ferrochain::node::{Node, NodeConfig};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// Easy enough that a block takes a few hundred hashes.
+pub const TEST_BITS: u64 = 8;
+
+pub fn params() -> ChainParams {
+    ChainParams::new(Difficulty::new(TEST_BITS).unwrap())
+}
+
+pub fn note(text: &str) -> Transaction {
+    Transaction::Note(Note::new(text).unwrap())
+}
+
+/// Deadlines short enough that tests with dead or silent peers finish quickly.
+pub fn test_timeouts() -> Timeouts {
+    Timeouts {
+        connect: Duration::from_millis(500),
+        total: Duration::from_secs(2),
+    }
+}
+
+/// A node with its API launched on 127.0.0.1, port 0.
+pub struct TestNode {
+    pub node: Node,
+    pub addr: SocketAddr,
+    pub dir: TempDir,
+    shutdown: rocket::Shutdown,
+}
+
+impl TestNode {
+    pub async fn start(params: ChainParams) -> TestNode {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, params).await
+    }
+
+    pub async fn start_in(dir: TempDir, params: ChainParams) -> TestNode {
+        let config = NodeConfig {
+            params: Some(params),
+            mining_threads: Some(2),
+            timeouts: test_timeouts(),
+            ..NodeConfig::new(dir.path())
+        };
+        let node = tokio::task::spawn_blocking(move || Node::open(config))
+            .await
+            .unwrap()
+            .unwrap();
+        let figment = ferrochain::api::figment()
+            .merge(("address", "127.0.0.1"))
+            .merge(("port", 0))
+            .merge(("log_level", "off"))
+            .merge(("shutdown.ctrlc", false));
+        let rocket = ferrochain::api::build(node.clone(), figment)
+            .ignite()
+            .await
+            .unwrap();
+        let shutdown = rocket.shutdown();
+        tokio::spawn(rocket.launch());
+        let probe = node.clone();
+        let addr = wait_for("the node to listen", || {
+            let addr = probe.local_addr();
+            async move { addr }
+        })
+        .await;
+        TestNode {
+            node,
+            addr,
+            dir,
+            shutdown,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn peer_url(&self) -> PeerUrl {
+        PeerUrl::for_socket(self.addr)
+    }
+
+    pub fn stop(self) -> TempDir {
+        self.shutdown.notify();
+        self.dir
+    }
+}
+
+/// Points every node at all the others.
+pub fn connect_all(nodes: &[&TestNode]) {
+    for n in nodes {
+        n.node
+            .set_peers(nodes.iter().map(|p| p.peer_url()).collect());
+    }
+}
+
+/// Polls `probe` every 20 ms until it yields `Some`, failing the test after 20 seconds.
+pub async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A valid child of `parent` carrying `transactions`, mined with the reference search.
+pub fn mine_on(parent: &Block, transactions: Vec<Transaction>) -> Block {
+    let p = Parent {
+        hash: parent.hash(),
+        height: parent.height(),
+        median_time_past: parent.header.timestamp,
+    };
+    let ts = Timestamp::now().max(parent.header.timestamp.saturating_add_millis(1));
+    let header = solve_sequential(template(&p, &params(), &transactions, ts));
+    Block {
+        header,
+        transactions,
+    }
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// A hostile peer: a raw TCP server on loopback that reads a request head and then does whatever
+/// `behaviour` says (answer bytes, stall, or close).
+#[derive(Clone)]
+pub enum Hostile {
+    /// Sends these bytes as the whole response, then closes.
+    Respond(Vec<u8>),
+    /// Accepts and never answers.
+    Silent,
+    /// Sends a valid response head and then body bytes forever.
+    Endless,
+}
+
+pub async fn hostile_peer(behaviour: Hostile) -> PeerUrl {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let behaviour = behaviour.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = socket.read(&mut buf).await;
+                match behaviour {
+                    Hostile::Respond(bytes) => {
+                        let _ = socket.write_all(&bytes).await;
+                    }
+                    Hostile::Silent => {
+                        tokio::time::sleep(Duration::from_secs(60)).await;
+                    }
+                    Hostile::Endless => {
+                        let head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n";
+                        if socket.write_all(head).await.is_err() {
+                            return;
+                        }
+                        let chunk = vec![b' '; 64 * 1024];
+                        while socket.write_all(&chunk).await.is_ok() {}
+                    }
+                }
+            });
+        }
+    });
+    PeerUrl::for_socket(addr)
+}
+
+/// An HTTP response with a JSON body.
+pub fn json_response(status: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
