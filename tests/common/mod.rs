@@ -121,13 +121,18 @@ where
 
 /// A valid child of `parent` carrying `transactions`, mined with the reference search.
 pub fn mine_on(parent: &Block, transactions: Vec<Transaction>) -> Block {
+    mine_on_with(&params(), parent, transactions)
+}
+
+/// [`mine_on`] for a chain with other parameters.
+pub fn mine_on_with(params: &ChainParams, parent: &Block, transactions: Vec<Transaction>) -> Block {
     let p = Parent {
         hash: parent.hash(),
         height: parent.height(),
         median_time_past: parent.header.timestamp,
     };
     let ts = Timestamp::now().max(parent.header.timestamp.saturating_add_millis(1));
-    let header = solve_sequential(template(&p, &params(), &transactions, ts));
+    let header = solve_sequential(template(&p, params, &transactions, ts));
     Block {
         header,
         transactions,
