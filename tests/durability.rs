@@ -130,10 +130,17 @@ async fn start_up_mistakes_are_one_line_errors() {
     let (ok, err) = run_to_completion(&mut node_command(dir.path(), 9));
     assert!(!ok);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("difficulty 8 bits") && err.contains("difficulty 9 bits"), "{err}");
+    assert!(
+        err.contains("difficulty 8 bits") && err.contains("difficulty 9 bits"),
+        "{err}"
+    );
 
     // A peers file in the wrong shape.
-    std::fs::write(dir.path().join("no-peers.json"), r#"{"nodes": "http://x:1"}"#).unwrap();
+    std::fs::write(
+        dir.path().join("no-peers.json"),
+        r#"{"nodes": "http://x:1"}"#,
+    )
+    .unwrap();
     let (ok, err) = run_to_completion(&mut node_command(dir.path(), 8));
     assert!(!ok);
     assert!(err.starts_with("error: peers file"), "{err}");

@@ -228,7 +228,10 @@ async fn a_peer_claiming_a_long_invalid_chain_is_ignored() {
         .iter()
         .map(|p| p["error"].as_str().unwrap_or(""))
         .collect();
-    assert!(errors[0].contains("proof_of_work") || errors[0].contains("does not meet"), "{errors:?}");
+    assert!(
+        errors[0].contains("proof_of_work") || errors[0].contains("does not meet"),
+        "{errors:?}"
+    );
     assert!(errors[1].contains("Merkle root"), "{errors:?}");
     assert_eq!(errors[2], "");
     assert_eq!(chain_of(&honest).await, before);
@@ -255,8 +258,16 @@ async fn resolve_finishes_with_the_good_peers_despite_broken_ones() {
         hostile_peer(Hostile::Silent).await,
         hostile_peer(Hostile::Endless).await,
         hostile_peer(Hostile::Respond(b"garbage, not HTTP".to_vec())).await,
-        hostile_peer(Hostile::Respond(json_response("200 OK", "{\"length\": \"x\"}"))).await,
-        hostile_peer(Hostile::Respond(json_response("500 Internal Server Error", "{}"))).await,
+        hostile_peer(Hostile::Respond(json_response(
+            "200 OK",
+            "{\"length\": \"x\"}",
+        )))
+        .await,
+        hostile_peer(Hostile::Respond(json_response(
+            "500 Internal Server Error",
+            "{}",
+        )))
+        .await,
         hostile_peer(Hostile::Respond(
             b"HTTP/1.1 200 OK\r\ncontent-length: 999999999999\r\n\r\n".to_vec(),
         ))
@@ -294,7 +305,12 @@ async fn a_block_with_an_unknown_parent_makes_the_node_catch_up() {
     b.node.set_peers(vec![a.peer_url()]);
     // Offer B only A's tip: its parent is unknown to B.
     let tip = a.node.block_at(Height::new(4)).unwrap().unwrap();
-    let resp = http().post(b.url("/add_block")).json(&tip).send().await.unwrap();
+    let resp = http()
+        .post(b.url("/add_block"))
+        .json(&tip)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 202);
     let want = tip.hash().to_string();
     wait_for("B to catch up from A", || async {
