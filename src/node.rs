@@ -6,8 +6,8 @@
 //! rayon or reqwest directly.
 
 use crate::chain::{
-    validate_transactions, Block, BlockHash, ChainParams, Difficulty, Height, InvalidBlock, Rule,
-    Timestamp, Transaction, Work,
+    validate_transactions, Block, BlockHash, ChainParams, ChainVerifier, Difficulty, Height,
+    InvalidBlock, Rule, Timestamp, Transaction, Work,
 };
 use crate::mining::{self, Miner, MinerError, MiningStats, Progress};
 use crate::network::{self, PeerClient, PeerError, PeerUrl, Timeouts};
@@ -19,6 +19,10 @@ use std::sync::{Arc, Mutex, RwLock};
 
 /// Blocks asked of a peer per request while syncing.
 pub const SYNC_PAGE: usize = 500;
+/// Blocks read per step when re-verifying the stored chain.
+const VERIFY_PAGE: usize = 1000;
+/// How far below our tip a sync starts looking at a peer's chain (see `Node::sync_from`).
+pub const SYNC_OVERLAP: u64 = 100;
 
 /// How a node is set up; see `ferrochain node --help` for the command-line side.
 #[derive(Clone, Debug)]
@@ -84,6 +88,16 @@ pub enum Submitted {
 pub struct Mined {
     pub block: Block,
     pub stats: MiningStats,
+}
+
+/// The result of [`Node::verify`].
+#[derive(Clone, Debug)]
+pub struct Verified {
+    /// Blocks checked and found valid.
+    pub length: u64,
+    pub work: Work,
+    /// The first invalid block, if any.
+    pub error: Option<InvalidBlock>,
 }
 
 /// How syncing from one peer went.
@@ -235,6 +249,36 @@ impl Node {
         Ok(self.inner.store.block(hash)?)
     }
 
+    /// Re-verifies the stored main chain from genesis with the same rules as incoming blocks, a
+    /// page at a time, and reports the first block that breaks one.
+    pub async fn verify(&self) -> Result<Verified, NodeError> {
+        let params = *self.params();
+        let now = Timestamp::now();
+        let mut verifier = ChainVerifier::new(&params, now);
+        let mut from = Height::GENESIS;
+        loop {
+            let page = self.chain(from, VERIFY_PAGE).await?;
+            let count = page.len();
+            for block in page {
+                if let Err(e) = verifier.push(block) {
+                    return Ok(Verified {
+                        length: from.get(),
+                        work: verifier.work(),
+                        error: Some(e),
+                    });
+                }
+                from = from.next();
+            }
+            if count < VERIFY_PAGE {
+                return Ok(Verified {
+                    length: from.get(),
+                    work: verifier.work(),
+                    error: None,
+                });
+            }
+        }
+    }
+
     /// Validates and stores `blocks`, flushing before it returns; stops a search the new tip
     /// made stale.
     pub async fn accept(&self, blocks: Vec<Block>) -> Result<AcceptReport, NodeError> {
@@ -380,9 +424,15 @@ impl Node {
     /// Downloads `peer`'s main chain page by page and offers each page to [`Node::accept`]: known
     /// blocks are skipped, new ones validated against their parents and stored (a heavier branch
     /// becomes the main chain as soon as it outweighs ours).
+    ///
+    /// The download starts [`SYNC_OVERLAP`] blocks below our tip, where the peer's chain most
+    /// likely still matches ours; if the first block it sends there does not attach to anything
+    /// we have (the chains forked deeper), it starts again from genesis. Either way every block we
+    /// lack is validated, and those we have are identical by hash, history included.
     async fn sync_from(&self, peer: &PeerUrl, added: &mut usize) -> Result<(), SyncError> {
         let client = &self.inner.client;
-        let mut from = Height::GENESIS;
+        let start = Height::new(self.tip().height.get().saturating_sub(SYNC_OVERLAP));
+        let mut from = start;
         loop {
             let page = client.chain_page(peer, from, SYNC_PAGE).await?;
             let count = page.chain.len();
@@ -412,6 +462,10 @@ impl Node {
             *added += report.stored.len();
             match report.rejected {
                 Some(Rejection::Invalid(e)) => return Err(SyncError::Invalid(e.to_string())),
+                Some(Rejection::Orphan { .. }) if from == start && from != Height::GENESIS => {
+                    from = Height::GENESIS;
+                    continue;
+                }
                 Some(Rejection::Orphan { hash, .. }) => {
                     return Err(SyncError::Invalid(format!(
                         "block {hash} that does not link to the chain it sent"

@@ -354,3 +354,53 @@ fn the_largest_valid_block_fits_the_body_limit() {
         .dispatch();
     assert_eq!(resp.status(), Status::Created);
 }
+
+#[test]
+fn rocket_toml_and_the_built_in_limit_agree() {
+    let limits: rocket::data::Limits = ferrochain::api::figment().extract_inner("limits").unwrap();
+    assert_eq!(
+        limits.get("json").unwrap().as_u64(),
+        ferrochain::api::MAX_BLOCK_JSON as u64
+    );
+}
+
+#[test]
+fn verify_walks_the_stored_chain_and_names_a_corrupted_block() {
+    let (client, dir) = client();
+    for i in 0..3 {
+        let resp = client
+            .post("/mine")
+            .json(&json!({"transactions": [format!("entry {i}")]}))
+            .dispatch();
+        assert_eq!(resp.status(), Status::Created);
+    }
+    let v = body(client.get("/chain/verify").dispatch());
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["length"], 4);
+    assert_eq!(v["total_work"], "1024");
+    let blocks = chain(&client);
+    drop(client);
+
+    // Edit block 2's entry on disk behind the node's back.
+    let mut edited = blocks[2].clone();
+    edited.transactions[0] = note("entry 2, edited on disk");
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.open_tree("blocks")
+            .unwrap()
+            .insert(blocks[2].hash().as_bytes(), edited.encode())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let node = Node::open(NodeConfig::new(dir.path())).unwrap();
+    let client = Client::tracked(ferrochain::api::build(
+        node,
+        ferrochain::api::figment().merge(("log_level", "off")),
+    ))
+    .unwrap();
+    let v = body(client.get("/chain/verify").dispatch());
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["length"], 2);
+    assert_eq!(v["error"]["index"], 2);
+    assert_eq!(v["error"]["rule"], "bad_merkle_root");
+}

@@ -348,3 +348,35 @@ async fn a_peer_block_stops_a_stale_search_and_mining_resumes_on_the_new_tip() {
     }
     panic!("the rival block never arrived during a search in 6 rounds");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resolve_fetches_only_the_missing_blocks_and_finds_deep_forks() {
+    let a = TestNode::start(params()).await;
+    let b = TestNode::start(params()).await;
+    for i in 0..150 {
+        a.node
+            .mine(vec![note(&format!("shared {i}"))])
+            .await
+            .unwrap();
+    }
+    b.node.set_peers(vec![a.peer_url()]);
+    assert_eq!(resolve(&b).await["length"], 151);
+    for i in 0..3 {
+        a.node.mine(vec![note(&format!("more {i}"))]).await.unwrap();
+    }
+    // B already has the first 150 blocks: only the 3 new ones are stored.
+    let v = resolve(&b).await;
+    assert_eq!(v["replaced"], true);
+    assert_eq!(v["peers"][0]["added"], 3);
+
+    // C forks from genesis and outgrows A by more than the sync overlap.
+    let c = TestNode::start(params()).await;
+    for i in 0..160 {
+        c.node.mine(vec![note(&format!("c {i}"))]).await.unwrap();
+    }
+    a.node.set_peers(vec![c.peer_url()]);
+    let v = resolve(&a).await;
+    assert_eq!(v["replaced"], true);
+    assert_eq!(v["length"], 161);
+    assert_eq!(tip_of(&a).await, tip_of(&c).await);
+}

@@ -18,7 +18,7 @@ pub const PAGE_BYTES: usize = 8 * 1024 * 1024;
 const STREAM_BATCH: usize = 256;
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![chain, block, add_block]
+    rocket::routes![chain, verify, block, add_block]
 }
 
 fn parse_query<T: std::str::FromStr>(
@@ -106,6 +106,27 @@ pub(super) fn stream_chain(
         yield b"]}".to_vec();
     };
     (ContentType::JSON, stream)
+}
+
+/// Re-verifies the stored chain from genesis: `{"valid", "length", "total_work"}`, plus
+/// `"error"` (the first bad block and the rule it breaks) when it is not valid.
+#[rocket::get("/chain/verify")]
+async fn verify(node: &State<Node>) -> Result<Json<Value>, ApiError> {
+    let verified = node.verify().await?;
+    let mut body = json!({
+        "valid": verified.error.is_none(),
+        "length": verified.length,
+        "total_work": verified.work,
+    });
+    if let Some(e) = verified.error {
+        body["error"] = json!({
+            "index": e.height,
+            "hash": e.hash,
+            "rule": e.rule.code(),
+            "message": e.to_string(),
+        });
+    }
+    Ok(Json(body))
 }
 
 /// One block by main-chain height, or any stored block by hash.

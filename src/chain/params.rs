@@ -119,6 +119,16 @@ mod tests {
         );
     }
 
+    /// Pins the encoding: any change to the header layout, the genesis contents or the hash
+    /// would give existing chains a new genesis and split every network.
+    #[test]
+    fn default_genesis_hash_is_pinned() {
+        assert_eq!(
+            ChainParams::default().genesis_hash().to_string(),
+            "b630a5e5bf30114a7973a6ac8f268ba13c5f2322cad3cbca0288d5ac99465206"
+        );
+    }
+
     #[test]
     fn parameters_encoding_round_trips() {
         let p = ChainParams::default();
