@@ -3,7 +3,9 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use ferrochain::chain::{Block, ChainParams, Difficulty, Note, Parent, Timestamp, Transaction};
+use ferrochain::chain::{
+    block_reward, Address, Block, ChainParams, Difficulty, Note, Parent, Timestamp, Transaction,
+};
 use ferrochain::mining::{solve_sequential, template};
 use ferrochain::network::{PeerUrl, Timeouts};
 use ferrochain::node::{Node, NodeConfig};
@@ -124,8 +126,21 @@ pub fn mine_on(parent: &Block, transactions: Vec<Transaction>) -> Block {
     mine_on_with(&params(), parent, transactions)
 }
 
-/// [`mine_on`] for a chain with other parameters.
+/// Where blocks mined by the tests themselves pay their reward.
+pub fn test_miner() -> Address {
+    Address::from_bytes([0xee; 32])
+}
+
+/// [`mine_on`] for a chain with other parameters. The block's reward (subsidy plus the
+/// transfers' fees) goes to [`test_miner`] and comes first.
 pub fn mine_on_with(params: &ChainParams, parent: &Block, transactions: Vec<Transaction>) -> Block {
+    let mut entries = vec![block_reward(
+        test_miner(),
+        parent.height().next(),
+        &transactions,
+    )];
+    entries.extend(transactions);
+    let transactions = entries;
     let p = Parent {
         hash: parent.hash(),
         height: parent.height(),
