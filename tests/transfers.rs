@@ -385,3 +385,38 @@ async fn a_reorganisation_returns_abandoned_transfers_to_the_mempool() {
     // Funding block, three of B's, and the one that mined the transfer again.
     assert_eq!(a.node.tip().height, Height::new(5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_transfer_is_relayed_to_peers_once() {
+    let (_d, keys) = wallets();
+    let (alice, bob) = (keys.create("alice").unwrap(), keys.create("bob").unwrap());
+    let a = TestNode::start(params()).await;
+    let b = TestNode::start(params()).await;
+    let c = TestNode::start(params()).await;
+    fund(&alice, &[&a, &b, &c]).await;
+    connect_all(&[&a, &b, &c]);
+    let t = alice.sign_transfer(
+        bob.address,
+        Amount::from_coins(1),
+        Amount::ZERO,
+        0,
+        &chain_id(),
+    );
+    assert_eq!(post_transfer(&a, &t).await.0, 201);
+    for n in [&b, &c] {
+        wait_for("the transfer to reach every mempool", || async {
+            let (_, v) = get(n, &format!("/transactions/{}", t.txid())).await;
+            (v["status"] == "pending").then_some(())
+        })
+        .await;
+    }
+    // A block mined anywhere settles it everywhere, and every mempool empties.
+    mine(&c).await;
+    for n in [&a, &b, &c] {
+        wait_for("the block to settle the transfer", || async {
+            let (_, v) = get(n, "/transactions/pending").await;
+            (v["count"] == 0 && balance(n, bob.address).await == COIN).then_some(())
+        })
+        .await;
+    }
+}
