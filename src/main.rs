@@ -124,7 +124,9 @@ fn parse_url(s: &str) -> Result<PeerUrl, String> {
 }
 
 fn parse_note(s: &str) -> Result<Transaction, String> {
-    Note::new(s).map(Transaction::Note).map_err(|e| e.to_string())
+    Note::new(s)
+        .map(Transaction::Note)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Args)]

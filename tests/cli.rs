@@ -220,7 +220,8 @@ fn the_guided_cli_mines_views_verifies_and_exits() {
     // 3. Verify the blockchain, here in the CLI.
     p.exp_string("What would you like to do?").unwrap();
     press(&mut p, "j\n");
-    p.exp_string("valid: 2 blocks from genesis to the tip").unwrap();
+    p.exp_string("valid: 2 blocks from genesis to the tip")
+        .unwrap();
 
     // 4. Peers and sync: a bad URL is explained and asked again; a good one is added.
     p.exp_string("What would you like to do?").unwrap();
@@ -280,11 +281,16 @@ fn every_subcommand_prints_the_nodes_json() {
     let node = NodeProcess::start();
     let url = node.url.as_str();
 
-    let mined = cli(&["mine", "--tx", "one", "--tx", "two", "--json", "--node", url]);
+    let mined = cli(&[
+        "mine", "--tx", "one", "--tx", "two", "--json", "--node", url,
+    ]);
     let v = mined.assert_success().json();
     assert_eq!(v["message"], "block 1 mined");
     assert_eq!(v["block"]["index"], 1);
-    assert_eq!(v["block"]["transactions"], serde_json::json!(["one", "two"]));
+    assert_eq!(
+        v["block"]["transactions"],
+        serde_json::json!(["one", "two"])
+    );
     assert!(v["stats"]["attempts"].as_u64().unwrap() > 0);
     assert!(v["stats"]["hash_rate"].as_f64().is_some());
 
@@ -298,7 +304,9 @@ fn every_subcommand_prints_the_nodes_json() {
     let v = chain.assert_success().json();
     assert_eq!(v["length"], 3);
     assert_eq!(v["chain"].as_array().unwrap().len(), 3);
-    let page = cli(&["chain", "--from", "1", "--limit", "1", "--json", "--node", url]);
+    let page = cli(&[
+        "chain", "--from", "1", "--limit", "1", "--json", "--node", url,
+    ]);
     let v = page.assert_success().json();
     assert_eq!(v["chain"].as_array().unwrap().len(), 1);
     assert_eq!(v["chain"][0]["index"], 1);
@@ -325,10 +333,16 @@ fn every_subcommand_prints_the_nodes_json() {
     assert_eq!(v["total_work"], "768");
     assert!(v.get("error").is_none());
     let verified = cli(&["verify", "--node", url]);
-    assert!(verified.assert_success().stdout.starts_with("valid: 3 blocks"));
+    assert!(verified
+        .assert_success()
+        .stdout
+        .starts_with("valid: 3 blocks"));
 
     let peers = cli(&["peers", "--json", "--node", url]);
-    assert_eq!(peers.assert_success().json()["nodes"], serde_json::json!([]));
+    assert_eq!(
+        peers.assert_success().json()["nodes"],
+        serde_json::json!([])
+    );
     let dead = dead_url();
     let added = cli(&["peers", "add", &dead, "--json", "--node", url]);
     let v = added.assert_success().json();
@@ -364,17 +378,26 @@ fn bad_arguments_and_refused_requests_fail_in_one_line() {
     ] {
         let run = cli(&args);
         assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
-        assert!(run.stderr.starts_with("error: "), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with("error: "),
+            "{args:?}: {}",
+            run.stderr
+        );
     }
     // Refused by the node: its error document under --json, one line on stderr, status 1.
-    let run = cli(&["mine", "--tx", "same", "--tx", "same", "--json", "--node", url]);
+    let run = cli(&[
+        "mine", "--tx", "same", "--tx", "same", "--json", "--node", url,
+    ]);
     assert_eq!(run.code, Some(1));
     assert_eq!(run.json()["error"], "duplicate_transaction");
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(run.stderr.contains("duplicate_transaction"));
     // Past the tip: an empty page, not an error.
     let run = cli(&["chain", "--from", "50", "--node", url]);
-    assert!(run.assert_success().stdout.starts_with("no blocks from height 50"));
+    assert!(run
+        .assert_success()
+        .stdout
+        .starts_with("no blocks from height 50"));
 }
 
 #[test]
@@ -463,4 +486,33 @@ fn verify_names_the_first_bad_block_and_the_rule_it_breaks() {
         run.stdout
     );
     assert!(run.stdout.contains("bad_merkle_root"), "{}", run.stdout);
+}
+
+#[test]
+fn the_guided_chain_view_pages_back_to_older_blocks() {
+    let node = NodeProcess::start();
+    for i in 1..=11 {
+        let entry = format!("entry {i}");
+        cli(&["mine", "--tx", &entry, "--node", &node.url]).assert_success();
+    }
+    let mut p = guided(&node.url);
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "j\n");
+    // Ten blocks a screen, newest first; below them Older blocks, then Back.
+    p.exp_string("Blocks 2 to 11 of 12 (newest first)").unwrap();
+    p.exp_string("Older blocks").unwrap();
+    press(&mut p, &"j".repeat(10));
+    press(&mut p, "\n");
+    p.exp_string("Blocks 0 to 1 of 12 (newest first)").unwrap();
+    p.exp_string("Newer blocks").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("#1  entry 1").unwrap();
+    // q leaves the list, and Esc in the main menu leaves the CLI.
+    p.exp_string("Blocks 0 to 1 of 12").unwrap();
+    press(&mut p, "q");
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "\x1b");
+    p.exp_string("bye").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
 }

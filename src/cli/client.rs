@@ -26,10 +26,10 @@ const MINE_TIMEOUT: Duration = Duration::from_secs(3600);
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("no node answers at {node}; start one with `{START_NODE}`")]
-    Unreachable { node: PeerUrl },
+    Unreachable { node: String },
     #[error("{node} did not answer {what} within {secs} s", secs = timeout.as_secs())]
     Timeout {
-        node: PeerUrl,
+        node: String,
         what: String,
         timeout: Duration,
     },
@@ -44,13 +44,13 @@ pub enum ClientError {
     },
     #[error("{node} sent an answer to {what} that this CLI cannot read: {error}")]
     Unreadable {
-        node: PeerUrl,
+        node: String,
         what: String,
         error: String,
     },
     #[error("request {what} to {node} failed: {error}")]
     Http {
-        node: PeerUrl,
+        node: String,
         what: String,
         error: reqwest::Error,
     },
@@ -165,10 +165,7 @@ impl Client {
     /// Up to `limit` main-chain blocks from `from` (the node caps a page at 1000).
     pub fn chain(&self, from: Height, limit: usize) -> Result<Answer<ChainPage>, ClientError> {
         let path = format!("/chain?from={from}&limit={limit}");
-        self.send(
-            &format!("GET {path}"),
-            self.http.get(self.node.join(&path)),
-        )
+        self.send(&format!("GET {path}"), self.http.get(self.node.join(&path)))
     }
 
     /// Mines `transactions` into a block; blocks until the node has found it.
@@ -197,7 +194,9 @@ impl Client {
         let body = serde_json::json!({ "nodes": peers });
         self.send(
             "POST /nodes/register",
-            self.http.post(self.node.join("/nodes/register")).json(&body),
+            self.http
+                .post(self.node.join("/nodes/register"))
+                .json(&body),
         )
     }
 
@@ -209,11 +208,11 @@ impl Client {
         let http_error = |error: reqwest::Error| {
             if error.is_connect() {
                 ClientError::Unreachable {
-                    node: self.node.clone(),
+                    node: self.node.to_string(),
                 }
             } else if error.is_timeout() {
                 ClientError::Timeout {
-                    node: self.node.clone(),
+                    node: self.node.to_string(),
                     what: what.to_owned(),
                     timeout: if what == "POST /mine" {
                         MINE_TIMEOUT
@@ -223,7 +222,7 @@ impl Client {
                 }
             } else {
                 ClientError::Http {
-                    node: self.node.clone(),
+                    node: self.node.to_string(),
                     what: what.to_owned(),
                     error,
                 }
@@ -233,7 +232,7 @@ impl Client {
         let status = response.status();
         let raw = response.text().map_err(http_error)?;
         let unreadable = |error: String| ClientError::Unreadable {
-            node: self.node.clone(),
+            node: self.node.to_string(),
             what: what.to_owned(),
             error,
         };

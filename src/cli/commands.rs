@@ -20,7 +20,10 @@ pub enum Action {
     /// Mine these transactions (none: an empty block) into a block.
     Mine(Vec<Transaction>),
     /// Up to `limit` blocks from height `from`, or the newest `limit` without one.
-    Chain { from: Option<Height>, limit: usize },
+    Chain {
+        from: Option<Height>,
+        limit: usize,
+    },
     /// Download the chain and verify it here.
     Verify,
     Status,
@@ -203,11 +206,10 @@ fn chain(
     };
     let newest_first: Vec<_> = blocks.iter().rev().cloned().collect();
     print(&format!(
-        "{}\nblocks {} to {} of {} (heights 0 to {}), newest first",
+        "{}\nblocks {} to {} of {}, newest first",
         view::blocks(&newest_first),
         first.index,
         last.index,
         page.value.length,
-        page.value.length.saturating_sub(1)
     ))
 }

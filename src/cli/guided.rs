@@ -41,7 +41,9 @@ const MENU: [(Menu, &str); 6] = [
 /// Why the guided CLI stopped before Exit.
 #[derive(Debug, thiserror::Error)]
 pub enum GuidedError {
-    #[error("the guided CLI needs a terminal; in scripts, use the subcommands (ferrochain --help)")]
+    #[error(
+        "the guided CLI needs a terminal; in scripts, use the subcommands (ferrochain --help)"
+    )]
     NoTerminal,
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -69,7 +71,7 @@ pub fn run(client: &Client) -> Result<(), GuidedError> {
     }
     let status = client.status()?.value;
     println!(
-        "ferrochain node at {}: height {}, difficulty {} bits, {} peer{}",
+        "ferrochain node at {}: height {}, difficulty {}, {} peer{}",
         client.node(),
         status.height,
         status.difficulty,
@@ -172,7 +174,9 @@ fn view_chain(client: &Client, theme: &ColorfulTheme) -> Result<(), ActionError>
     let mut selected = 0;
     loop {
         let from = (top + 1).saturating_sub(BLOCKS_PER_SCREEN);
-        let page = client.chain(Height::new(from), (top + 1 - from) as usize)?.value;
+        let page = client
+            .chain(Height::new(from), (top + 1 - from) as usize)?
+            .value;
         let mut blocks = page.chain;
         blocks.reverse();
         let mut table = view::chain_table();
@@ -245,7 +249,7 @@ fn peers(client: &Client, theme: &ColorfulTheme) -> Result<(), ActionError> {
     loop {
         let Some(choice) = Select::with_theme(theme)
             .with_prompt("Peers and sync")
-            .items(&items)
+            .items(items)
             .default(selected)
             .interact_opt()?
         else {

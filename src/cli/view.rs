@@ -143,6 +143,7 @@ pub fn hash_rate(per_second: f64) -> String {
 /// Milliseconds as seconds with a precision that suits the figure.
 pub fn duration_ms(ms: f64) -> String {
     match ms {
+        ms if ms < 10.0 => format!("{ms:.2} ms"),
         ms if ms < 1000.0 => format!("{ms:.1} ms"),
         ms => format!("{:.2} s", ms / 1000.0),
     }
@@ -161,7 +162,10 @@ pub fn transaction(tx: &Transaction) -> String {
 pub fn block_hash(block: &WireBlock) -> BlockHash {
     match block.hash {
         Some(hash) => hash,
-        None => block.clone().into_block().map_or(BlockHash::ZERO, |b| b.hash()),
+        None => block
+            .clone()
+            .into_block()
+            .map_or(BlockHash::ZERO, |b| b.hash()),
     }
 }
 
@@ -183,7 +187,7 @@ pub fn block_row(block: &WireBlock) -> Vec<String> {
         utc(block.timestamp),
         block_hash(block).short(),
         block.transactions.len().to_string(),
-        format!("{} bits", block.difficulty),
+        block.difficulty.to_string(),
     ]
 }
 
@@ -206,9 +210,9 @@ pub fn block_details(block: &WireBlock) -> String {
         ("merkle root", block.merkle_root.to_string()),
         (
             "time",
-            format!("{} UTC ({} ms)", utc(block.timestamp), block.timestamp),
+            format!("{} UTC ({})", utc(block.timestamp), block.timestamp),
         ),
-        ("difficulty", format!("{} bits", block.difficulty)),
+        ("difficulty", block.difficulty.to_string()),
         ("nonce", block.nonce.to_string()),
         ("version", block.version.to_string()),
         ("transactions", block.transactions.len().to_string()),
@@ -255,7 +259,7 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
         ("height", s.height.to_string()),
         ("tip", s.tip.to_string()),
         ("total work", s.total_work.to_string()),
-        ("difficulty", format!("{} bits", s.difficulty)),
+        ("difficulty", s.difficulty.to_string()),
         ("genesis", s.genesis.to_string()),
         (
             "peers",
@@ -283,7 +287,11 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
     if let Some(p) = &s.process {
         rows.push((
             "process",
-            format!("CPU {:.0}%, memory {}", p.cpu_percent, bytes(p.memory_bytes)),
+            format!(
+                "CPU {:.0}%, memory {}",
+                p.cpu_percent,
+                bytes(p.memory_bytes)
+            ),
         ));
     }
     rows.iter()
@@ -395,6 +403,7 @@ mod tests {
         assert_eq!(bytes(20 * 1024 * 1024), "20.0 MiB");
         assert_eq!(hash_rate(950.0), "950 H/s");
         assert_eq!(hash_rate(2_500_000.0), "2.50 MH/s");
+        assert_eq!(duration_ms(0.042), "0.04 ms");
         assert_eq!(duration_ms(12.34), "12.3 ms");
         assert_eq!(duration_ms(1500.0), "1.50 s");
     }

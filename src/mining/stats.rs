@@ -118,3 +118,29 @@ impl Default for UsageMonitor {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn usage_measures_cpu_over_the_window_since_the_last_reading() {
+        let mut monitor = UsageMonitor::new();
+        let first = monitor.usage();
+        assert!(first.memory_bytes > 0);
+        // Too soon after the baseline to measure: the initial figure stands.
+        assert_eq!(first.cpu_percent, 0.0);
+
+        // Keep this thread busy for longer than the window; the next reading covers it.
+        let busy_until = Instant::now() + UsageMonitor::MIN_WINDOW * 2;
+        let mut spins = 0u64;
+        while Instant::now() < busy_until {
+            spins = std::hint::black_box(spins.wrapping_add(1));
+        }
+        let busy = monitor.usage();
+        assert!(busy.cpu_percent > 0.0, "{busy:?}");
+        // A reading right after repeats the CPU figure rather than measuring a few µs.
+        assert_eq!(monitor.usage().cpu_percent, busy.cpu_percent);
+    }
+}
