@@ -162,10 +162,12 @@ pub fn transaction(tx: &Transaction) -> String {
 pub fn block_hash(block: &WireBlock) -> BlockHash {
     match block.hash {
         Some(hash) => hash,
+        // Building a block fails only on a stated hash that differs, and there is none here.
         None => block
             .clone()
             .into_block()
-            .map_or(BlockHash::ZERO, |b| b.hash()),
+            .expect("no stated hash to contradict")
+            .hash(),
     }
 }
 
