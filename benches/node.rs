@@ -1,14 +1,22 @@
 //! `cargo bench`: the figures the issues ask for.
 //!
 //! - Mining hash rate on one thread and on every core (what `ferrochain bench` prints).
+//! - Signed transfers validated per second inside a 10,000-transfer block, on one thread and
+//!   on every core, and through the store (validation, balances, write and flush).
+//! - Signed transfers accepted per second by `POST /transactions` from a concurrent client.
 //! - A fresh node resolving to a peer's 10,000-block chain: wall time of `GET /nodes/resolve`,
 //!   and the resident memory of both node processes afterwards.
 //!
 //! The sync figures run the real binary: node A serves a chain built beforehand at an easy
 //! difficulty, node B starts empty with A in its peers file.
 
-use ferrochain::chain::{Block, ChainParams, Difficulty, Note, Parent, Timestamp, Transaction};
+use ed25519_dalek::SigningKey;
+use ferrochain::chain::{
+    block_reward, validate_block, Address, Amount, Block, ChainParams, Difficulty, Note, Parent,
+    SingleThread, Timestamp, Transaction, Transfer,
+};
 use ferrochain::mining::{solve_sequential, template, Miner};
+use ferrochain::node::{Node, NodeConfig, ParallelSignatures};
 use ferrochain::storage::Store;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -21,6 +29,8 @@ const BITS: u64 = 8;
 fn main() {
     // `cargo bench -- <filter>` passes arguments; this bench takes none.
     mining();
+    transfers_in_a_block();
+    transfers_over_http();
     sync();
 }
 
@@ -48,9 +58,10 @@ fn build_chain(dir: &Path) {
     let start = Timestamp::now().saturating_add_millis(0);
     let mut batch = Vec::new();
     for i in 0..CHAIN_BLOCKS {
-        let txs = vec![Transaction::Note(
-            Note::new(format!("Alice pays Bob {i} BTC")).unwrap(),
-        )];
+        let txs = vec![
+            block_reward(Address::from_bytes([1; 32]), parent.height().next(), &[]),
+            Transaction::Note(Note::new(format!("Alice pays Bob {i} BTC")).unwrap()),
+        ];
         let p = Parent {
             hash: parent.hash(),
             height: parent.height(),
@@ -66,7 +77,7 @@ fn build_chain(dir: &Path) {
         batch.push(block);
         if batch.len() == 1000 {
             let report = store
-                .accept(std::mem::take(&mut batch), Timestamp::now())
+                .accept(std::mem::take(&mut batch), Timestamp::now(), &SingleThread)
                 .unwrap();
             assert!(report.rejected.is_none(), "{:?}", report.rejected);
         }
@@ -167,4 +178,242 @@ fn sync() {
         child.kill().ok();
         child.wait().ok();
     }
+}
+
+fn key(i: u32) -> SigningKey {
+    let mut seed = [7u8; 32];
+    seed[..4].copy_from_slice(&i.to_le_bytes());
+    SigningKey::from_bytes(&seed)
+}
+
+fn address(key: &SigningKey) -> Address {
+    Address::from_public_key(&key.verifying_key())
+}
+
+/// A mined child of `parent` with its reward to `miner`, then `transfers`.
+fn child(
+    params: &ChainParams,
+    parent: &Block,
+    miner: Address,
+    transfers: Vec<Transaction>,
+) -> Block {
+    let p = Parent {
+        hash: parent.hash(),
+        height: parent.height(),
+        median_time_past: parent.header.timestamp,
+    };
+    let mut txs = vec![block_reward(miner, parent.height().next(), &transfers)];
+    txs.extend(transfers);
+    let ts = parent.header.timestamp.saturating_add_millis(1000);
+    Block {
+        header: solve_sequential(template(&p, params, &txs, ts)),
+        transactions: txs,
+    }
+}
+
+fn pay(
+    from: &SigningKey,
+    to: Address,
+    units: u64,
+    nonce: u64,
+    chain: &ferrochain::chain::BlockHash,
+) -> Transaction {
+    Transaction::Transfer(Transfer::sign(
+        from,
+        to,
+        Amount::from_units(units),
+        Amount::from_units(1),
+        nonce,
+        chain,
+    ))
+}
+
+const SENDERS: u32 = 100;
+const PER_SENDER: u64 = 100;
+
+fn transfers_in_a_block() {
+    let params = ChainParams::new(Difficulty::new(BITS).unwrap());
+    let chain = params.genesis_hash();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params)).unwrap();
+    let genesis = params.genesis().into_block();
+    // Block 1 pays the funder; block 2 funds 100 senders; block 3 holds 100 transfers from each.
+    let funder = key(u32::MAX);
+    let b1 = child(&params, &genesis, address(&funder), vec![]);
+    let senders: Vec<SigningKey> = (0..SENDERS).map(key).collect();
+    let funding = senders
+        .iter()
+        .enumerate()
+        .map(|(i, s)| pay(&funder, address(s), 1_000_000, i as u64, &chain))
+        .collect();
+    let b2 = child(&params, &b1, address(&funder), funding);
+    let started = Instant::now();
+    let transfers: Vec<Transaction> = (0..PER_SENDER)
+        .flat_map(|n| senders.iter().map(move |s| (s, n)))
+        .map(|(s, n)| pay(s, address(&key(7_000 + n as u32)), 10, n, &chain))
+        .collect();
+    let count = transfers.len();
+    let sign_time = started.elapsed();
+    let b3 = child(&params, &b2, address(&funder), transfers);
+    store
+        .accept(vec![b1, b2.clone()], Timestamp::now(), &SingleThread)
+        .unwrap();
+    println!(
+        "\nsigned transfers: a block of {count} transfers ({:.2} MiB), signed in {:.2} s",
+        b3.encoded_len() as f64 / (1024.0 * 1024.0),
+        sign_time.as_secs_f64()
+    );
+    let parent = Parent {
+        hash: b2.hash(),
+        height: b2.height(),
+        median_time_past: b2.header.timestamp,
+    };
+    for (name, check) in [
+        (
+            "1 thread",
+            &SingleThread as &dyn ferrochain::chain::SignatureCheck,
+        ),
+        ("all cores", &ParallelSignatures),
+    ] {
+        let runs = 5;
+        let started = Instant::now();
+        for _ in 0..runs {
+            validate_block(b3.clone(), &parent, &params, Timestamp::now(), check).unwrap();
+        }
+        let per_block = started.elapsed().as_secs_f64() / runs as f64;
+        println!(
+            "  validate_block, signatures on {name}: {:.1} ms per block, {:.0} transfers/s",
+            per_block * 1000.0,
+            count as f64 / per_block
+        );
+    }
+    let started = Instant::now();
+    let report = store
+        .accept(vec![b3], Timestamp::now(), &ParallelSignatures)
+        .unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(report.rejected.is_none(), "{:?}", report.rejected);
+    println!(
+        "  Store::accept (validate, apply balances, write, flush): {:.1} ms, {:.0} transfers/s",
+        elapsed * 1000.0,
+        count as f64 / elapsed
+    );
+}
+
+const HTTP_SENDERS: u32 = 200;
+const HTTP_PER_SENDER: u64 = 100;
+const HTTP_CONNECTIONS: usize = 32;
+
+fn transfers_over_http() {
+    let params = ChainParams::new(Difficulty::new(BITS).unwrap());
+    let chain = params.genesis_hash();
+    let dir = tempfile::tempdir().unwrap();
+    let funder = key(u32::MAX - 1);
+    let node = Node::open(NodeConfig {
+        params: Some(params),
+        miner: Some(address(&funder)),
+        ..NodeConfig::new(dir.path())
+    })
+    .unwrap();
+    let figment = ferrochain::api::figment()
+        .merge(("port", 0))
+        .merge(("log_level", "off"))
+        .merge(("shutdown.ctrlc", false));
+    let rocket = ferrochain::api::build(node.clone(), figment);
+    std::thread::spawn(move || {
+        if let Err(e) = rocket::execute(rocket.launch()) {
+            panic!("the bench node stopped: {e}");
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let addr = loop {
+        if let Some(addr) = node.local_addr() {
+            break addr;
+        }
+        assert!(Instant::now() < deadline, "the node never listened");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let url = format!("http://{addr}");
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::new();
+    let senders: Vec<SigningKey> = (0..HTTP_SENDERS).map(|i| key(10_000 + i)).collect();
+    rt.block_on(async {
+        // Fund every sender from the node's own reward.
+        client.post(format!("{url}/mine")).send().await.unwrap();
+        for (i, s) in senders.iter().enumerate() {
+            let t = Transfer::sign(
+                &funder,
+                address(s),
+                Amount::from_units(1_000_000),
+                Amount::ZERO,
+                i as u64,
+                &chain,
+            );
+            let resp = client
+                .post(format!("{url}/transactions"))
+                .json(&t)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201);
+        }
+        client.post(format!("{url}/mine")).send().await.unwrap();
+    });
+
+    // Signed up front: the figure is the node's, not the client's signing speed.
+    let batches: Vec<Vec<String>> = senders
+        .chunks(senders.len() / HTTP_CONNECTIONS)
+        .map(|group| {
+            (0..HTTP_PER_SENDER)
+                .flat_map(|n| group.iter().map(move |s| (s, n)))
+                .map(|(s, n)| {
+                    let t = Transfer::sign(
+                        s,
+                        address(&key(7)),
+                        Amount::from_units(5),
+                        Amount::from_units(1),
+                        n,
+                        &chain,
+                    );
+                    serde_json::to_string(&t).unwrap()
+                })
+                .collect()
+        })
+        .collect();
+    let total: usize = batches.iter().map(Vec::len).sum();
+    let started = Instant::now();
+    rt.block_on(async {
+        let tasks = batches.into_iter().map(|batch| {
+            let client = client.clone();
+            let url = format!("{url}/transactions");
+            tokio::spawn(async move {
+                for body in batch {
+                    let resp = client
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        resp.status(),
+                        201,
+                        "{}",
+                        resp.text().await.unwrap_or_default()
+                    );
+                }
+            })
+        });
+        for t in futures::future::join_all(tasks).await {
+            t.unwrap();
+        }
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(node.status().mempool, total);
+    println!(
+        "  POST /transactions: {total} transfers over {HTTP_CONNECTIONS} connections in {:.2} s: {:.0} transfers/s",
+        elapsed,
+        total as f64 / elapsed
+    );
 }

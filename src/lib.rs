@@ -13,6 +13,8 @@
 //!   with a shared stop flag; hash-rate benchmark and process statistics.
 //! - [`network`]: the HTTP client every peer request goes through (timeouts, size caps, no
 //!   redirects), peer lists, block broadcast and chain download.
+//! - [`mempool`]: signed transfers waiting for a block, checked against the tip's accounts.
+//! - [`wallet`]: the client-side keystore; private keys never reach the node.
 //! - [`node`]: [`Node`](node::Node), the cheap-to-clone handle that ties the layers together and
 //!   owns the rules of acceptance (validate, store, flush, then relay).
 //! - [`api`]: the Rocket REST API, a thin edge over `Node`.
@@ -23,7 +25,9 @@
 pub mod api;
 pub mod chain;
 pub mod cli;
+pub mod mempool;
 pub mod mining;
 pub mod network;
 pub mod node;
 pub mod storage;
+pub mod wallet;

@@ -6,9 +6,11 @@
 //! rayon or reqwest directly.
 
 use crate::chain::{
-    validate_transactions, Block, BlockHash, ChainParams, ChainVerifier, Difficulty, Height,
-    InvalidBlock, Rule, Timestamp, Transaction, Work,
+    block_reward, validate_transactions, verify_signatures, Account, Address, Amount, Block,
+    BlockHash, ChainParams, ChainVerifier, Difficulty, Height, InvalidBlock, Rule, SignatureCheck,
+    Timestamp, Transaction, Transfer, TxId, Work,
 };
+use crate::mempool::{Mempool, MempoolError, Pending};
 use crate::mining::{self, Miner, MinerError, MiningStats, ProcessUsage, Progress, UsageMonitor};
 use crate::network::{self, PeerClient, PeerError, PeerUrl, Timeouts};
 use crate::storage::{AcceptReport, Rejection, Store, StoreError, Tip};
@@ -35,6 +37,10 @@ pub struct NodeConfig {
     /// Mining threads; `None` is one per core.
     pub mining_threads: Option<usize>,
     pub timeouts: Timeouts,
+    /// Where block rewards go; `None` uses (and on first start creates) the node's own key,
+    /// `miner.key` in the data directory.
+    pub miner: Option<Address>,
+    pub mempool_capacity: usize,
 }
 
 impl NodeConfig {
@@ -45,6 +51,8 @@ impl NodeConfig {
             peers: Vec::new(),
             mining_threads: None,
             timeouts: Timeouts::default(),
+            miner: None,
+            mempool_capacity: Mempool::DEFAULT_CAPACITY,
         }
     }
 }
@@ -62,6 +70,10 @@ pub enum NodeError {
     InvalidTransactions(Rule),
     #[error("a background task failed: {0}")]
     Task(String),
+    #[error(transparent)]
+    Transaction(#[from] MempoolError),
+    #[error("cannot use the node's mining key: {0}")]
+    MinerKey(#[from] crate::wallet::WalletError),
 }
 
 impl From<tokio::task::JoinError> for NodeError {
@@ -81,6 +93,38 @@ pub enum Submitted {
     Known,
     /// The parent is unknown; the node is catching up from its peers.
     Orphan { parent: BlockHash },
+}
+
+/// What became of a transfer offered with [`Node::submit_transfer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferSubmitted {
+    /// Admitted to the mempool and relayed.
+    New(TxId),
+    /// Already pending.
+    Known(TxId),
+}
+
+/// Where a transaction stands.
+#[derive(Clone, Debug)]
+pub enum TransactionStatus {
+    Pending(Transfer),
+    Confirmed {
+        transaction: Transaction,
+        block: BlockHash,
+        height: Height,
+    },
+}
+
+/// An account at the tip, with what it has waiting in the mempool.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct AccountView {
+    pub address: Address,
+    pub balance: Amount,
+    /// Transfers this account has had mined.
+    pub nonce: u64,
+    pub pending: Pending,
+    /// The nonce the account's next transfer must carry.
+    pub next_nonce: u64,
 }
 
 /// A block mined by this node, with the search's figures.
@@ -134,6 +178,10 @@ pub struct NodeStatus {
     pub syncing: bool,
     /// The node's CPU (since the previous `status` call) and memory, for live views.
     pub process: ProcessUsage,
+    /// Where this node's block rewards go.
+    pub miner: Address,
+    /// Transfers waiting in the mempool.
+    pub mempool: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +213,32 @@ struct Shared {
     last_mined: Mutex<Option<MiningStats>>,
     syncing: AtomicBool,
     usage: Mutex<UsageMonitor>,
+    mempool: Mutex<Mempool>,
+    miner_address: Address,
+}
+
+/// Verifies a block's signatures across every core of rayon's global pool, in batches.
+pub struct ParallelSignatures;
+
+impl ParallelSignatures {
+    /// Large enough to amortise batch verification, small enough to keep both cores busy.
+    const CHUNK: usize = 256;
+}
+
+impl SignatureCheck for ParallelSignatures {
+    fn check(&self, transfers: &[&Transfer], chain: &BlockHash) -> Result<(), usize> {
+        use rayon::prelude::*;
+        let first_bad = transfers
+            .par_chunks(Self::CHUNK)
+            .enumerate()
+            .filter_map(|(i, chunk)| {
+                verify_signatures(chunk, chain)
+                    .err()
+                    .map(|j| i * Self::CHUNK + j)
+            })
+            .min();
+        first_bad.map_or(Ok(()), Err)
+    }
 }
 
 impl Node {
@@ -172,6 +246,11 @@ impl Node {
     pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
         let store = Store::open(&config.data_dir, config.params)?;
         let miner = Miner::new(config.mining_threads)?;
+        let miner_address = match config.miner {
+            Some(address) => address,
+            None => crate::wallet::load_or_create_node_key(&config.data_dir.join("miner.key"))?,
+        };
+        let mempool = Mempool::new(config.mempool_capacity, store.tip().hash);
         Ok(Node {
             inner: Arc::new(Shared {
                 store,
@@ -184,6 +263,8 @@ impl Node {
                 last_mined: Mutex::new(None),
                 syncing: AtomicBool::new(false),
                 usage: Mutex::new(UsageMonitor::new()),
+                mempool: Mutex::new(mempool),
+                miner_address,
             }),
         })
     }
@@ -253,6 +334,8 @@ impl Node {
             last_mined: self.inner.last_mined.lock().expect("stats lock").clone(),
             syncing: self.inner.syncing.load(Ordering::Relaxed),
             process: self.inner.usage.lock().expect("usage lock").usage(),
+            miner: self.inner.miner_address,
+            mempool: self.inner.mempool.lock().expect("mempool lock").len(),
         }
     }
 
@@ -304,10 +387,21 @@ impl Node {
     /// made stale.
     pub async fn accept(&self, blocks: Vec<Block>) -> Result<AcceptReport, NodeError> {
         let node = self.clone();
-        let report =
-            tokio::task::spawn_blocking(move || node.inner.store.accept(blocks, Timestamp::now()))
-                .await??;
+        let report = tokio::task::spawn_blocking(move || {
+            node.inner
+                .store
+                .accept(blocks, Timestamp::now(), &ParallelSignatures)
+        })
+        .await??;
         if report.tip_changed() {
+            // The mempool follows the tip before a stopped search builds its next template.
+            let returned = report
+                .disconnected
+                .iter()
+                .flat_map(|b| b.transactions.iter().filter_map(Transaction::as_transfer))
+                .cloned()
+                .collect();
+            self.refresh_mempool(returned);
             if let Some(stop) = self.inner.search.lock().expect("search lock").as_ref() {
                 stop.store(true, Ordering::Relaxed);
             }
@@ -315,7 +409,7 @@ impl Node {
                 "new tip {} at height {}{}",
                 report.tip_after.hash.short(),
                 report.tip_after.height,
-                match report.disconnected {
+                match report.disconnected.len() {
                     0 => String::new(),
                     n => format!(" (reorganisation: {n} blocks replaced)"),
                 }
@@ -354,7 +448,8 @@ impl Node {
             let node = self.clone();
             let (tip, parent) =
                 tokio::task::spawn_blocking(move || node.inner.store.tip_context()).await??;
-            let header = mining::template(&parent, self.params(), &transactions, Timestamp::now());
+            let entries = self.block_entries(&transactions, tip.hash);
+            let header = mining::template(&parent, self.params(), &entries, Timestamp::now());
             let stop = Arc::new(AtomicBool::new(false));
             *self.inner.search.lock().expect("search lock") = Some(stop.clone());
             // A block accepted between reading the tip and registering the flag could not stop
@@ -372,7 +467,7 @@ impl Node {
             };
             let block = Block {
                 header,
-                transactions: transactions.clone(),
+                transactions: entries,
             };
             let hash = block.hash();
             let report = self.accept(vec![block.clone()]).await?;
@@ -400,6 +495,118 @@ impl Node {
             }
             // A peer's block won the race for this height; mine again on top of it.
         }
+    }
+
+    /// A block's entries on `tip`: the reward, the best-paying pending transfers that fit, then
+    /// `notes`. The mempool is checked against `tip` first, so every transfer is valid on it.
+    fn block_entries(&self, notes: &[Transaction], tip: BlockHash) -> Vec<Transaction> {
+        let height = self.tip().height.next();
+        let miner = self.inner.miner_address;
+        let mut fixed = vec![block_reward(miner, height, &[])];
+        fixed.extend_from_slice(notes);
+        let room_count = Block::MAX_TRANSACTIONS.saturating_sub(fixed.len());
+        let room_bytes = Block::MAX_BYTES.saturating_sub(Block::encoded_len_with(&fixed));
+        let transfers: Vec<Transaction> = {
+            let mut pool = self.inner.mempool.lock().expect("mempool lock");
+            if pool.tip() != tip {
+                self.rebuild_locked(&mut pool, tip, Vec::new());
+            }
+            pool.select(room_count.min(room_bytes / Transfer::ENCODED_LEN))
+                .into_iter()
+                .map(Transaction::Transfer)
+                .collect()
+        };
+        let mut entries = Vec::with_capacity(fixed.len() + transfers.len());
+        entries.push(block_reward(miner, height, &transfers));
+        entries.extend(transfers);
+        entries.extend_from_slice(notes);
+        entries
+    }
+
+    /// Re-checks the mempool against the current tip, taking back `returned` transfers.
+    fn refresh_mempool(&self, returned: Vec<Transfer>) {
+        let tip = self.tip().hash;
+        let mut pool = self.inner.mempool.lock().expect("mempool lock");
+        self.rebuild_locked(&mut pool, tip, returned);
+    }
+
+    fn rebuild_locked(&self, pool: &mut Mempool, tip: BlockHash, returned: Vec<Transfer>) {
+        let store = &self.inner.store;
+        let dropped = pool.rebuild(tip, returned, |address| {
+            store.account(address).unwrap_or_else(|e| {
+                // An unreadable account drops its transfers from the pool; blocks that touch it
+                // fail loudly in the store.
+                log::error!("reading account {address}: {e}");
+                Account::default()
+            })
+        });
+        if dropped > 0 {
+            log::info!("mempool: {dropped} transfers mined or no longer valid");
+        }
+    }
+
+    /// Takes a signed transfer from a client or a peer (`POST /transactions`): checks the
+    /// signature and the sender's balance and nonce against the tip plus what is already
+    /// pending, then relays it once to every peer.
+    pub fn submit_transfer(&self, transfer: Transfer) -> Result<TransferSubmitted, NodeError> {
+        let txid = transfer.txid();
+        if !transfer.verify_signature(&self.params().genesis_hash()) {
+            return Err(MempoolError::BadSignature { txid }.into());
+        }
+        let result = {
+            let mut pool = self.inner.mempool.lock().expect("mempool lock");
+            let tip = self.tip().hash;
+            if pool.tip() != tip {
+                self.rebuild_locked(&mut pool, tip, Vec::new());
+            }
+            let sender = self.inner.store.account(&transfer.from)?;
+            pool.insert(transfer.clone(), sender)
+        };
+        match result {
+            Ok(txid) => {
+                self.spawn_relay_transfer(transfer);
+                Ok(TransferSubmitted::New(txid))
+            }
+            Err(MempoolError::Known(txid)) => Ok(TransferSubmitted::Known(txid)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Pending transfers, highest fee first.
+    pub fn pending_transfers(&self) -> Vec<Transfer> {
+        self.inner.mempool.lock().expect("mempool lock").by_fee()
+    }
+
+    /// A transaction by id: pending in the mempool, or on the main chain.
+    pub fn transaction(&self, txid: &TxId) -> Result<Option<TransactionStatus>, NodeError> {
+        if let Some(t) = self.inner.mempool.lock().expect("mempool lock").get(txid) {
+            return Ok(Some(TransactionStatus::Pending(t.clone())));
+        }
+        let Some((block, height)) = self.inner.store.transaction_block(txid)? else {
+            return Ok(None);
+        };
+        let transaction = self
+            .block(&block)?
+            .and_then(|b| b.transactions.into_iter().find(|tx| tx.txid() == *txid));
+        Ok(transaction.map(|transaction| TransactionStatus::Confirmed {
+            transaction,
+            block,
+            height,
+        }))
+    }
+
+    /// An account at the tip with its pending transfers.
+    pub fn account(&self, address: &Address) -> Result<AccountView, NodeError> {
+        let pool = self.inner.mempool.lock().expect("mempool lock");
+        let account = self.inner.store.account(address)?;
+        let pending = pool.pending(address);
+        Ok(AccountView {
+            address: *address,
+            balance: account.balance,
+            nonce: account.nonce,
+            pending,
+            next_nonce: account.nonce + pending.count,
+        })
     }
 
     /// Asks every peer for its chain, verifies each candidate block by block (a claimed length
@@ -513,6 +720,16 @@ impl Node {
             }
             node.inner.syncing.store(false, Ordering::Release);
         });
+    }
+
+    /// Sends `transfer` to every peer in the background.
+    fn spawn_relay_transfer(&self, transfer: Transfer) {
+        let peers = self.peers();
+        if peers.is_empty() {
+            return;
+        }
+        let client = self.inner.client.clone();
+        tokio::spawn(async move { network::broadcast_transfer(&client, &peers, &transfer).await });
     }
 
     /// Sends `block` to every peer in the background.

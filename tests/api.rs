@@ -87,9 +87,15 @@ fn mine_records_the_transactions_in_a_new_block_with_statistics() {
     assert_eq!(resp.status(), Status::Created);
     let v = body(resp);
     assert_eq!(v["block"]["index"], 1);
+    let entries = v["block"]["transactions"].as_array().unwrap();
+    // The node's reward comes first, then the entries as given.
+    assert_eq!(entries[0]["type"], "reward");
     assert_eq!(
-        v["block"]["transactions"],
-        json!(["Alice pays Bob 10 BTC", "Bob pays Carol 5 BTC"])
+        entries[1..],
+        [
+            json!("Alice pays Bob 10 BTC"),
+            json!("Bob pays Carol 5 BTC")
+        ]
     );
     assert!(v["message"].as_str().unwrap().contains("mined"));
     let stats = &v["stats"];
@@ -105,7 +111,7 @@ fn mine_records_the_transactions_in_a_new_block_with_statistics() {
     let blocks = chain(&client);
     assert_eq!(blocks.len(), 3);
     assert_eq!(blocks[2].header.prev_hash, blocks[1].hash());
-    assert!(blocks[2].transactions.is_empty());
+    assert_eq!(blocks[2].transactions.len(), 1, "only the reward");
 }
 
 #[test]
@@ -172,7 +178,7 @@ fn add_block_refuses_tampered_blocks_by_rule_and_changes_nothing() {
 
     // One transaction changed after mining (stated hash left as mined): the Merkle rule.
     let mut v = serde_json::to_value(&good).unwrap();
-    v["transactions"][0] = json!("Alice pays Bob 1000 BTC");
+    v["transactions"][1] = json!("Alice pays Bob 1000 BTC");
     let (status, err) = post_block(&client, &v);
     assert_eq!(status, Status::UnprocessableEntity);
     assert_eq!(err["error"], "bad_merkle_root", "{err}");
@@ -442,7 +448,7 @@ fn verify_walks_the_stored_chain_and_names_a_corrupted_block() {
 
     // Edit block 2's entry on disk behind the node's back.
     let mut edited = blocks[2].clone();
-    edited.transactions[0] = note("entry 2, edited on disk");
+    edited.transactions[1] = note("entry 2, edited on disk");
     {
         let db = sled::open(dir.path()).unwrap();
         db.open_tree("blocks")

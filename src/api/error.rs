@@ -1,5 +1,6 @@
 //! `ApiError`: the one place an error becomes an HTTP status and a JSON body.
 
+use crate::mempool::MempoolError;
 use crate::node::NodeError;
 use rocket::http::Status;
 use rocket::response::{self, Responder};
@@ -61,6 +62,12 @@ impl From<NodeError> for ApiError {
             ),
             NodeError::InvalidTransactions(rule) => {
                 Self::new(Status::UnprocessableEntity, rule.code(), rule.to_string())
+            }
+            NodeError::Transaction(e @ MempoolError::Full { .. }) => {
+                Self::new(Status::ServiceUnavailable, e.code(), e.to_string())
+            }
+            NodeError::Transaction(e) => {
+                Self::new(Status::UnprocessableEntity, e.code(), e.to_string())
             }
             other => {
                 log::error!("request failed: {other}");

@@ -7,6 +7,7 @@ mod chain;
 mod error;
 mod mine;
 mod nodes;
+mod transactions;
 
 pub use chain::{MAX_PAGE, PAGE_BYTES};
 pub use error::ApiError;
@@ -49,6 +50,7 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
         .mount("/", chain::routes())
         .mount("/", mine::routes())
         .mount("/", nodes::routes())
+        .mount("/", transactions::routes())
         .register("/", rocket::catchers![error::default_catcher])
         .attach(AdHoc::on_liftoff("announce", |rocket| {
             Box::pin(async move {

@@ -58,6 +58,10 @@ impl<'a> Reader<'a> {
         Ok(u32::from_le_bytes(*self.array()?))
     }
 
+    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(*self.array()?))
+    }
+
     pub(crate) fn finish(self) -> Result<(), DecodeError> {
         match self.buf.len() {
             0 => Ok(()),

@@ -4,10 +4,13 @@
 //! current time as an argument), so every rule can be tested with plain values and reused by the
 //! node, the miner and the CLI alike.
 
+mod address;
+mod amount;
 mod block;
 mod encode;
 mod hash;
 mod header;
+mod ledger;
 mod params;
 mod pow;
 mod transaction;
@@ -16,14 +19,20 @@ mod validation;
 #[cfg(test)]
 mod tests;
 
+pub use address::{Address, AddressError};
+pub use amount::Amount;
 pub use block::{merkle_root, Block, HashMismatch, WireBlock};
 pub use encode::DecodeError;
 pub use hash::{sha256d, BlockHash, MerkleRoot, ParseHashError, TxId};
 pub use header::{Header, Height, Timestamp};
+pub use ledger::{apply_block, block_reward, touched, Account, Accounts};
 pub use params::ChainParams;
 pub use pow::{leading_zero_bits, prefers, Difficulty, DifficultyError, Work};
-pub use transaction::{Note, NoteError, Transaction};
+pub use transaction::{
+    verify_signatures, Note, NoteError, Reward, Signature, Transaction, Transfer,
+};
 pub use validation::{
     median_time_past, validate_block, validate_genesis, validate_transactions, ChainVerifier,
-    InvalidBlock, Parent, Rule, VerifiedBlock, MAX_FUTURE_DRIFT_MS, MEDIAN_TIME_SPAN,
+    InvalidBlock, Parent, Rule, SignatureCheck, SingleThread, VerifiedBlock, MAX_FUTURE_DRIFT_MS,
+    MEDIAN_TIME_SPAN,
 };

@@ -1,5 +1,6 @@
 //! Chain parameters and the genesis block they determine.
 
+use super::amount::Amount;
 use super::block::{merkle_root, Block};
 use super::hash::BlockHash;
 use super::header::{Header, Height, Timestamp};
@@ -18,8 +19,11 @@ pub struct ChainParams {
 }
 
 impl ChainParams {
-    /// The header version this code writes and accepts.
-    pub const BLOCK_VERSION: u32 = 1;
+    /// The header version this code writes and accepts. Version 2 added signed transfers,
+    /// balances and block rewards; version 1 chains (free-text entries only) are not accepted.
+    pub const BLOCK_VERSION: u32 = 2;
+    /// New coins each block's reward may claim on top of its fees.
+    pub const SUBSIDY: Amount = Amount::from_coins(50);
     /// Mines a block in about a twentieth of a second on two cores with SHA-NI (about 2^20 hashes at
     /// roughly 20 MH/s), and still an instant on one core without it.
     pub const DEFAULT_DIFFICULTY: Difficulty = match Difficulty::new(20) {
@@ -125,7 +129,7 @@ mod tests {
     fn default_genesis_hash_is_pinned() {
         assert_eq!(
             ChainParams::default().genesis_hash().to_string(),
-            "b630a5e5bf30114a7973a6ac8f268ba13c5f2322cad3cbca0288d5ac99465206"
+            "34a7ede8f24bf01cc2fea369b422679c1292d46a05da63f41dcd287027b31a88"
         );
     }
 

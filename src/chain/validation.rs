@@ -4,12 +4,14 @@
 //! ancestors (a [`Parent`]) and the current time, so the same code checks a block from a peer, a
 //! freshly mined one, and a whole chain downloaded by the CLI.
 
+use super::amount::Amount;
 use super::block::Block;
 use super::hash::{BlockHash, TxId};
 use super::header::{Header, Height, Timestamp};
+use super::ledger::{apply_block, Accounts};
 use super::params::ChainParams;
 use super::pow::{Difficulty, Work};
-use super::transaction::Transaction;
+use super::transaction::{verify_signatures, Transaction, Transfer};
 use std::collections::{HashSet, VecDeque};
 
 /// How many ancestors the median-time-past rule looks at.
@@ -59,6 +61,30 @@ pub enum Rule {
         computed: super::hash::MerkleRoot,
         got: super::hash::MerkleRoot,
     },
+    #[error("the first transaction must be the block reward")]
+    MissingReward,
+    #[error("transaction {index} is a second block reward")]
+    ExtraReward { index: usize },
+    #[error("the reward names height {got}, the block's height is {expected}")]
+    BadRewardHeight { expected: Height, got: Height },
+    #[error("the reward claims {got}, more than the subsidy plus fees ({max})")]
+    RewardTooLarge { got: Amount, max: Amount },
+    #[error("transfer {txid} moves nothing (amount 0)")]
+    ZeroAmount { txid: TxId },
+    #[error("transfer {txid} overflows an amount")]
+    AmountOverflow { txid: TxId },
+    #[error("transfer {txid} has an invalid signature")]
+    BadSignature { txid: TxId },
+    #[error("transfer {txid} has nonce {got}, the sender's next nonce is {expected} (replayed or out of order)")]
+    BadNonce { txid: TxId, expected: u64, got: u64 },
+    #[error("transfer {txid} spends {needed}, the sender has {balance}")]
+    InsufficientBalance {
+        txid: TxId,
+        balance: Amount,
+        needed: Amount,
+    },
+    #[error("its ancestor {ancestor} is invalid")]
+    InvalidAncestor { ancestor: BlockHash },
 }
 
 impl Rule {
@@ -76,6 +102,16 @@ impl Rule {
             Rule::TooLarge { .. } => "block_too_large",
             Rule::DuplicateTransaction { .. } => "duplicate_transaction",
             Rule::BadMerkleRoot { .. } => "bad_merkle_root",
+            Rule::MissingReward => "missing_reward",
+            Rule::ExtraReward { .. } => "extra_reward",
+            Rule::BadRewardHeight { .. } => "bad_reward_height",
+            Rule::RewardTooLarge { .. } => "reward_too_large",
+            Rule::ZeroAmount { .. } => "zero_amount",
+            Rule::AmountOverflow { .. } => "amount_overflow",
+            Rule::BadSignature { .. } => "bad_signature",
+            Rule::BadNonce { .. } => "bad_nonce",
+            Rule::InsufficientBalance { .. } => "insufficient_balance",
+            Rule::InvalidAncestor { .. } => "invalid_ancestor",
         }
     }
 }
@@ -96,6 +132,22 @@ pub struct Parent {
     pub height: Height,
     /// Median timestamp of the parent and up to ten of its ancestors.
     pub median_time_past: Timestamp,
+}
+
+/// Where signature checks run. The core says what to verify; the caller decides where: the node
+/// spreads a block's transfers over every core, tests and the CLI verify on their own thread.
+pub trait SignatureCheck: Sync {
+    /// Verifies every transfer's signature for `chain`; the index of the first bad one if any.
+    fn check(&self, transfers: &[&Transfer], chain: &BlockHash) -> Result<(), usize>;
+}
+
+/// Batch verification on the calling thread.
+pub struct SingleThread;
+
+impl SignatureCheck for SingleThread {
+    fn check(&self, transfers: &[&Transfer], chain: &BlockHash) -> Result<(), usize> {
+        verify_signatures(transfers, chain)
+    }
 }
 
 /// A block that passed every rule, with its hash computed once. Only validation (and the genesis
@@ -136,15 +188,18 @@ pub fn median_time_past(timestamps: &[Timestamp]) -> Timestamp {
     sorted.get(sorted.len() / 2).copied().unwrap_or_default()
 }
 
-/// Checks `block` as the child of `parent` against every consensus rule.
+/// Checks `block` as the child of `parent` against every rule that does not depend on account
+/// state: header, body, reward shape and signatures. Balances and nonces are checked by
+/// [`apply_block`](super::apply_block) when the block joins the main chain.
 pub fn validate_block(
     block: Block,
     parent: &Parent,
     params: &ChainParams,
     now: Timestamp,
+    signatures: &dyn SignatureCheck,
 ) -> Result<VerifiedBlock, InvalidBlock> {
     let hash = block.hash();
-    match check_rules(&block, hash, parent, params, now) {
+    match check_rules(&block, hash, parent, params, now, signatures) {
         Ok(()) => Ok(VerifiedBlock { block, hash }),
         Err(rule) => Err(InvalidBlock {
             height: block.height(),
@@ -160,6 +215,7 @@ fn check_rules(
     parent: &Parent,
     params: &ChainParams,
     now: Timestamp,
+    signatures: &dyn SignatureCheck,
 ) -> Result<(), Rule> {
     let h = &block.header;
     if h.version != params.version {
@@ -207,7 +263,46 @@ fn check_rules(
             now,
         });
     }
-    check_body(block)
+    check_body(block)?;
+    check_value_shape(block)?;
+    let transfers: Vec<&Transfer> = block
+        .transactions
+        .iter()
+        .filter_map(Transaction::as_transfer)
+        .collect();
+    signatures
+        .check(&transfers, &params.genesis_hash())
+        .map_err(|i| Rule::BadSignature {
+            txid: transfers[i].txid(),
+        })
+}
+
+/// The reward comes first and only once, names the block's height; transfers move something and
+/// their cost fits in an amount.
+fn check_value_shape(block: &Block) -> Result<(), Rule> {
+    match block.transactions.first() {
+        Some(Transaction::Reward(r)) if r.height != block.height() => {
+            return Err(Rule::BadRewardHeight {
+                expected: block.height(),
+                got: r.height,
+            })
+        }
+        Some(Transaction::Reward(_)) => {}
+        _ => return Err(Rule::MissingReward),
+    }
+    for (index, tx) in block.transactions.iter().enumerate().skip(1) {
+        match tx {
+            Transaction::Reward(_) => return Err(Rule::ExtraReward { index }),
+            Transaction::Transfer(t) if t.amount == Amount::ZERO => {
+                return Err(Rule::ZeroAmount { txid: tx.txid() })
+            }
+            Transaction::Transfer(t) if t.cost().is_none() => {
+                return Err(Rule::AmountOverflow { txid: tx.txid() })
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Size limits, uniqueness and the Merkle commitment: the rules that need no context.
@@ -269,14 +364,16 @@ pub fn validate_genesis(block: Block, params: &ChainParams) -> Result<VerifiedBl
     })
 }
 
-/// Verifies a whole chain block by block from genesis, holding only the last few timestamps, so
-/// a chain of any length is checked in constant memory.
+/// Verifies a whole chain block by block from genesis, every rule included (balances and nonces
+/// too). It holds the last few timestamps and the accounts, never the blocks, so memory grows with
+/// the number of accounts, not the length of the chain.
 pub struct ChainVerifier<'a> {
     params: &'a ChainParams,
     now: Timestamp,
     parent: Option<Parent>,
     recent: VecDeque<Timestamp>,
     work: Work,
+    accounts: Accounts,
 }
 
 impl<'a> ChainVerifier<'a> {
@@ -287,6 +384,7 @@ impl<'a> ChainVerifier<'a> {
             parent: None,
             recent: VecDeque::with_capacity(MEDIAN_TIME_SPAN),
             work: Work::ZERO,
+            accounts: Accounts::new(),
         }
     }
 
@@ -294,7 +392,15 @@ impl<'a> ChainVerifier<'a> {
     pub fn push(&mut self, block: Block) -> Result<VerifiedBlock, InvalidBlock> {
         let verified = match &self.parent {
             None => validate_genesis(block, self.params)?,
-            Some(parent) => validate_block(block, parent, self.params, self.now)?,
+            Some(parent) => {
+                let verified = validate_block(block, parent, self.params, self.now, &SingleThread)?;
+                apply_block(verified.block(), &mut self.accounts).map_err(|rule| InvalidBlock {
+                    height: verified.header().height,
+                    hash: verified.hash(),
+                    rule,
+                })?;
+                verified
+            }
         };
         if self.recent.len() == MEDIAN_TIME_SPAN {
             self.recent.pop_front();
@@ -312,6 +418,11 @@ impl<'a> ChainVerifier<'a> {
     /// Work of the blocks verified so far.
     pub fn work(&self) -> Work {
         self.work
+    }
+
+    /// Account states after the blocks verified so far.
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
     }
 
     /// Height of the last verified block, if any.

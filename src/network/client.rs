@@ -6,7 +6,7 @@
 //! time and memory and surfaces as a [`PeerError`].
 
 use super::peer::PeerUrl;
-use crate::chain::{Block, Height, WireBlock};
+use crate::chain::{Block, Height, Transfer, WireBlock};
 use std::time::Duration;
 
 /// Largest response body accepted from a peer: a full page of blocks with room to spare.
@@ -91,10 +91,28 @@ impl PeerClient {
         peer: &PeerUrl,
         block: &Block,
     ) -> Result<reqwest::StatusCode, PeerError> {
+        self.post_json(peer, "/add_block", block).await
+    }
+
+    /// `POST /transactions`; returns the peer's status code.
+    pub async fn send_transfer(
+        &self,
+        peer: &PeerUrl,
+        transfer: &Transfer,
+    ) -> Result<reqwest::StatusCode, PeerError> {
+        self.post_json(peer, "/transactions", transfer).await
+    }
+
+    async fn post_json(
+        &self,
+        peer: &PeerUrl,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<reqwest::StatusCode, PeerError> {
         let resp = self
             .http
-            .post(peer.join("/add_block"))
-            .json(block)
+            .post(peer.join(path))
+            .json(body)
             .send()
             .await
             .map_err(|error| PeerError::Request {

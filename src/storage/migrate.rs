@@ -8,9 +8,17 @@
 
 use super::{StoreError, KEY_SCHEMA};
 
-/// The schema this build writes. Version 1: trees `blocks`, `index`, `heights`, `meta`
-/// (see `migrations/0001_initial.md`).
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema this build writes. Version 2 (`migrations/0002_accounts.md`) adds account state,
+/// undo data and a transaction index for chains with signed transfers.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Versions that cannot be upgraded, with the reason the user is shown.
+const RETIRED: &[(u32, &str)] = &[(
+    1,
+    "it holds a version-1 chain of free-text entries only, and since version 2 every block \
+     must pay a reward and balances must add up, so those blocks are not valid any more; \
+     start the node with a new --data-dir (or move the old one away)",
+)];
 
 /// One upgrade step, from `from` to `from + 1`.
 pub struct Migration {
@@ -20,8 +28,8 @@ pub struct Migration {
     pub apply: fn(&sled::Db, &sled::Tree) -> Result<(), StoreError>,
 }
 
-/// Every known upgrade, in order. Version 1 is the first schema, so there is nothing to upgrade
-/// from yet; the next schema adds its step here and its notes in `migrations/`.
+/// Every known upgrade, in order; a new schema adds its step here and its notes in
+/// `migrations/`. Version 1 is retired rather than upgraded (see [`RETIRED`]).
 pub(super) const MIGRATIONS: &[Migration] = &[];
 
 fn read_version(meta: &sled::Tree) -> Result<u32, StoreError> {
@@ -56,10 +64,15 @@ pub(super) fn run(
         });
     }
     while version < target {
-        let step = migrations
-            .iter()
-            .find(|m| m.from == version)
-            .ok_or(StoreError::NoUpgrade(version))?;
+        let Some(step) = migrations.iter().find(|m| m.from == version) else {
+            return Err(match RETIRED.iter().find(|(v, _)| *v == version) {
+                Some((_, reason)) => StoreError::Retired {
+                    found: version,
+                    reason,
+                },
+                None => StoreError::NoUpgrade(version),
+            });
+        };
         log::info!(
             "upgrading store schema {} -> {}: {}",
             version,

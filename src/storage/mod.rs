@@ -8,8 +8,13 @@
 //! - `heights`: big-endian height -> block hash, for the main chain only. Big-endian keys sort
 //!   numerically, so a range scan walks the chain in order.
 //! - `meta`: the tip, the chain parameters and the schema version.
+//! - `accounts`: address -> balance and nonce at the tip.
+//! - `undo`: main-chain block hash -> the accounts it changed, as they were before it, so a
+//!   reorganisation restores them exactly.
+//! - `txindex`: transaction id -> hash of the main-chain block holding it.
 //!
-//! Blocks, index entries, height changes and the tip move together in one sled transaction, and
+//! Blocks, index entries, height changes, account changes with their undo data, and the tip move
+//! together in one sled transaction, and
 //! the database is flushed before [`Store::accept`] returns: a block the node acknowledged
 //! survives `kill -9`. Memory stays flat as the chain grows: nothing but the tip and sled's
 //! bounded page cache is held in RAM.
@@ -19,8 +24,9 @@ mod migrate;
 pub use migrate::{Migration, SCHEMA_VERSION};
 
 use crate::chain::{
-    median_time_past, prefers, validate_block, validate_genesis, Block, BlockHash, ChainParams,
-    Height, InvalidBlock, Parent, Timestamp, VerifiedBlock, Work, MEDIAN_TIME_SPAN,
+    apply_block, median_time_past, prefers, touched, validate_block, validate_genesis, Account,
+    Accounts, Address, Block, BlockHash, ChainParams, Height, InvalidBlock, Parent, Rule,
+    SignatureCheck, Timestamp, TxId, VerifiedBlock, Work, MEDIAN_TIME_SPAN,
 };
 use sled::transaction::{TransactionError, Transactional};
 use std::collections::HashMap;
@@ -55,6 +61,8 @@ pub enum StoreError {
          run a newer ferrochain"
     )]
     NewerSchema { found: u32, supported: u32 },
+    #[error("this store (schema version {found}) cannot be opened: {reason}")]
+    Retired { found: u32, reason: &'static str },
     #[error("no upgrade is known from store schema version {0}")]
     NoUpgrade(u32),
     #[error("the store is corrupt: {0}")]
@@ -80,17 +88,21 @@ pub struct BlockMeta {
     pub chain_work: Work,
     pub parent: BlockHash,
     pub timestamp: Timestamp,
+    /// Set when the block failed the balance rules on joining the main chain; it and its
+    /// descendants are never connected again.
+    pub invalid: bool,
 }
 
 impl BlockMeta {
-    const SIZE: usize = 8 + 16 + 32 + 8;
+    const SIZE: usize = 8 + 16 + 32 + 8 + 1;
 
     fn encode(&self) -> [u8; Self::SIZE] {
         let mut out = [0u8; Self::SIZE];
         out[..8].copy_from_slice(&self.height.get().to_le_bytes());
         out[8..24].copy_from_slice(&self.chain_work.to_u128().to_le_bytes());
         out[24..56].copy_from_slice(self.parent.as_bytes());
-        out[56..].copy_from_slice(&self.timestamp.as_millis().to_le_bytes());
+        out[56..64].copy_from_slice(&self.timestamp.as_millis().to_le_bytes());
+        out[64] = u8::from(self.invalid);
         out
     }
 
@@ -106,6 +118,7 @@ impl BlockMeta {
             )),
             parent: BlockHash::from_bytes(bytes[24..56].try_into().expect("32 bytes")),
             timestamp: Timestamp::from_millis(u64_at(56)),
+            invalid: bytes[64] != 0,
         })
     }
 }
@@ -144,12 +157,15 @@ pub struct AcceptReport {
     pub stored: Vec<(BlockHash, Height)>,
     /// Blocks the store already had.
     pub known: usize,
-    /// Why processing stopped early, if it did. Blocks before it are stored.
+    /// Why processing stopped early, or which block failed the balance rules while joining the
+    /// main chain. Blocks before it are stored.
     pub rejected: Option<Rejection>,
     pub tip_before: Tip,
     pub tip_after: Tip,
-    /// Main-chain blocks that a reorganisation moved to a side branch.
-    pub disconnected: u64,
+    /// Blocks that joined the main chain, in height order.
+    pub connected: Vec<Block>,
+    /// Blocks that left the main chain in a reorganisation, highest first.
+    pub disconnected: Vec<Block>,
 }
 
 impl AcceptReport {
@@ -157,10 +173,103 @@ impl AcceptReport {
         self.tip_before.hash != self.tip_after.hash
     }
 
-    /// Whether `hash` is now on the main chain because of this batch.
+    /// Whether `hash` joined the main chain in this batch.
     pub fn connected(&self, hash: &BlockHash) -> bool {
-        self.tip_changed() && self.stored.iter().any(|(h, _)| h == hash)
+        self.connected.iter().any(|b| b.hash() == *hash)
     }
+}
+
+/// Everything one `accept` call writes, plus the blocks and index entries it added, which later
+/// blocks of the same call look up before they are committed.
+#[derive(Default)]
+struct Batch {
+    writes: Writes,
+    metas: HashMap<BlockHash, BlockMeta>,
+    blocks: HashMap<BlockHash, Block>,
+}
+
+/// The outcome of [`Store::reorganize`].
+#[derive(Default)]
+struct Switch {
+    /// The new tip, if the main chain moved.
+    tip: Option<Tip>,
+    connected: Vec<Block>,
+    disconnected: Vec<Block>,
+    invalid: Option<InvalidBlock>,
+}
+
+/// What a block changed: each touched account as it was before (`None`: it did not exist).
+type Undo = Vec<(Address, Option<Account>)>;
+
+/// Account, undo and transaction-index changes of a main-chain switch, applied in memory first so
+/// a failed switch writes none of them.
+#[derive(Default)]
+struct StateChanges {
+    /// `None`: the account is removed (it did not exist before the disconnected block).
+    accounts: HashMap<Address, Option<Account>>,
+    /// `None`: the block left the main chain, its undo data goes.
+    undo: HashMap<BlockHash, Option<Undo>>,
+    txindex: HashMap<TxId, Option<BlockHash>>,
+    heights: Vec<(Height, BlockHash)>,
+}
+
+impl StateChanges {
+    fn account(&self, store: &Store, address: &Address) -> Result<Option<Account>, StoreError> {
+        match self.accounts.get(address) {
+            Some(changed) => Ok(*changed),
+            None => store.stored_account(address),
+        }
+    }
+
+    fn write_into(self, writes: &mut Writes) {
+        for (address, account) in self.accounts {
+            match account {
+                Some(a) => writes.accounts.insert(address.as_bytes(), &a.encode()[..]),
+                None => writes.accounts.remove(address.as_bytes()),
+            }
+        }
+        for (hash, undo) in self.undo {
+            match undo {
+                Some(entries) => writes.undo.insert(hash.as_bytes(), encode_undo(&entries)),
+                None => writes.undo.remove(hash.as_bytes()),
+            }
+        }
+        for (txid, block) in self.txindex {
+            match block {
+                Some(hash) => writes.txindex.insert(txid.as_bytes(), hash.as_bytes()),
+                None => writes.txindex.remove(txid.as_bytes()),
+            }
+        }
+        for (height, hash) in self.heights {
+            writes.heights.insert(&height_key(height), hash.as_bytes());
+        }
+    }
+}
+
+/// Undo data: per touched address, 32 bytes of address, a presence byte, 16 bytes of account.
+fn encode_undo(entries: &Undo) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.len() * (33 + Account::ENCODED_LEN));
+    for (address, account) in entries {
+        out.extend_from_slice(address.as_bytes());
+        out.push(u8::from(account.is_some()));
+        out.extend_from_slice(&account.unwrap_or_default().encode());
+    }
+    out
+}
+
+fn decode_undo(bytes: &[u8]) -> Option<Undo> {
+    const ENTRY: usize = 33 + Account::ENCODED_LEN;
+    if bytes.len() % ENTRY != 0 {
+        return None;
+    }
+    bytes
+        .chunks_exact(ENTRY)
+        .map(|e| {
+            let address = Address::from_bytes(e[..32].try_into().ok()?);
+            let account = Account::decode(&e[33..])?;
+            Some((address, (e[32] != 0).then_some(account)))
+        })
+        .collect()
 }
 
 pub struct Store {
@@ -169,6 +278,9 @@ pub struct Store {
     index: sled::Tree,
     heights: sled::Tree,
     meta: sled::Tree,
+    accounts: sled::Tree,
+    undo: sled::Tree,
+    txindex: sled::Tree,
     params: ChainParams,
     tip: RwLock<Tip>,
     /// Serialises writers: validation reads the tip and ancestors, then commits, and two batches
@@ -236,6 +348,9 @@ impl Store {
             blocks: db.open_tree("blocks")?,
             index: db.open_tree("index")?,
             heights: db.open_tree("heights")?,
+            accounts: db.open_tree("accounts")?,
+            undo: db.open_tree("undo")?,
+            txindex: db.open_tree("txindex")?,
             meta,
             db,
             params,
@@ -270,6 +385,7 @@ impl Store {
             chain_work: genesis.header().difficulty.work(),
             parent: BlockHash::ZERO,
             timestamp: genesis.header().timestamp,
+            invalid: false,
         };
         let mut writes = Writes::default();
         writes.block(&genesis, &meta);
@@ -340,18 +456,21 @@ impl Store {
     }
 
     /// Validates `blocks` in order and stores the valid ones in one transaction, moving the tip
-    /// to the heaviest chain (reorganising if a side branch now has more work). Stops at the
-    /// first invalid or orphan block; everything before it is kept. Returns once the write is on
-    /// disk.
+    /// to the heaviest valid chain. Header, body and signature rules are checked on arrival;
+    /// balance and nonce rules when a block joins the main chain, which may mean disconnecting
+    /// blocks (undoing their account changes) and connecting a heavier branch. A branch block that
+    /// breaks a balance rule is marked invalid and the main chain stays the heaviest valid one.
+    /// Stops at the first invalid or orphan block; everything before it is kept. Returns once the
+    /// write is on disk.
     pub fn accept(
         &self,
         blocks: impl IntoIterator<Item = Block>,
         now: Timestamp,
+        signatures: &dyn SignatureCheck,
     ) -> Result<AcceptReport, StoreError> {
         let _writer = self.write.lock().expect("writer lock");
         let tip_before = self.tip();
-        let mut pending: HashMap<BlockHash, BlockMeta> = HashMap::new();
-        let mut writes = Writes::default();
+        let mut batch = Batch::default();
         let mut stored = Vec::new();
         let mut known = 0;
         let mut rejected = None;
@@ -359,7 +478,7 @@ impl Store {
 
         for block in blocks {
             let hash = block.hash();
-            if pending.contains_key(&hash) || self.contains(&hash)? {
+            if batch.metas.contains_key(&hash) || self.contains(&hash)? {
                 known += 1;
                 continue;
             }
@@ -376,7 +495,7 @@ impl Store {
                 continue;
             }
             let prev = block.header.prev_hash;
-            let Some(parent_meta) = self.lookup(&prev, &pending)? else {
+            let Some(parent_meta) = self.lookup(&prev, &batch.metas)? else {
                 rejected = Some(Rejection::Orphan {
                     hash,
                     height: block.height(),
@@ -384,12 +503,20 @@ impl Store {
                 });
                 break;
             };
+            if parent_meta.invalid {
+                rejected = Some(Rejection::Invalid(InvalidBlock {
+                    height: block.height(),
+                    hash,
+                    rule: Rule::InvalidAncestor { ancestor: prev },
+                }));
+                break;
+            }
             let parent = Parent {
                 hash: prev,
                 height: parent_meta.height,
-                median_time_past: self.median_time_past(parent_meta, &pending)?,
+                median_time_past: self.median_time_past(parent_meta, &batch.metas)?,
             };
-            let verified = match validate_block(block, &parent, &self.params, now) {
+            let verified = match validate_block(block, &parent, &self.params, now, signatures) {
                 Ok(v) => v,
                 Err(e) => {
                     rejected = Some(Rejection::Invalid(e));
@@ -401,27 +528,30 @@ impl Store {
                 chain_work: parent_meta.chain_work + verified.header().difficulty.work(),
                 parent: prev,
                 timestamp: verified.header().timestamp,
+                invalid: false,
             };
-            writes.block(&verified, &meta);
-            pending.insert(hash, meta);
+            batch.writes.block(&verified, &meta);
+            batch.metas.insert(hash, meta);
             stored.push((hash, meta.height));
             if best.is_none_or(|(_, b)| prefers(meta.chain_work, b.chain_work)) {
                 best = Some((hash, meta));
             }
+            batch.blocks.insert(hash, verified.into_block());
         }
 
         let mut tip_after = tip_before;
-        let mut disconnected = 0;
+        let mut switch = Switch::default();
         if let Some((hash, meta)) = best.filter(|(_, m)| prefers(m.chain_work, tip_before.work)) {
-            disconnected = self.switch_main_chain(&mut writes, hash, meta, tip_before, &pending)?;
-            tip_after = Tip {
-                hash,
-                height: meta.height,
-                work: meta.chain_work,
-            };
+            switch = self.reorganize(&mut batch, hash, meta, tip_before)?;
+            if let Some(tip) = switch.tip {
+                tip_after = tip;
+            }
+            if rejected.is_none() {
+                rejected = switch.invalid.clone().map(Rejection::Invalid);
+            }
         }
         if !stored.is_empty() {
-            self.commit(&writes)?;
+            self.commit(&batch.writes)?;
             *self.tip.write().expect("tip lock") = tip_after;
         }
         Ok(AcceptReport {
@@ -430,37 +560,167 @@ impl Store {
             rejected,
             tip_before,
             tip_after,
-            disconnected,
+            connected: switch.connected,
+            disconnected: switch.disconnected,
         })
     }
 
-    /// Points the height index at the branch ending in `new_tip`: walks back from it to the
-    /// first block already on the main chain (the fork point), indexes the branch, and unindexes
-    /// old main-chain heights above the new tip. Returns how many blocks left the main chain.
-    fn switch_main_chain(
+    /// Tries to make the branch ending in `new_tip` the main chain: walks back to the fork point,
+    /// disconnects our blocks above it (restoring accounts from their undo data), then connects the
+    /// branch block by block under the balance rules. If a branch block breaks one, it is marked
+    /// invalid and the switch goes only as far as the last good block, and only if that is still
+    /// heavier than the old tip; otherwise nothing but the invalid mark is written.
+    fn reorganize(
         &self,
-        writes: &mut Writes,
+        batch: &mut Batch,
         new_tip: BlockHash,
         new_meta: BlockMeta,
         old_tip: Tip,
-        pending: &HashMap<BlockHash, BlockMeta>,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Switch, StoreError> {
+        // The branch, from its first block after the fork point up to the new tip.
+        let mut branch = Vec::new();
         let (mut hash, mut meta) = (new_tip, new_meta);
         while self.hash_at(meta.height)? != Some(hash) {
-            writes
-                .heights
-                .insert(&height_key(meta.height), hash.as_bytes());
+            branch.push((hash, meta));
             hash = meta.parent;
             meta = self
-                .lookup(&hash, pending)?
+                .lookup(&hash, &batch.metas)?
                 .ok_or_else(|| StoreError::Corrupt(format!("ancestor {hash} missing")))?;
         }
+        branch.reverse();
         let fork = meta.height;
-        for h in new_meta.height.get() + 1..=old_tip.height.get() {
-            writes.heights.remove(&height_key(Height::new(h)));
+
+        let mut state = StateChanges::default();
+        let mut disconnected = Vec::new();
+        for h in (fork.get() + 1..=old_tip.height.get()).rev() {
+            let height = Height::new(h);
+            let hash = self
+                .hash_at(height)?
+                .ok_or_else(|| StoreError::Corrupt(format!("no main-chain block at {height}")))?;
+            let block = self
+                .block(&hash)?
+                .ok_or_else(|| StoreError::Corrupt(format!("main-chain block {hash} missing")))?;
+            for (address, account) in self.undo(&hash)? {
+                state.accounts.insert(address, account);
+            }
+            for tx in &block.transactions {
+                state.txindex.insert(tx.txid(), None);
+            }
+            state.undo.insert(hash, None);
+            disconnected.push(block);
         }
-        writes.tip(new_tip);
-        Ok(old_tip.height.get() - fork.get())
+
+        let mut connected = Vec::new();
+        let mut last_good: Option<(BlockHash, BlockMeta)> = None;
+        let mut invalid = None;
+        for (hash, meta) in branch {
+            let block = match batch.blocks.get(&hash) {
+                Some(b) => b.clone(),
+                None => self
+                    .block(&hash)?
+                    .ok_or_else(|| StoreError::Corrupt(format!("branch block {hash} missing")))?,
+            };
+            let addresses = touched(&block.transactions);
+            let mut accounts = Accounts::with_capacity(addresses.len());
+            let mut before = Vec::with_capacity(addresses.len());
+            for address in addresses {
+                let account = state.account(self, &address)?;
+                before.push((address, account));
+                accounts.insert(address, account.unwrap_or_default());
+            }
+            if let Err(rule) = apply_block(&block, &mut accounts) {
+                invalid = Some(InvalidBlock {
+                    height: meta.height,
+                    hash,
+                    rule,
+                });
+                let marked = BlockMeta {
+                    invalid: true,
+                    ..meta
+                };
+                batch
+                    .writes
+                    .index
+                    .insert(hash.as_bytes(), &marked.encode()[..]);
+                batch.metas.insert(hash, marked);
+                break;
+            }
+            for (address, account) in accounts {
+                state.accounts.insert(address, Some(account));
+            }
+            for tx in &block.transactions {
+                state.txindex.insert(tx.txid(), Some(hash));
+            }
+            state.undo.insert(hash, Some(before));
+            state.heights.push((meta.height, hash));
+            last_good = Some((hash, meta));
+            connected.push(block);
+        }
+
+        let Some((tip_hash, tip_meta)) =
+            last_good.filter(|(_, m)| prefers(m.chain_work, old_tip.work))
+        else {
+            return Ok(Switch {
+                invalid,
+                ..Switch::default()
+            });
+        };
+        state.write_into(&mut batch.writes);
+        for h in tip_meta.height.get() + 1..=old_tip.height.get() {
+            batch.writes.heights.remove(&height_key(Height::new(h)));
+        }
+        batch.writes.tip(tip_hash);
+        Ok(Switch {
+            tip: Some(Tip {
+                hash: tip_hash,
+                height: tip_meta.height,
+                work: tip_meta.chain_work,
+            }),
+            connected,
+            disconnected,
+            invalid,
+        })
+    }
+
+    /// The account changes a main-chain block made, as the states to restore: each touched
+    /// address with its account before the block (`None`: it did not exist).
+    fn undo(&self, hash: &BlockHash) -> Result<Undo, StoreError> {
+        let bytes = self
+            .undo
+            .get(hash.as_bytes())?
+            .ok_or_else(|| StoreError::Corrupt(format!("no undo data for block {hash}")))?;
+        decode_undo(&bytes)
+            .ok_or_else(|| StoreError::Corrupt(format!("unreadable undo data for block {hash}")))
+    }
+
+    /// The account of `address` at the tip (empty if it never received anything).
+    pub fn account(&self, address: &Address) -> Result<Account, StoreError> {
+        Ok(self.stored_account(address)?.unwrap_or_default())
+    }
+
+    fn stored_account(&self, address: &Address) -> Result<Option<Account>, StoreError> {
+        self.accounts
+            .get(address.as_bytes())?
+            .map(|b| {
+                Account::decode(&b)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unreadable account {address}")))
+            })
+            .transpose()
+    }
+
+    /// The main-chain block holding transaction `txid`, with its height.
+    pub fn transaction_block(
+        &self,
+        txid: &TxId,
+    ) -> Result<Option<(BlockHash, Height)>, StoreError> {
+        let Some(bytes) = self.txindex.get(txid.as_bytes())? else {
+            return Ok(None);
+        };
+        let hash = decode_hash(&bytes)?;
+        let meta = self
+            .meta(&hash)?
+            .ok_or_else(|| StoreError::Corrupt(format!("indexed block {hash} missing")))?;
+        Ok(Some((hash, meta.height)))
     }
 
     fn lookup(
@@ -514,15 +774,25 @@ impl Store {
 
     /// Applies `writes` atomically across trees, then waits for them to reach the disk.
     fn commit(&self, writes: &Writes) -> Result<(), StoreError> {
-        (&self.blocks, &self.index, &self.heights, &self.meta).transaction(
-            |(blocks, index, heights, meta)| {
+        (
+            &self.blocks,
+            &self.index,
+            &self.heights,
+            &self.meta,
+            &self.accounts,
+            &self.undo,
+            &self.txindex,
+        )
+            .transaction(|(blocks, index, heights, meta, accounts, undo, txindex)| {
                 blocks.apply_batch(&writes.blocks)?;
                 index.apply_batch(&writes.index)?;
                 heights.apply_batch(&writes.heights)?;
                 meta.apply_batch(&writes.meta)?;
+                accounts.apply_batch(&writes.accounts)?;
+                undo.apply_batch(&writes.undo)?;
+                txindex.apply_batch(&writes.txindex)?;
                 Ok(())
-            },
-        )?;
+            })?;
         self.db.flush()?;
         Ok(())
     }
@@ -541,6 +811,9 @@ struct Writes {
     index: sled::Batch,
     heights: sled::Batch,
     meta: sled::Batch,
+    accounts: sled::Batch,
+    undo: sled::Batch,
+    txindex: sled::Batch,
 }
 
 impl Writes {

@@ -1,8 +1,17 @@
 //! Store tests on temporary directories with an easy difficulty.
 
 use super::*;
-use crate::chain::{Difficulty, Note, Rule, Transaction};
+use crate::chain::{block_reward, Difficulty, Note, Rule, SingleThread, Transaction};
 use crate::mining::{solve_sequential, template};
+
+/// Where the test blocks' rewards go.
+fn miner() -> Address {
+    Address::from_bytes([0xaa; 32])
+}
+
+fn accept(store: &Store, blocks: Vec<Block>) -> AcceptReport {
+    store.accept(blocks, now(), &SingleThread).unwrap()
+}
 
 fn params() -> ChainParams {
     ChainParams::new(Difficulty::new(6).unwrap())
@@ -24,7 +33,8 @@ fn branch(store: &Store, parent_hash: BlockHash, n: usize, tag: &str) -> Vec<Blo
     let mut ts = meta.timestamp;
     (0..n)
         .map(|i| {
-            let txs = vec![Transaction::Note(Note::new(format!("{tag} {i}")).unwrap())];
+            let note = Transaction::Note(Note::new(format!("{tag} {i}")).unwrap());
+            let txs = vec![block_reward(miner(), parent.height.next(), &[]), note];
             ts = ts.saturating_add_millis(1000);
             let header = solve_sequential(template(&parent, store.params(), &txs, ts));
             let block = Block {
@@ -62,7 +72,7 @@ fn reopening_keeps_blocks_and_refuses_other_parameters() {
     let tip = {
         let store = Store::open(dir.path(), Some(params())).unwrap();
         let blocks = branch(&store, store.tip().hash, 5, "a");
-        let report = store.accept(blocks, now()).unwrap();
+        let report = accept(&store, blocks);
         assert_eq!(report.stored.len(), 5);
         assert!(report.rejected.is_none());
         store.tip()
@@ -91,8 +101,8 @@ fn known_blocks_are_counted_not_stored_twice() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), Some(params())).unwrap();
     let blocks = branch(&store, store.tip().hash, 2, "a");
-    store.accept(blocks.clone(), now()).unwrap();
-    let again = store.accept(blocks, now()).unwrap();
+    accept(&store, blocks.clone());
+    let again = accept(&store, blocks);
     assert_eq!((again.stored.len(), again.known), (0, 2));
     assert!(!again.tip_changed());
 }
@@ -103,19 +113,19 @@ fn a_heavier_side_branch_takes_over_and_the_old_blocks_stay_by_hash() {
     let store = Store::open(dir.path(), Some(params())).unwrap();
     let genesis = store.tip().hash;
     let a = branch(&store, genesis, 3, "a");
-    store.accept(a.clone(), now()).unwrap();
+    accept(&store, a.clone());
 
     // Equal work: the node keeps its own chain.
     let b = branch(&store, genesis, 4, "b");
-    let report = store.accept(b[..3].to_vec(), now()).unwrap();
+    let report = accept(&store, b[..3].to_vec());
     assert_eq!(report.stored.len(), 3);
     assert!(!report.tip_changed());
     assert_eq!(store.tip().hash, a[2].hash());
 
     // One more block makes branch b heavier: the height index and tip switch together.
-    let report = store.accept(b[3..].to_vec(), now()).unwrap();
+    let report = accept(&store, b[3..].to_vec());
     assert!(report.tip_changed());
-    assert_eq!(report.disconnected, 3);
+    assert_eq!(report.disconnected.len(), 3);
     assert_eq!(store.tip().hash, b[3].hash());
     for (i, block) in b.iter().enumerate() {
         assert_eq!(
@@ -127,8 +137,8 @@ fn a_heavier_side_branch_takes_over_and_the_old_blocks_stay_by_hash() {
 
     // And back: a shorter reorg to a longer a-branch removes b's higher heights.
     let a_more = branch(&store, a[2].hash(), 2, "a2");
-    let report = store.accept(a_more.clone(), now()).unwrap();
-    assert_eq!(report.disconnected, 4);
+    let report = accept(&store, a_more.clone());
+    assert_eq!(report.disconnected.len(), 4);
     assert_eq!(store.tip().height, Height::new(5));
     assert_eq!(store.hash_at(Height::new(3)).unwrap(), Some(a[2].hash()));
     assert_eq!(store.hash_at(Height::new(6)).unwrap(), None);
@@ -139,8 +149,8 @@ fn processing_stops_at_an_invalid_block_and_keeps_the_ones_before() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), Some(params())).unwrap();
     let mut blocks = branch(&store, store.tip().hash, 3, "a");
-    blocks[1].transactions[0] = Transaction::Note(Note::new("edited").unwrap());
-    let report = store.accept(blocks, now()).unwrap();
+    blocks[1].transactions[1] = Transaction::Note(Note::new("edited").unwrap());
+    let report = accept(&store, blocks);
     assert_eq!(report.stored.len(), 1);
     match report.rejected {
         Some(Rejection::Invalid(e)) => assert!(matches!(e.rule, Rule::BadMerkleRoot { .. })),
@@ -154,7 +164,7 @@ fn an_orphan_is_reported_with_its_missing_parent() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), Some(params())).unwrap();
     let blocks = branch(&store, store.tip().hash, 2, "a");
-    let report = store.accept(vec![blocks[1].clone()], now()).unwrap();
+    let report = accept(&store, vec![blocks[1].clone()]);
     assert_eq!(
         report.rejected,
         Some(Rejection::Orphan {
@@ -173,13 +183,13 @@ fn another_chains_genesis_is_refused() {
     let other = ChainParams::new(Difficulty::new(9).unwrap())
         .genesis()
         .into_block();
-    let report = store.accept(vec![other], now()).unwrap();
+    let report = accept(&store, vec![other]);
     assert!(matches!(
         report.rejected,
         Some(Rejection::Invalid(ref e)) if matches!(e.rule, Rule::WrongGenesis { .. })
     ));
     let ours = params().genesis().into_block();
-    assert_eq!(store.accept(vec![ours], now()).unwrap().known, 1);
+    assert_eq!(accept(&store, vec![ours]).known, 1);
 }
 
 fn set_schema(dir: &Path, version: u32) {
@@ -262,4 +272,142 @@ fn migrations_upgrade_an_older_store_in_order_before_it_is_used() {
         matches!(err, StoreError::NoUpgrade(v) if v == SCHEMA_VERSION + 5),
         "{err}"
     );
+}
+
+// --- account state -----------------------------------------------------------------------------
+
+fn key(seed: u8) -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[seed; 32])
+}
+
+fn address_of(key: &ed25519_dalek::SigningKey) -> Address {
+    Address::from_public_key(&key.verifying_key())
+}
+
+/// A mined child of `parent` paying its reward to `miner`, then `transfers`.
+fn child(parent: &Block, miner: Address, transfers: Vec<Transaction>) -> Block {
+    let p = Parent {
+        hash: parent.hash(),
+        height: parent.height(),
+        median_time_past: parent.header.timestamp,
+    };
+    let mut txs = vec![block_reward(miner, parent.height().next(), &transfers)];
+    txs.extend(transfers);
+    let ts = parent.header.timestamp.saturating_add_millis(1000);
+    Block {
+        header: solve_sequential(template(&p, &params(), &txs, ts)),
+        transactions: txs,
+    }
+}
+
+fn pay(
+    from: &ed25519_dalek::SigningKey,
+    to: Address,
+    units: u64,
+    fee: u64,
+    nonce: u64,
+) -> Transaction {
+    Transaction::Transfer(crate::chain::Transfer::sign(
+        from,
+        to,
+        crate::chain::Amount::from_units(units),
+        crate::chain::Amount::from_units(fee),
+        nonce,
+        &params().genesis_hash(),
+    ))
+}
+
+fn balance(store: &Store, address: Address) -> u64 {
+    store.account(&address).unwrap().balance.units()
+}
+
+#[test]
+fn balances_follow_the_main_chain_through_reorganisations_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let genesis = store.block_at(Height::GENESIS).unwrap().unwrap();
+    let (alice, bob) = (key(1), address_of(&key(2)));
+    let subsidy = ChainParams::SUBSIDY.units();
+
+    let a1 = child(&genesis, address_of(&alice), vec![]);
+    let t = pay(&alice, bob, 1_000, 10, 0);
+    let a2 = child(&a1, miner(), vec![t.clone()]);
+    accept(&store, vec![a1.clone(), a2.clone()]);
+    assert_eq!(balance(&store, address_of(&alice)), subsidy - 1_010);
+    assert_eq!(balance(&store, bob), 1_000);
+    assert_eq!(balance(&store, miner()), subsidy + 10);
+    assert_eq!(store.account(&address_of(&alice)).unwrap().nonce, 1);
+    assert_eq!(
+        store.transaction_block(&t.txid()).unwrap(),
+        Some((a2.hash(), Height::new(2)))
+    );
+
+    // A heavier branch without the transfer: every account returns to its state before a1.
+    let b1 = child(&genesis, address_of(&key(3)), vec![]);
+    let b2 = child(&b1, address_of(&key(3)), vec![]);
+    let b3 = child(&b2, address_of(&key(3)), vec![]);
+    let report = accept(&store, vec![b1, b2, b3]);
+    assert_eq!(report.disconnected, vec![a2.clone(), a1.clone()]);
+    assert_eq!(report.connected.len(), 3);
+    assert_eq!(
+        store.account(&address_of(&alice)).unwrap(),
+        Account::default()
+    );
+    assert_eq!(balance(&store, bob), 0);
+    assert_eq!(balance(&store, miner()), 0);
+    assert_eq!(balance(&store, address_of(&key(3))), 3 * subsidy);
+    assert_eq!(store.transaction_block(&t.txid()).unwrap(), None);
+
+    // And forward again onto the longer a-branch: the transfer applies once more.
+    let a3 = child(&a2, miner(), vec![]);
+    let a4 = child(&a3, miner(), vec![]);
+    accept(&store, vec![a3, a4]);
+    assert_eq!(balance(&store, bob), 1_000);
+    assert_eq!(balance(&store, address_of(&alice)), subsidy - 1_010);
+    assert_eq!(balance(&store, miner()), 3 * subsidy + 10);
+    assert_eq!(balance(&store, address_of(&key(3))), 0);
+}
+
+#[test]
+fn a_branch_that_overspends_is_marked_invalid_and_the_chain_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let genesis = store.block_at(Height::GENESIS).unwrap().unwrap();
+    let a1 = child(&genesis, miner(), vec![]);
+    accept(&store, vec![a1.clone()]);
+
+    // b2 spends from an account that has nothing: signatures and shape are fine, balances not.
+    let b1 = child(&genesis, address_of(&key(4)), vec![]);
+    let b2 = child(&b1, miner(), vec![pay(&key(5), miner(), 1, 0, 0)]);
+    let report = accept(&store, vec![b1, b2.clone()]);
+    assert_eq!(report.stored.len(), 2);
+    match report.rejected {
+        Some(Rejection::Invalid(e)) => {
+            assert_eq!(e.hash, b2.hash());
+            assert!(matches!(e.rule, Rule::InsufficientBalance { .. }));
+        }
+        other => panic!("expected the overspend to be refused, got {other:?}"),
+    }
+    // b1 alone has only as much work as a1: the node keeps a1.
+    assert_eq!(store.tip().hash, a1.hash());
+    assert_eq!(balance(&store, miner()), ChainParams::SUBSIDY.units());
+
+    // Nothing can build on the invalid block.
+    let b3 = child(&b2, miner(), vec![]);
+    let report = accept(&store, vec![b3]);
+    assert!(matches!(
+        report.rejected,
+        Some(Rejection::Invalid(ref e)) if matches!(e.rule, Rule::InvalidAncestor { .. })
+    ));
+    assert_eq!(store.tip().hash, a1.hash());
+}
+
+#[test]
+fn a_schema_1_store_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path(), Some(params())).unwrap());
+    set_schema(dir.path(), 1);
+    let err = Store::open(dir.path(), None).err().unwrap();
+    assert!(matches!(err, StoreError::Retired { found: 1, .. }), "{err}");
+    assert!(err.to_string().contains("--data-dir"), "{err}");
 }

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use ferrochain::chain::{Block, ChainParams, Difficulty, Note, Parent, Timestamp, Transaction};
+use ferrochain::chain::{
+    block_reward, Address, Block, ChainParams, Difficulty, Note, Parent, Timestamp, Transaction,
+};
 use ferrochain::mining::{solve_sequential, template};
 use ferrochain::network::{PeerUrl, Timeouts};
 use ferrochain::node::{Node, NodeConfig};
@@ -46,7 +48,13 @@ impl TestNode {
     }
 
     pub async fn start_in(dir: TempDir, params: ChainParams) -> TestNode {
+        Self::start_with(dir, params, None).await
+    }
+
+    /// A node whose block rewards go to `miner` (or to its own key).
+    pub async fn start_with(dir: TempDir, params: ChainParams, miner: Option<Address>) -> TestNode {
         let config = NodeConfig {
+            miner,
             params: Some(params),
             mining_threads: Some(2),
             timeouts: test_timeouts(),
@@ -124,8 +132,27 @@ pub fn mine_on(parent: &Block, transactions: Vec<Transaction>) -> Block {
     mine_on_with(&params(), parent, transactions)
 }
 
-/// [`mine_on`] for a chain with other parameters.
+/// Where blocks mined by the tests themselves pay their reward.
+pub fn test_miner() -> Address {
+    Address::from_bytes([0xee; 32])
+}
+
+/// [`mine_on`] for a chain with other parameters. The block's reward (subsidy plus the
+/// transfers' fees) goes to [`test_miner`] and comes first.
 pub fn mine_on_with(params: &ChainParams, parent: &Block, transactions: Vec<Transaction>) -> Block {
+    mine_on_to(params, parent, test_miner(), transactions)
+}
+
+/// [`mine_on_with`] paying the reward to `miner`.
+pub fn mine_on_to(
+    params: &ChainParams,
+    parent: &Block,
+    miner: Address,
+    transactions: Vec<Transaction>,
+) -> Block {
+    let mut entries = vec![block_reward(miner, parent.height().next(), &transactions)];
+    entries.extend(transactions);
+    let transactions = entries;
     let p = Parent {
         hash: parent.hash(),
         height: parent.height(),

@@ -1,0 +1,71 @@
+//! Signed transfers and accounts: `POST /transactions`, `GET /transactions/pending`,
+//! `GET /transactions/<id>` and `GET /accounts/<address>`.
+
+use super::error::ApiError;
+use crate::chain::{Address, Transfer, TxId};
+use crate::node::{AccountView, Node, TransactionStatus, TransferSubmitted};
+use rocket::http::Status;
+use rocket::serde::json::{self, Json};
+use rocket::State;
+use serde_json::{json, Value};
+
+pub fn routes() -> Vec<rocket::Route> {
+    rocket::routes![submit, pending, transaction, account]
+}
+
+/// A transfer signed by a wallet: 201 when admitted (and relayed), 200 when already pending,
+/// 422 naming the rule it breaks.
+#[rocket::post("/transactions", data = "<body>")]
+fn submit(
+    node: &State<Node>,
+    body: Result<Json<Transfer>, json::Error<'_>>,
+) -> Result<(Status, Json<Value>), ApiError> {
+    let transfer = body.map_err(ApiError::from_json)?.into_inner();
+    Ok(match node.submit_transfer(transfer)? {
+        TransferSubmitted::New(id) => (
+            Status::Created,
+            Json(json!({ "message": "transfer accepted into the mempool", "id": id })),
+        ),
+        TransferSubmitted::Known(id) => (
+            Status::Ok,
+            Json(json!({ "message": "transfer already pending", "id": id })),
+        ),
+    })
+}
+
+#[rocket::get("/transactions/pending")]
+fn pending(node: &State<Node>) -> Json<Value> {
+    let transfers = node.pending_transfers();
+    Json(json!({ "count": transfers.len(), "transactions": transfers }))
+}
+
+#[rocket::get("/transactions/<id>", rank = 2)]
+fn transaction(node: &State<Node>, id: &str) -> Result<Json<Value>, ApiError> {
+    let txid: TxId = id
+        .parse()
+        .map_err(|e| ApiError::bad_request("bad_transaction_id", format!("{e}")))?;
+    match node.transaction(&txid)? {
+        Some(TransactionStatus::Pending(t)) => {
+            Ok(Json(json!({ "status": "pending", "transaction": t })))
+        }
+        Some(TransactionStatus::Confirmed {
+            transaction,
+            block,
+            height,
+        }) => Ok(Json(json!({
+            "status": "confirmed",
+            "block": block,
+            "index": height,
+            "transaction": transaction,
+        }))),
+        None => Err(ApiError::not_found(format!("no transaction {txid}"))),
+    }
+}
+
+#[rocket::get("/accounts/<address>")]
+fn account(node: &State<Node>, address: &str) -> Result<Json<AccountView>, ApiError> {
+    let address: Address = address
+        .parse()
+        .map_err(|e| ApiError::bad_request("bad_address", format!("{e}")))?;
+    Ok(Json(node.account(&address)?))
+}

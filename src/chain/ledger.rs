@@ -1,0 +1,140 @@
+//! Balances and nonces: the value rules a block must satisfy against the state of its parent.
+//!
+//! The caller loads the accounts a block touches (its [`touched`] addresses) into a map, and
+//! [`apply_block`] checks every transfer and the reward against them while updating them. Keeping
+//! the state outside makes this pure: storage loads from sled and keeps undo data, the CLI's
+//! verifier keeps everything in memory.
+
+use super::address::Address;
+use super::amount::Amount;
+use super::block::Block;
+use super::header::Height;
+use super::params::ChainParams;
+use super::transaction::{Reward, Transaction};
+use super::validation::Rule;
+use std::collections::HashMap;
+
+/// An account's state: its balance, and how many transfers it has sent (the nonce its next
+/// transfer must carry).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Account {
+    pub balance: Amount,
+    pub nonce: u64,
+}
+
+impl Account {
+    pub const ENCODED_LEN: usize = 16;
+
+    pub fn encode(&self) -> [u8; Self::ENCODED_LEN] {
+        let mut out = [0u8; Self::ENCODED_LEN];
+        out[..8].copy_from_slice(&self.balance.units().to_le_bytes());
+        out[8..].copy_from_slice(&self.nonce.to_le_bytes());
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Account> {
+        let bytes: &[u8; Self::ENCODED_LEN] = bytes.try_into().ok()?;
+        Some(Account {
+            balance: Amount::from_units(u64::from_le_bytes(bytes[..8].try_into().ok()?)),
+            nonce: u64::from_le_bytes(bytes[8..].try_into().ok()?),
+        })
+    }
+}
+
+/// Account states by address. Addresses missing from the map are treated as empty accounts.
+pub type Accounts = HashMap<Address, Account>;
+
+/// Every address whose account `transactions` read or change, without repeats.
+pub fn touched(transactions: &[Transaction]) -> Vec<Address> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for tx in transactions {
+        let addrs: &[Address] = match tx {
+            Transaction::Note(_) => &[],
+            Transaction::Transfer(t) => &[t.from, t.to],
+            Transaction::Reward(r) => std::slice::from_ref(&r.to),
+        };
+        for a in addrs {
+            if seen.insert(*a) {
+                out.push(*a);
+            }
+        }
+    }
+    out
+}
+
+/// The reward entry for a block at `height` holding `transactions`: the subsidy plus every
+/// transfer's fee, paid to `to`. (Fees of a valid set of transfers cannot overflow: each is
+/// covered by a `u64` balance; the sum saturates rather than panic on an invalid set, which
+/// validation then refuses.)
+pub fn block_reward(to: Address, height: Height, transactions: &[Transaction]) -> Transaction {
+    let fees = transactions
+        .iter()
+        .filter_map(Transaction::as_transfer)
+        .fold(Amount::ZERO, |sum, t| {
+            sum.checked_add(t.fee)
+                .unwrap_or(Amount::from_units(u64::MAX))
+        });
+    let amount = ChainParams::SUBSIDY
+        .checked_add(fees)
+        .unwrap_or(Amount::from_units(u64::MAX));
+    Transaction::Reward(Reward { to, amount, height })
+}
+
+/// Applies `block`'s transfers in order, then its reward, to `accounts`. Each transfer must carry
+/// its sender's next nonce and be covered by the sender's balance at that point; the reward may
+/// claim at most the subsidy plus the block's fees. On error the map is partly updated and must
+/// be discarded.
+pub fn apply_block(block: &Block, accounts: &mut Accounts) -> Result<(), Rule> {
+    let mut fees = Amount::ZERO;
+    for tx in &block.transactions {
+        let Transaction::Transfer(t) = tx else {
+            continue;
+        };
+        let txid = tx.txid();
+        let overflow = || Rule::AmountOverflow { txid };
+        let cost = t.cost().ok_or_else(overflow)?;
+        let sender = accounts.entry(t.from).or_default();
+        if t.nonce != sender.nonce {
+            return Err(Rule::BadNonce {
+                txid,
+                expected: sender.nonce,
+                got: t.nonce,
+            });
+        }
+        sender.balance = sender
+            .balance
+            .checked_sub(cost)
+            .ok_or(Rule::InsufficientBalance {
+                txid,
+                balance: sender.balance,
+                needed: cost,
+            })?;
+        sender.nonce += 1;
+        let recipient = accounts.entry(t.to).or_default();
+        recipient.balance = recipient
+            .balance
+            .checked_add(t.amount)
+            .ok_or_else(overflow)?;
+        fees = fees.checked_add(t.fee).ok_or_else(overflow)?;
+    }
+    if let Some(Transaction::Reward(r)) = block.transactions.first() {
+        let max = ChainParams::SUBSIDY
+            .checked_add(fees)
+            .ok_or(Rule::RewardTooLarge {
+                got: r.amount,
+                max: Amount::from_units(u64::MAX),
+            })?;
+        if r.amount > max {
+            return Err(Rule::RewardTooLarge { got: r.amount, max });
+        }
+        let miner = accounts.entry(r.to).or_default();
+        miner.balance = miner
+            .balance
+            .checked_add(r.amount)
+            .ok_or(Rule::AmountOverflow {
+                txid: block.transactions[0].txid(),
+            })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,344 @@
+//! The mempool: signed transfers waiting for a block, checked against the tip's accounts.
+//!
+//! Each sender's pending transfers carry consecutive nonces starting at the account's next one,
+//! and their total cost stays within the balance, so whatever the miner picks (in nonce order per
+//! sender) is valid on the tip. The pool is bounded; after the tip moves it is rebuilt against the
+//! new accounts, dropping what was mined or became invalid and taking back the transfers of
+//! blocks a reorganisation abandoned.
+
+use crate::chain::{Account, Address, Amount, BlockHash, Transfer, TxId};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
+
+/// Why a transfer is not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MempoolError {
+    #[error("transfer {0} is already pending")]
+    Known(TxId),
+    #[error("transfer {txid} moves nothing (amount 0)")]
+    ZeroAmount { txid: TxId },
+    #[error("transfer {txid} overflows an amount")]
+    Overflow { txid: TxId },
+    #[error("transfer {txid} has an invalid signature")]
+    BadSignature { txid: TxId },
+    #[error(
+        "transfer {txid} has nonce {got}; the sender's next nonce is {expected} \
+         (a lower nonce is a replay, a higher one skips transfers)"
+    )]
+    BadNonce { txid: TxId, expected: u64, got: u64 },
+    #[error("transfer {txid} needs {needed}, the sender has {available} after {pending} pending")]
+    InsufficientBalance {
+        txid: TxId,
+        available: Amount,
+        needed: Amount,
+        pending: Amount,
+    },
+    #[error("the mempool is full ({capacity} transfers); try again after the next block")]
+    Full { capacity: usize },
+}
+
+impl MempoolError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            MempoolError::Known(_) => "known",
+            MempoolError::ZeroAmount { .. } => "zero_amount",
+            MempoolError::Overflow { .. } => "amount_overflow",
+            MempoolError::BadSignature { .. } => "bad_signature",
+            MempoolError::BadNonce { .. } => "bad_nonce",
+            MempoolError::InsufficientBalance { .. } => "insufficient_balance",
+            MempoolError::Full { .. } => "mempool_full",
+        }
+    }
+}
+
+/// What an account has waiting in the pool.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Pending {
+    pub count: u64,
+    /// Amounts plus fees of the pending transfers.
+    pub spend: Amount,
+}
+
+pub struct Mempool {
+    txs: HashMap<TxId, Transfer>,
+    /// Per sender, pending transfers by nonce (consecutive from the account's next nonce).
+    by_sender: HashMap<Address, BTreeMap<u64, TxId>>,
+    capacity: usize,
+    /// The tip the pool was last checked against.
+    tip: BlockHash,
+}
+
+impl Mempool {
+    /// Room for about 12 full blocks of transfers.
+    pub const DEFAULT_CAPACITY: usize = 100_000;
+
+    pub fn new(capacity: usize, tip: BlockHash) -> Self {
+        Mempool {
+            txs: HashMap::new(),
+            by_sender: HashMap::new(),
+            capacity,
+            tip,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.txs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.txs.is_empty()
+    }
+
+    pub fn tip(&self) -> BlockHash {
+        self.tip
+    }
+
+    pub fn get(&self, txid: &TxId) -> Option<&Transfer> {
+        self.txs.get(txid)
+    }
+
+    pub fn pending(&self, address: &Address) -> Pending {
+        let Some(nonces) = self.by_sender.get(address) else {
+            return Pending::default();
+        };
+        let spend = nonces
+            .values()
+            .filter_map(|id| self.txs[id].cost())
+            .fold(Amount::ZERO, |a, c| a.checked_add(c).unwrap_or(a));
+        Pending {
+            count: nonces.len() as u64,
+            spend,
+        }
+    }
+
+    /// Admits `transfer` (whose signature the caller has verified) given its sender's account at
+    /// the tip.
+    pub fn insert(&mut self, transfer: Transfer, sender: Account) -> Result<TxId, MempoolError> {
+        let txid = transfer.txid();
+        if self.txs.contains_key(&txid) {
+            return Err(MempoolError::Known(txid));
+        }
+        if transfer.amount == Amount::ZERO {
+            return Err(MempoolError::ZeroAmount { txid });
+        }
+        let cost = transfer.cost().ok_or(MempoolError::Overflow { txid })?;
+        let pending = self.pending(&transfer.from);
+        let expected = sender.nonce + pending.count;
+        if transfer.nonce != expected {
+            return Err(MempoolError::BadNonce {
+                txid,
+                expected,
+                got: transfer.nonce,
+            });
+        }
+        let available = sender
+            .balance
+            .checked_sub(pending.spend)
+            .unwrap_or(Amount::ZERO);
+        if cost > available {
+            return Err(MempoolError::InsufficientBalance {
+                txid,
+                available: sender.balance,
+                needed: cost,
+                pending: pending.spend,
+            });
+        }
+        if self.txs.len() >= self.capacity {
+            return Err(MempoolError::Full {
+                capacity: self.capacity,
+            });
+        }
+        self.by_sender
+            .entry(transfer.from)
+            .or_default()
+            .insert(transfer.nonce, txid);
+        self.txs.insert(txid, transfer);
+        Ok(txid)
+    }
+
+    /// Up to `max` transfers for a block, highest fee first, each sender's in nonce order.
+    pub fn select(&self, max: usize) -> Vec<Transfer> {
+        let mut queues: HashMap<Address, std::collections::btree_map::Values<'_, u64, TxId>> = self
+            .by_sender
+            .iter()
+            .map(|(a, nonces)| (*a, nonces.values()))
+            .collect();
+        let mut heap = BinaryHeap::new();
+        for (address, queue) in queues.iter_mut() {
+            if let Some(id) = queue.next() {
+                heap.push((self.txs[id].fee, Reverse(*id), *address));
+            }
+        }
+        let mut out = Vec::new();
+        while out.len() < max {
+            let Some((_, Reverse(id), address)) = heap.pop() else {
+                break;
+            };
+            out.push(self.txs[&id].clone());
+            if let Some(next) = queues.get_mut(&address).and_then(Iterator::next) {
+                heap.push((self.txs[next].fee, Reverse(*next), address));
+            }
+        }
+        out
+    }
+
+    /// Every pending transfer, highest fee first.
+    pub fn by_fee(&self) -> Vec<Transfer> {
+        let mut all: Vec<Transfer> = self.txs.values().cloned().collect();
+        all.sort_by_key(|t| (Reverse(t.fee), t.from, t.nonce));
+        all
+    }
+
+    /// Re-checks the pool, plus `returned` transfers from abandoned blocks, against the accounts
+    /// at the new `tip`: mined or conflicting transfers drop out, the rest stay in nonce order.
+    /// Returns how many were dropped.
+    pub fn rebuild(
+        &mut self,
+        tip: BlockHash,
+        returned: Vec<Transfer>,
+        mut account: impl FnMut(&Address) -> Account,
+    ) -> usize {
+        let mut all: Vec<Transfer> = self.txs.drain().map(|(_, t)| t).collect();
+        all.extend(returned);
+        all.sort_by_key(|t| (t.from, t.nonce));
+        all.dedup_by_key(|t| t.txid());
+        self.by_sender.clear();
+        self.tip = tip;
+        let before = all.len();
+        let mut accounts: HashMap<Address, Account> = HashMap::new();
+        for t in all {
+            let sender = *accounts.entry(t.from).or_insert_with(|| account(&t.from));
+            // Failures here are transfers already mined, replaced or no longer affordable.
+            let _ = self.insert(t, sender);
+        }
+        before - self.txs.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn transfer(from: &SigningKey, nonce: u64, amount: u64, fee: u64) -> Transfer {
+        Transfer::sign(
+            from,
+            Address::from_bytes([9; 32]),
+            Amount::from_units(amount),
+            Amount::from_units(fee),
+            nonce,
+            &BlockHash::ZERO,
+        )
+    }
+
+    fn rich() -> Account {
+        Account {
+            balance: Amount::from_units(1000),
+            nonce: 0,
+        }
+    }
+
+    #[test]
+    fn nonces_must_follow_the_account_and_the_pool() {
+        let mut pool = Mempool::new(10, BlockHash::ZERO);
+        let k = key(1);
+        pool.insert(transfer(&k, 0, 10, 1), rich()).unwrap();
+        // Replay of the same transfer, a skipped nonce, a reused one.
+        assert!(matches!(
+            pool.insert(transfer(&k, 0, 10, 1), rich()),
+            Err(MempoolError::Known(_))
+        ));
+        assert!(matches!(
+            pool.insert(transfer(&k, 2, 10, 1), rich()),
+            Err(MempoolError::BadNonce {
+                expected: 1,
+                got: 2,
+                ..
+            })
+        ));
+        assert!(matches!(
+            pool.insert(transfer(&k, 0, 11, 1), rich()),
+            Err(MempoolError::BadNonce {
+                expected: 1,
+                got: 0,
+                ..
+            })
+        ));
+        pool.insert(transfer(&k, 1, 10, 1), rich()).unwrap();
+        assert_eq!(
+            pool.pending(&Address::from_public_key(&k.verifying_key()))
+                .count,
+            2
+        );
+    }
+
+    #[test]
+    fn pending_spend_counts_against_the_balance() {
+        let mut pool = Mempool::new(10, BlockHash::ZERO);
+        let k = key(2);
+        pool.insert(transfer(&k, 0, 600, 0), rich()).unwrap();
+        let err = pool.insert(transfer(&k, 1, 400, 1), rich()).unwrap_err();
+        assert!(
+            matches!(err, MempoolError::InsufficientBalance { .. }),
+            "{err}"
+        );
+        pool.insert(transfer(&k, 1, 400, 0), rich()).unwrap();
+        assert!(matches!(
+            pool.insert(transfer(&k, 2, 0, 0), rich()),
+            Err(MempoolError::ZeroAmount { .. })
+        ));
+    }
+
+    #[test]
+    fn the_pool_is_bounded() {
+        let mut pool = Mempool::new(1, BlockHash::ZERO);
+        pool.insert(transfer(&key(3), 0, 1, 0), rich()).unwrap();
+        assert_eq!(
+            pool.insert(transfer(&key(4), 0, 1, 0), rich()),
+            Err(MempoolError::Full { capacity: 1 })
+        );
+    }
+
+    #[test]
+    fn selection_is_by_fee_and_keeps_each_senders_nonce_order() {
+        let mut pool = Mempool::new(10, BlockHash::ZERO);
+        let (a, b) = (key(5), key(6));
+        pool.insert(transfer(&a, 0, 1, 1), rich()).unwrap();
+        pool.insert(transfer(&a, 1, 1, 50), rich()).unwrap();
+        pool.insert(transfer(&b, 0, 1, 10), rich()).unwrap();
+        let picked: Vec<(u64, u64)> = pool
+            .select(10)
+            .iter()
+            .map(|t| (t.fee.units(), t.nonce))
+            .collect();
+        // a's fee-50 transfer waits for its nonce-0 one; b's fee 10 goes first.
+        assert_eq!(picked, vec![(10, 0), (1, 0), (50, 1)]);
+        assert_eq!(pool.select(1).len(), 1);
+    }
+
+    #[test]
+    fn rebuild_drops_mined_transfers_and_takes_back_returned_ones() {
+        let mut pool = Mempool::new(10, BlockHash::ZERO);
+        let k = key(7);
+        let t0 = transfer(&k, 0, 10, 1);
+        let t1 = transfer(&k, 1, 10, 1);
+        pool.insert(t0.clone(), rich()).unwrap();
+        pool.insert(t1.clone(), rich()).unwrap();
+        // t0 was mined: the account's nonce moved to 1.
+        let after_t0 = Account {
+            balance: Amount::from_units(989),
+            nonce: 1,
+        };
+        let dropped = pool.rebuild(BlockHash::from_bytes([1; 32]), vec![], |_| after_t0);
+        assert_eq!((dropped, pool.len()), (1, 1));
+        assert!(pool.get(&t1.txid()).is_some());
+        // A reorganisation abandons the block with t0: it comes back, before t1.
+        let dropped = pool.rebuild(BlockHash::ZERO, vec![t0.clone()], |_| rich());
+        assert_eq!((dropped, pool.len()), (0, 2));
+        assert_eq!(pool.select(10), vec![t0, t1]);
+    }
+}
