@@ -168,6 +168,17 @@ fn press(p: &mut PtySession, keys: &str) {
     p.flush().unwrap();
 }
 
+/// The free-text notes of a block in JSON, in order (other kinds of entry, such as a node's
+/// reward, are left out).
+fn notes(block: &Value) -> Vec<&str> {
+    block["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
 fn exit_code(p: &PtySession) -> i32 {
     match p.process().wait().unwrap() {
         WaitStatus::Exited(_, code) => code,
@@ -212,8 +223,8 @@ fn the_guided_cli_mines_views_verifies_and_exits() {
     p.exp_string("HEIGHT  TIME (UTC)").unwrap();
     press(&mut p, "\n");
     p.exp_string("previous hash").unwrap();
-    p.exp_string("#1  Alice pays Bob 10 BTC").unwrap();
-    p.exp_string("#2  Bob pays Carol 5 BTC").unwrap();
+    p.exp_regex(r"#\d+  Alice pays Bob 10 BTC").unwrap();
+    p.exp_regex(r"#\d+  Bob pays Carol 5 BTC").unwrap();
     p.exp_string("Blocks 0 to 1 of 2").unwrap();
     press(&mut p, "q");
 
@@ -251,10 +262,9 @@ fn the_guided_cli_mines_views_verifies_and_exits() {
     // The block the menu mined is really on the node's chain.
     let chain = cli(&["chain", "--json", "--node", &node.url]);
     let blocks = chain.assert_success().json()["chain"].clone();
-    let block: WireBlock = serde_json::from_value(blocks[1].clone()).unwrap();
     assert_eq!(
-        block.transactions,
-        [note("Alice pays Bob 10 BTC"), note("Bob pays Carol 5 BTC")]
+        notes(&blocks[1]),
+        ["Alice pays Bob 10 BTC", "Bob pays Carol 5 BTC"]
     );
 }
 
@@ -287,10 +297,7 @@ fn every_subcommand_prints_the_nodes_json() {
     let v = mined.assert_success().json();
     assert_eq!(v["message"], "block 1 mined");
     assert_eq!(v["block"]["index"], 1);
-    assert_eq!(
-        v["block"]["transactions"],
-        serde_json::json!(["one", "two"])
-    );
+    assert_eq!(notes(&v["block"]), ["one", "two"]);
     assert!(v["stats"]["attempts"].as_u64().unwrap() > 0);
     assert!(v["stats"]["hash_rate"].as_f64().is_some());
 
@@ -453,9 +460,10 @@ fn verify_names_the_first_bad_block_and_the_rule_it_breaks() {
     let block = block.into_block().unwrap();
     let dir = node.stop();
 
-    // Edit block 2's entry on disk behind the node's back, then serve that chain.
+    // Edit block 2's note (its last entry) on disk behind the node's back, then serve that chain.
     let mut edited = block.clone();
-    edited.transactions[0] = note("entry 2, edited on disk");
+    let last = edited.transactions.len() - 1;
+    edited.transactions[last] = note("entry 2, edited on disk");
     {
         let db = sled::open(dir.path().join("chain")).unwrap();
         db.open_tree("blocks")
@@ -506,7 +514,7 @@ fn the_guided_chain_view_pages_back_to_older_blocks() {
     p.exp_string("Blocks 0 to 1 of 12 (newest first)").unwrap();
     p.exp_string("Newer blocks").unwrap();
     press(&mut p, "\n");
-    p.exp_string("#1  entry 1").unwrap();
+    p.exp_regex(r"#\d+  entry 1\r?\n").unwrap();
     // q leaves the list, and Esc in the main menu leaves the CLI.
     p.exp_string("Blocks 0 to 1 of 12").unwrap();
     press(&mut p, "q");
