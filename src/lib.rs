@@ -18,9 +18,13 @@
 //! - [`node`]: [`Node`](node::Node), the cheap-to-clone handle that ties the layers together and
 //!   owns the rules of acceptance (validate, store, flush, then relay).
 //! - [`api`]: the Rocket REST API, a thin edge over `Node`.
+//! - [`cli`]: the command-line client, beside `api` at the top: a guided dialoguer menu and
+//!   scriptable subcommands that reach a node only through its REST API (a blocking reqwest
+//!   client), and verify a downloaded chain with [`chain::ChainVerifier`].
 
 pub mod api;
 pub mod chain;
+pub mod cli;
 pub mod mempool;
 pub mod mining;
 pub mod network;

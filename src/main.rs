@@ -1,11 +1,14 @@
-//! The `ferrochain` binary: parses arguments, then runs a node or the mining benchmark.
+//! The `ferrochain` binary: parses arguments, then runs a node, the mining benchmark, or the
+//! command-line client (guided or one subcommand) from [`ferrochain::cli`].
 
 use anyhow::{anyhow, Context};
-use clap::{Args, Parser, Subcommand};
-use ferrochain::chain::{ChainParams, Difficulty};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use ferrochain::chain::{ChainParams, Difficulty, Height, Note, Transaction};
+use ferrochain::cli::{self, Action, Format, DEFAULT_NODE};
 use ferrochain::mining::Miner;
-use ferrochain::network::load_peers_file;
+use ferrochain::network::{load_peers_file, PeerUrl};
 use ferrochain::node::{Node, NodeConfig};
+use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -15,11 +18,12 @@ use std::time::Duration;
 #[command(
     name = "ferrochain",
     version,
-    about = "A durable proof-of-work blockchain node"
+    about = "A durable proof-of-work blockchain node",
+    after_help = "With no command in a terminal, starts the guided CLI (`ferrochain cli`)."
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
@@ -28,6 +32,101 @@ enum Command {
     Node(NodeArgs),
     /// Measure this machine's mining hash rate on one thread and on all of them.
     Bench(BenchArgs),
+    /// The guided CLI: a menu to mine, view and verify the chain, and manage peers.
+    Cli(NodeArg),
+    #[command(flatten)]
+    Client(ClientCommand),
+    /// Print a shell completion script (e.g. `ferrochain completions bash > ~/.ferrochain.bash`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The scriptable client commands: one request to a node each, no prompts.
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Mine a block on the node, with a live view of the search.
+    Mine {
+        /// A free-text transaction (1 to 256 bytes); repeat for several, none for an empty block.
+        #[arg(long = "tx", value_name = "TEXT", value_parser = parse_note)]
+        transactions: Vec<Transaction>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Show blocks of the main chain as a table, newest first.
+    Chain {
+        /// Lowest height to show [default: the newest LIMIT blocks].
+        #[arg(long, value_name = "H")]
+        from: Option<u64>,
+        /// Most blocks to show.
+        #[arg(long, value_name = "N", default_value_t = 20,
+              value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Download the node's chain and verify every block here, with the node's own rules.
+    Verify(Target),
+    /// The node's height, tip, work, peers, mining and resource use.
+    Status(Target),
+    /// Have the node sync with its peers and adopt the heaviest valid chain.
+    Resolve(Target),
+    /// List the node's peers, or add one.
+    Peers {
+        #[command(subcommand)]
+        action: Option<PeersAction>,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand)]
+enum PeersAction {
+    /// Add peers to the node's list (for as long as it runs).
+    Add {
+        /// A node's base URL, such as http://127.0.0.1:5001.
+        #[arg(value_name = "URL", required = true, value_parser = parse_url)]
+        urls: Vec<PeerUrl>,
+    },
+}
+
+#[derive(Args)]
+struct NodeArg {
+    /// The node's base URL.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = parse_url)]
+    node: PeerUrl,
+}
+
+#[derive(Args)]
+struct Target {
+    /// The node's base URL.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = parse_url,
+          global = true)]
+    node: PeerUrl,
+    /// Print the node's JSON answer instead of a table (errors too, as {"error", "message"}).
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+impl Target {
+    fn run(self, action: Action) -> ExitCode {
+        let format = match self.json {
+            true => Format::Json,
+            false => Format::Human,
+        };
+        cli::run(self.node, format, action)
+    }
+}
+
+fn parse_url(s: &str) -> Result<PeerUrl, String> {
+    PeerUrl::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_note(s: &str) -> Result<Transaction, String> {
+    Note::new(s)
+        .map(Transaction::Note)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Args)]
@@ -69,8 +168,23 @@ fn main() -> ExitCode {
     ))
     .init();
     let result = match Cli::parse().command {
-        Command::Node(args) => run_node(args),
-        Command::Bench(args) => bench(args),
+        Some(Command::Node(args)) => run_node(args),
+        Some(Command::Bench(args)) => bench(args),
+        Some(Command::Cli(NodeArg { node })) => return guided(node),
+        Some(Command::Client(command)) => return run_client(command),
+        Some(Command::Completions { shell }) => {
+            let mut out = std::io::stdout();
+            clap_complete::generate(shell, &mut Cli::command(), "ferrochain", &mut out);
+            return ExitCode::SUCCESS;
+        }
+        None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
+            return guided(PeerUrl::parse(DEFAULT_NODE).expect("a valid default URL"));
+        }
+        None => {
+            // Nobody to prompt: a script that forgot its command gets the usage and a failure.
+            eprintln!("{}", Cli::command().render_help());
+            return ExitCode::from(2);
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -78,6 +192,40 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn guided(node: PeerUrl) -> ExitCode {
+    match cli::guided::run(&cli::Client::new(node)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_client(command: ClientCommand) -> ExitCode {
+    match command {
+        ClientCommand::Mine {
+            transactions,
+            target,
+        } => target.run(Action::Mine(transactions)),
+        ClientCommand::Chain {
+            from,
+            limit,
+            target,
+        } => target.run(Action::Chain {
+            from: from.map(Height::new),
+            limit: limit.into(),
+        }),
+        ClientCommand::Verify(target) => target.run(Action::Verify),
+        ClientCommand::Status(target) => target.run(Action::Status),
+        ClientCommand::Resolve(target) => target.run(Action::Resolve),
+        ClientCommand::Peers { action, target } => target.run(match action {
+            None => Action::Peers,
+            Some(PeersAction::Add { urls }) => Action::AddPeers(urls),
+        }),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::chain::{
     Timestamp, Transaction, Transfer, TxId, Work,
 };
 use crate::mempool::{Mempool, MempoolError, Pending};
-use crate::mining::{self, Miner, MinerError, MiningStats, Progress};
+use crate::mining::{self, Miner, MinerError, MiningStats, ProcessUsage, Progress, UsageMonitor};
 use crate::network::{self, PeerClient, PeerError, PeerUrl, Timeouts};
 use crate::storage::{AcceptReport, Rejection, Store, StoreError, Tip};
 use std::net::SocketAddr;
@@ -176,6 +176,8 @@ pub struct NodeStatus {
     pub mining: Progress,
     pub last_mined: Option<MiningStats>,
     pub syncing: bool,
+    /// The node's CPU (since the previous `status` call) and memory, for live views.
+    pub process: ProcessUsage,
     /// Where this node's block rewards go.
     pub miner: Address,
     /// Transfers waiting in the mempool.
@@ -210,6 +212,7 @@ struct Shared {
     search: Mutex<Option<Arc<AtomicBool>>>,
     last_mined: Mutex<Option<MiningStats>>,
     syncing: AtomicBool,
+    usage: Mutex<UsageMonitor>,
     mempool: Mutex<Mempool>,
     miner_address: Address,
 }
@@ -259,6 +262,7 @@ impl Node {
                 search: Mutex::new(None),
                 last_mined: Mutex::new(None),
                 syncing: AtomicBool::new(false),
+                usage: Mutex::new(UsageMonitor::new()),
                 mempool: Mutex::new(mempool),
                 miner_address,
             }),
@@ -299,6 +303,22 @@ impl Node {
         *self.inner.peers.write().expect("peers lock") = peers;
     }
 
+    /// Adds `peers` to the list (in memory only; the peers file is the operator's), skipping
+    /// ones already known, repeated, or pointing at this node. Returns the ones added.
+    pub fn add_peers(&self, peers: Vec<PeerUrl>) -> Vec<PeerUrl> {
+        let local = self.local_addr();
+        let mut list = self.inner.peers.write().expect("peers lock");
+        let mut added = Vec::new();
+        for peer in peers {
+            let is_self = local.is_some_and(|addr| peer.is_local_node(addr));
+            if !is_self && !list.contains(&peer) {
+                list.push(peer.clone());
+                added.push(peer);
+            }
+        }
+        added
+    }
+
     pub fn status(&self) -> NodeStatus {
         let tip = self.tip();
         NodeStatus {
@@ -313,6 +333,7 @@ impl Node {
             mining: self.inner.miner.progress(),
             last_mined: self.inner.last_mined.lock().expect("stats lock").clone(),
             syncing: self.inner.syncing.load(Ordering::Relaxed),
+            process: self.inner.usage.lock().expect("usage lock").usage(),
             miner: self.inner.miner_address,
             mempool: self.inner.mempool.lock().expect("mempool lock").len(),
         }

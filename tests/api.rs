@@ -303,6 +303,65 @@ fn status_reports_the_tip_work_and_parameters() {
     assert_eq!(v["mining"]["active"], false);
     assert!(v["last_mined"]["attempts"].as_u64().is_some());
     assert_eq!(v["peers"], json!([]));
+    // The node's own CPU and memory, sampled for this request.
+    assert!(v["process"]["cpu_percent"].as_f64().unwrap() >= 0.0);
+    assert!(v["process"]["memory_bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn register_adds_valid_peers_once_and_lists_them_all() {
+    let (client, _dir) = client();
+    let resp = client
+        .post("/nodes/register")
+        .json(&json!({"nodes": ["http://127.0.0.1:5001", "http://localhost:5002/"]}))
+        .dispatch();
+    assert_eq!(resp.status(), Status::Created);
+    let v = body(resp);
+    assert_eq!(v["message"], "2 peers added");
+    let both = json!(["http://127.0.0.1:5001", "http://localhost:5002"]);
+    assert_eq!(v["nodes"], both);
+
+    // Known peers, repeated in one request too, are skipped.
+    let resp = client
+        .post("/nodes/register")
+        .json(&json!({"nodes": ["http://127.0.0.1:5001", "http://127.0.0.1:5001"]}))
+        .dispatch();
+    assert_eq!(resp.status(), Status::Ok);
+    let v = body(resp);
+    assert_eq!(v["message"], "no new peers");
+    assert_eq!(v["nodes"], both);
+    assert_eq!(body(client.get("/nodes").dispatch())["nodes"], both);
+    assert_eq!(body(client.get("/status").dispatch())["peers"], both);
+}
+
+#[test]
+fn register_refuses_a_list_with_any_bad_entry_and_adds_nothing() {
+    let (client, _dir) = client();
+    for bad in [
+        json!({"nodes": ["http://127.0.0.1:5001", "not a url"]}),
+        json!({"nodes": ["ftp://127.0.0.1:21"]}),
+        json!({"nodes": ["http://127.0.0.1:5001/chain"]}),
+    ] {
+        let resp = client.post("/nodes/register").json(&bad).dispatch();
+        assert_error(resp, Status::UnprocessableEntity, "bad_peer_url");
+    }
+    let resp = client
+        .post("/nodes/register")
+        .json(&json!({"nodes": []}))
+        .dispatch();
+    assert_error(resp, Status::UnprocessableEntity, "no_nodes");
+    let resp = client
+        .post("/nodes/register")
+        .json(&json!({"peers": ["http://127.0.0.1:5001"]}))
+        .dispatch();
+    assert_error(resp, Status::UnprocessableEntity, "invalid_json");
+    let resp = client
+        .post("/nodes/register")
+        .header(ContentType::JSON)
+        .body("{not json")
+        .dispatch();
+    assert_error(resp, Status::BadRequest, "malformed_json");
+    assert_eq!(body(client.get("/nodes").dispatch())["nodes"], json!([]));
 }
 
 #[test]

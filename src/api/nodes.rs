@@ -1,17 +1,18 @@
-//! `GET /nodes/resolve`, `GET /nodes` and `GET /status`.
+//! `GET /nodes/resolve`, `GET /nodes`, `POST /nodes/register` and `GET /status`.
 
 use super::chain::stream_chain;
 use super::error::ApiError;
 use crate::chain::Height;
+use crate::network::PeerUrl;
 use crate::node::{Node, NodeStatus};
-use rocket::http::ContentType;
+use rocket::http::{ContentType, Status};
 use rocket::response::stream::ByteStream;
-use rocket::serde::json::Json;
+use rocket::serde::json::{self, Json};
 use rocket::State;
 use serde_json::{json, Value};
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![resolve, nodes, status]
+    rocket::routes![resolve, nodes, register, status]
 }
 
 /// Syncs from every peer and adopts the valid chain with the most work. Answers with the
@@ -44,6 +45,50 @@ async fn resolve(node: &State<Node>) -> Result<(ContentType, ByteStream![Vec<u8>
 #[rocket::get("/nodes")]
 fn nodes(node: &State<Node>) -> Json<Value> {
     Json(json!({ "nodes": node.peers() }))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterRequest {
+    nodes: Vec<String>,
+}
+
+/// Adds peers to the node's list for this run (the peers file is not rewritten). Every entry
+/// must be a node's base URL, or nothing is added; known ones and the node itself are skipped.
+/// 201 when something was added, 200 when nothing was new; both list all peers.
+#[rocket::post("/nodes/register", data = "<body>")]
+fn register(
+    node: &State<Node>,
+    body: Result<Json<RegisterRequest>, json::Error<'_>>,
+) -> Result<(Status, Json<Value>), ApiError> {
+    let request = body.map_err(ApiError::from_json)?.into_inner();
+    if request.nodes.is_empty() {
+        return Err(ApiError::new(
+            Status::UnprocessableEntity,
+            "no_nodes",
+            "give at least one node: {\"nodes\": [\"http://host:port\", ...]}",
+        ));
+    }
+    let peers = request
+        .nodes
+        .iter()
+        .map(|url| PeerUrl::parse(url))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::new(Status::UnprocessableEntity, "bad_peer_url", e.to_string()))?;
+    let added = node.add_peers(peers);
+    let status = match added.is_empty() {
+        true => Status::Ok,
+        false => Status::Created,
+    };
+    let message = match added.len() {
+        0 => "no new peers".to_owned(),
+        1 => "1 peer added".to_owned(),
+        n => format!("{n} peers added"),
+    };
+    Ok((
+        status,
+        Json(json!({ "message": message, "nodes": node.peers() })),
+    ))
 }
 
 #[rocket::get("/status")]

@@ -10,7 +10,7 @@ mod stats;
 
 pub use midstate::Midstate;
 pub use search::{scan, search_parallel, search_sequential, Outcome, CHUNK};
-pub use stats::{cpu_percent, ProcessSample, ProcessSampler};
+pub use stats::{cpu_percent, ProcessSample, ProcessSampler, ProcessUsage, UsageMonitor};
 
 use crate::chain::{Difficulty, Header};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

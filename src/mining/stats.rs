@@ -59,3 +59,88 @@ pub fn cpu_percent(before: &ProcessSample, after: &ProcessSample, wall_ms: f64) 
     }
     after.cpu_time_ms.saturating_sub(before.cpu_time_ms) as f64 * 100.0 / wall_ms
 }
+
+/// This process's CPU and memory as `GET /status` reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ProcessUsage {
+    /// CPU over the window since the previous reading, in percent of one core.
+    pub cpu_percent: f64,
+    /// Resident memory now.
+    pub memory_bytes: u64,
+}
+
+/// Turns successive samples into [`ProcessUsage`] readings for observers that poll.
+///
+/// CPU use is a rate, so it needs two samples: each reading covers the time since the previous
+/// one (or since the monitor was made). The kernel counts CPU time in 10 ms ticks, so a window
+/// shorter than [`UsageMonitor::MIN_WINDOW`] would mostly measure rounding; a reading that comes
+/// sooner repeats the last CPU figure (memory is always fresh), which also keeps several clients
+/// polling at once from shrinking each other's windows to nothing.
+pub struct UsageMonitor {
+    sampler: ProcessSampler,
+    since: std::time::Instant,
+    baseline: ProcessSample,
+    cpu_percent: f64,
+}
+
+impl UsageMonitor {
+    pub const MIN_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
+
+    pub fn new() -> Self {
+        let mut sampler = ProcessSampler::new();
+        let baseline = sampler.sample();
+        UsageMonitor {
+            sampler,
+            since: std::time::Instant::now(),
+            baseline,
+            cpu_percent: 0.0,
+        }
+    }
+
+    pub fn usage(&mut self) -> ProcessUsage {
+        let now = std::time::Instant::now();
+        let sample = self.sampler.sample();
+        let window = now.duration_since(self.since);
+        if window >= Self::MIN_WINDOW {
+            self.cpu_percent = cpu_percent(&self.baseline, &sample, window.as_secs_f64() * 1000.0);
+            self.since = now;
+            self.baseline = sample;
+        }
+        ProcessUsage {
+            cpu_percent: self.cpu_percent,
+            memory_bytes: sample.memory_bytes,
+        }
+    }
+}
+
+impl Default for UsageMonitor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    fn usage_measures_cpu_over_the_window_since_the_last_reading() {
+        let mut monitor = UsageMonitor::new();
+        let first = monitor.usage();
+        assert!(first.memory_bytes > 0);
+        // Too soon after the baseline to measure: the initial figure stands.
+        assert_eq!(first.cpu_percent, 0.0);
+
+        // Keep this thread busy for longer than the window; the next reading covers it.
+        let busy_until = Instant::now() + UsageMonitor::MIN_WINDOW * 2;
+        let mut spins = 0u64;
+        while Instant::now() < busy_until {
+            spins = std::hint::black_box(spins.wrapping_add(1));
+        }
+        let busy = monitor.usage();
+        assert!(busy.cpu_percent > 0.0, "{busy:?}");
+        // A reading right after repeats the CPU figure rather than measuring a few µs.
+        assert_eq!(monitor.usage().cpu_percent, busy.cpu_percent);
+    }
+}

@@ -1,0 +1,215 @@
+//! The scriptable subcommands: one [`Action`], no prompts, one document on stdout.
+//!
+//! Human output is the tables of [`view`]; `--json` output is exactly the JSON the node sent
+//! (for `verify`, a [`Verification`] in the shape of the node's `GET /chain/verify`). A failure
+//! is one line on stderr and exit status 1; under `--json`, stdout also gets one error document:
+//! the node's own `{"error", "message"}` when it refused, or the same shape made here.
+
+use super::client::{Client, ClientError};
+use super::verify::{self, Verification, VerifyError};
+use super::{mine, view};
+use crate::chain::{Height, Transaction};
+use crate::network::PeerUrl;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// What a subcommand asks of the node.
+#[derive(Clone, Debug)]
+pub enum Action {
+    /// Mine these transactions (none: an empty block) into a block.
+    Mine(Vec<Transaction>),
+    /// Up to `limit` blocks from height `from`, or the newest `limit` without one.
+    Chain {
+        from: Option<Height>,
+        limit: usize,
+    },
+    /// Download the chain and verify it here.
+    Verify,
+    Status,
+    /// Sync with the node's peers and adopt the heaviest valid chain.
+    Resolve,
+    Peers,
+    AddPeers(Vec<PeerUrl>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Verify(VerifyError),
+    /// Already reported on stdout; this is the line for stderr.
+    #[error("the chain is invalid: block {index} breaks rule {rule}")]
+    InvalidChain { index: Height, rule: String },
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+impl From<VerifyError> for CommandError {
+    fn from(e: VerifyError) -> Self {
+        match e {
+            VerifyError::Client(e) => CommandError::Client(e),
+            other => CommandError::Verify(other),
+        }
+    }
+}
+
+impl CommandError {
+    /// The `--json` error document, or `None` when the output already is one.
+    fn json(&self) -> Option<String> {
+        let code = match self {
+            CommandError::Client(ClientError::Api { body, .. }) => return Some(body.clone()),
+            CommandError::Client(e) => e.code(),
+            CommandError::Verify(VerifyError::GenesisMismatch { .. }) => "unknown_chain",
+            CommandError::Verify(_) => "bad_chain",
+            CommandError::InvalidChain { .. } | CommandError::Output(_) => return None,
+        };
+        Some(serde_json::json!({ "error": code, "message": self.to_string() }).to_string())
+    }
+}
+
+/// Runs `action` against the node at `node` and reports how it went as an exit status.
+pub fn run(node: PeerUrl, format: Format, action: Action) -> ExitCode {
+    let client = Client::new(node);
+    match execute(&client, format, action) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if format == Format::Json {
+                if let Some(doc) = e.json() {
+                    // Best effort: the line on stderr below is the report that matters.
+                    let _ = writeln!(std::io::stdout().lock(), "{doc}");
+                }
+            }
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Writes `text` and a newline to stdout, as an error rather than a panic when stdout is gone
+/// (`ferrochain chain | head`).
+fn print(text: &str) -> Result<(), CommandError> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()?;
+    Ok(())
+}
+
+pub fn execute(client: &Client, format: Format, action: Action) -> Result<(), CommandError> {
+    let json = format == Format::Json;
+    match action {
+        Action::Mine(transactions) => {
+            let mined = mine::mine(client, transactions, !json)?;
+            match json {
+                true => print(&mined.raw),
+                false => print(&view::mined(&mined.value)),
+            }
+        }
+        Action::Chain { from, limit } => chain(client, json, from, limit),
+        Action::Verify => {
+            let progress = match json {
+                true => ProgressBar::hidden(),
+                false => verify_progress(),
+            };
+            let verified = verify::verify(client, &progress);
+            progress.finish_and_clear();
+            let verified = verified?;
+            match json {
+                true => print(&serde_json::to_string(&verified).expect("serialisable"))?,
+                false => print(&view::verification(&verified))?,
+            }
+            invalid_chain(&verified)
+        }
+        Action::Status => {
+            let status = client.status()?;
+            match json {
+                true => print(&status.raw),
+                false => print(&view::status(&client.node().to_string(), &status.value)),
+            }
+        }
+        Action::Resolve => {
+            let resolved = client.resolve()?;
+            match json {
+                true => print(&resolved.raw),
+                false => print(&view::resolved(&resolved.value)),
+            }
+        }
+        Action::Peers => {
+            let peers = client.peers()?;
+            match json {
+                true => print(&peers.raw),
+                false => print(&view::peers(&peers.value)),
+            }
+        }
+        Action::AddPeers(urls) => {
+            let peers = client.register(&urls)?;
+            match json {
+                true => print(&peers.raw),
+                false => print(&view::peers(&peers.value)),
+            }
+        }
+    }
+}
+
+/// A progress bar for verification on stderr (hidden when stderr is not a terminal).
+pub fn verify_progress() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("verifying {bar:40} {pos}/{len} blocks ({per_sec})")
+            .expect("a valid template"),
+    );
+    bar
+}
+
+/// Turns an invalid chain into the failure that sets the exit status.
+fn invalid_chain(v: &Verification) -> Result<(), CommandError> {
+    match &v.error {
+        None => Ok(()),
+        Some(bad) => Err(CommandError::InvalidChain {
+            index: bad.index,
+            rule: bad.rule.clone(),
+        }),
+    }
+}
+
+fn chain(
+    client: &Client,
+    json: bool,
+    from: Option<Height>,
+    limit: usize,
+) -> Result<(), CommandError> {
+    let from = match from {
+        Some(from) => from,
+        None => {
+            let length = client.status()?.value.length;
+            Height::new(length.saturating_sub(limit as u64))
+        }
+    };
+    let page = client.chain(from, limit)?;
+    if json {
+        return print(&page.raw);
+    }
+    let blocks = &page.value.chain;
+    let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else {
+        return print(&format!(
+            "no blocks from height {from} (the chain has {} blocks, 0 to {})",
+            page.value.length,
+            page.value.length.saturating_sub(1)
+        ));
+    };
+    let newest_first: Vec<_> = blocks.iter().rev().cloned().collect();
+    print(&format!(
+        "{}\nblocks {} to {} of {}, newest first",
+        view::blocks(&newest_first),
+        first.index,
+        last.index,
+        page.value.length,
+    ))
+}

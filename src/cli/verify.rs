@@ -1,0 +1,116 @@
+//! Verifies a node's chain on this side of the wire: download it page by page and run every
+//! block through [`ChainVerifier`], the same consensus core the node itself uses.
+//!
+//! Nothing the node says about its chain is trusted. Its status only names the difficulty,
+//! from which the CLI derives the chain parameters, and the genesis hash, which must match the
+//! one those parameters give (a mismatch means the node runs rules this CLI does not know).
+
+use super::client::{Client, ClientError};
+use crate::chain::{BlockHash, ChainParams, ChainVerifier, Height, Timestamp, Work};
+use indicatif::ProgressBar;
+
+/// Blocks per request: the most one page of `GET /chain` holds.
+pub const PAGE: usize = 1000;
+
+/// The outcome, in the shape of the node's own `GET /chain/verify`, which `verify --json`
+/// prints: `{"valid", "length", "total_work"}` and, for an invalid chain, `"error"`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Verification {
+    pub valid: bool,
+    /// Blocks checked and found valid, from genesis.
+    pub length: u64,
+    pub total_work: Work,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<BadBlock>,
+}
+
+/// The first block that breaks a rule.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct BadBlock {
+    pub index: Height,
+    pub hash: BlockHash,
+    /// The rule's code, as in the API's errors (`bad_proof_of_work`, `hash_mismatch`, ...).
+    pub rule: String,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(
+        "the node's genesis block {node} is not the genesis of a {difficulty}-bit chain \
+         ({expected}); it follows rules this CLI does not know"
+    )]
+    GenesisMismatch {
+        difficulty: u32,
+        node: BlockHash,
+        expected: BlockHash,
+    },
+    #[error("the node sent no blocks at all, not even its genesis block")]
+    Empty,
+}
+
+/// Downloads the node's main chain and verifies it, advancing `progress` by one per block
+/// (its length is set to the chain's, and grows if the chain does meanwhile).
+pub fn verify(client: &Client, progress: &ProgressBar) -> Result<Verification, VerifyError> {
+    let status = client.status()?.value;
+    let params = ChainParams::new(status.difficulty);
+    if params.genesis_hash() != status.genesis {
+        return Err(VerifyError::GenesisMismatch {
+            difficulty: status.difficulty.bits(),
+            node: status.genesis,
+            expected: params.genesis_hash(),
+        });
+    }
+    progress.set_length(status.length);
+    let mut verifier = ChainVerifier::new(&params, Timestamp::now());
+    let mut next = Height::GENESIS;
+    loop {
+        let page = client.chain(next, PAGE)?.value;
+        if page.length > progress.length().unwrap_or(0) {
+            progress.set_length(page.length);
+        }
+        let count = page.chain.len();
+        if count == 0 && next == Height::GENESIS {
+            return Err(VerifyError::Empty);
+        }
+        for wire in page.chain {
+            let (index, stated) = (wire.index, wire.hash);
+            let checked = wire
+                .into_block()
+                .map_err(|e| BadBlock {
+                    index,
+                    hash: stated.unwrap_or(BlockHash::ZERO),
+                    rule: "hash_mismatch".to_owned(),
+                    message: e.to_string(),
+                })
+                .and_then(|block| {
+                    verifier.push(block).map_err(|e| BadBlock {
+                        index: e.height,
+                        hash: e.hash,
+                        rule: e.rule.code().to_owned(),
+                        message: e.to_string(),
+                    })
+                });
+            if let Err(bad) = checked {
+                return Ok(Verification {
+                    valid: false,
+                    length: next.get(),
+                    total_work: verifier.work(),
+                    error: Some(bad),
+                });
+            }
+            next = next.next();
+            progress.inc(1);
+        }
+        if count < PAGE {
+            return Ok(Verification {
+                valid: true,
+                length: next.get(),
+                total_work: verifier.work(),
+                error: None,
+            });
+        }
+    }
+}

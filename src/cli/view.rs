@@ -1,0 +1,412 @@
+//! Human-readable rendering of the node's answers: aligned tables, UTC times, sizes and rates.
+//!
+//! Everything here turns values into `String`s and prints nothing, so the guided menu and the
+//! subcommands show the same text and tests can check it without a terminal.
+
+use super::client::{Mined, NodeStatus, Peers, Resolved};
+use super::verify::Verification;
+use crate::chain::{BlockHash, Timestamp, Transaction, WireBlock};
+use crate::mining::MiningStats;
+use std::fmt::Write;
+
+/// How a column's cells line up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// Columns padded to their widest cell, two spaces apart; no borders, so it copies cleanly.
+#[derive(Clone, Debug)]
+pub struct Table {
+    columns: Vec<(String, Align)>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(columns: &[(&str, Align)]) -> Table {
+        Table {
+            columns: columns.iter().map(|(h, a)| (h.to_string(), *a)).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        debug_assert_eq!(cells.len(), self.columns.len());
+        self.rows.push(cells);
+    }
+
+    /// The header line, then one line per row; each line without trailing spaces.
+    pub fn lines(&self) -> Vec<String> {
+        let widths: Vec<usize> = (0..self.columns.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([self.columns[i].0.chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let header: Vec<String> = self.columns.iter().map(|(h, _)| h.clone()).collect();
+        std::iter::once(&header)
+            .chain(&self.rows)
+            .map(|cells| {
+                let mut line = String::new();
+                for (i, cell) in cells.iter().enumerate() {
+                    let pad = widths[i] - cell.chars().count();
+                    if i > 0 {
+                        line.push_str("  ");
+                    }
+                    match self.columns[i].1 {
+                        Align::Left => {
+                            line.push_str(cell);
+                            line.extend(std::iter::repeat_n(' ', pad));
+                        }
+                        Align::Right => {
+                            line.extend(std::iter::repeat_n(' ', pad));
+                            line.push_str(cell);
+                        }
+                    }
+                }
+                line.trim_end().to_owned()
+            })
+            .collect()
+    }
+
+    pub fn render(&self) -> String {
+        self.lines().join("\n")
+    }
+}
+
+/// Unix milliseconds as UTC `YYYY-MM-DD HH:MM:SS`.
+pub fn utc(ts: Timestamp) -> String {
+    let secs = ts.as_millis() / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01. Counts in 400-year eras (146,097 days
+/// each, the calendar's exact period) from 0000-03-01, so that the leap day falls at the end of
+/// a counted year and needs no special case.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    const DAYS_TO_1970_FROM_0000_03_01: u64 = 719_468;
+    let z = days + DAYS_TO_1970_FROM_0000_03_01;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // Months counted from March: 0 = March .. 11 = February.
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Bytes in the largest binary unit that keeps the figure at or above 1.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut value = n as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// Hashes per second with an SI prefix.
+pub fn hash_rate(per_second: f64) -> String {
+    match per_second {
+        r if r >= 1e9 => format!("{:.2} GH/s", r / 1e9),
+        r if r >= 1e6 => format!("{:.2} MH/s", r / 1e6),
+        r if r >= 1e3 => format!("{:.2} kH/s", r / 1e3),
+        r => format!("{r:.0} H/s"),
+    }
+}
+
+/// Milliseconds as seconds with a precision that suits the figure.
+pub fn duration_ms(ms: f64) -> String {
+    match ms {
+        ms if ms < 10.0 => format!("{ms:.2} ms"),
+        ms if ms < 1000.0 => format!("{ms:.1} ms"),
+        ms => format!("{:.2} s", ms / 1000.0),
+    }
+}
+
+/// A transaction as a person reads it: a note's text as is, any other kind as compact JSON.
+pub fn transaction(tx: &Transaction) -> String {
+    match serde_json::to_value(tx) {
+        Ok(serde_json::Value::String(text)) => text,
+        Ok(other) => other.to_string(),
+        Err(e) => format!("<unprintable transaction: {e}>"),
+    }
+}
+
+/// The hash a block states, or the one its fields hash to when it states none.
+pub fn block_hash(block: &WireBlock) -> BlockHash {
+    match block.hash {
+        Some(hash) => hash,
+        // Building a block fails only on a stated hash that differs, and there is none here.
+        None => block
+            .clone()
+            .into_block()
+            .expect("no stated hash to contradict")
+            .hash(),
+    }
+}
+
+/// The columns of the chain table.
+pub fn chain_table() -> Table {
+    Table::new(&[
+        ("HEIGHT", Align::Right),
+        ("TIME (UTC)", Align::Left),
+        ("HASH", Align::Left),
+        ("TXS", Align::Right),
+        ("DIFFICULTY", Align::Right),
+    ])
+}
+
+/// One block as a row of [`chain_table`].
+pub fn block_row(block: &WireBlock) -> Vec<String> {
+    vec![
+        block.index.to_string(),
+        utc(block.timestamp),
+        block_hash(block).short(),
+        block.transactions.len().to_string(),
+        block.difficulty.to_string(),
+    ]
+}
+
+/// `blocks` in the order given, as a table.
+pub fn blocks(blocks: &[WireBlock]) -> String {
+    let mut table = chain_table();
+    for block in blocks {
+        table.row(block_row(block));
+    }
+    table.render()
+}
+
+/// Every field of one block, then its transactions one per line.
+pub fn block_details(block: &WireBlock) -> String {
+    let mut out = String::new();
+    let fields = [
+        ("height", block.index.to_string()),
+        ("hash", block_hash(block).to_string()),
+        ("previous hash", block.previous_hash.to_string()),
+        ("merkle root", block.merkle_root.to_string()),
+        (
+            "time",
+            format!("{} UTC ({})", utc(block.timestamp), block.timestamp),
+        ),
+        ("difficulty", block.difficulty.to_string()),
+        ("nonce", block.nonce.to_string()),
+        ("version", block.version.to_string()),
+        ("transactions", block.transactions.len().to_string()),
+    ];
+    for (name, value) in fields {
+        let _ = writeln!(out, "{name:>14}  {value}");
+    }
+    for (i, tx) in block.transactions.iter().enumerate() {
+        let _ = writeln!(out, "{:>14}  {}", format!("#{}", i + 1), transaction(tx));
+    }
+    out.trim_end().to_owned()
+}
+
+/// A search's figures on one line.
+pub fn mining_stats(stats: &MiningStats) -> String {
+    format!(
+        "{} attempts in {}, {} on {} thread{}, node CPU {:.0}%, memory {}",
+        stats.attempts,
+        duration_ms(stats.elapsed_ms),
+        hash_rate(stats.hash_rate),
+        stats.threads,
+        if stats.threads == 1 { "" } else { "s" },
+        stats.cpu_percent,
+        bytes(stats.memory_bytes)
+    )
+}
+
+/// The block a `POST /mine` produced and how the search went.
+pub fn mined(mined: &Mined) -> String {
+    format!(
+        "{}\n{}\n{:>14}  {}",
+        mined.message,
+        block_details(&mined.block),
+        "search",
+        mining_stats(&mined.stats)
+    )
+}
+
+/// `GET /status` as a two-column list.
+pub fn status(node: &str, s: &NodeStatus) -> String {
+    let mut rows = vec![
+        ("node", node.to_owned()),
+        ("version", s.version.clone()),
+        ("height", s.height.to_string()),
+        ("tip", s.tip.to_string()),
+        ("total work", s.total_work.to_string()),
+        ("difficulty", s.difficulty.to_string()),
+        ("genesis", s.genesis.to_string()),
+        (
+            "peers",
+            match s.peers.len() {
+                0 => "none".to_owned(),
+                _ => s.peers.join(", "),
+            },
+        ),
+        ("syncing", if s.syncing { "yes" } else { "no" }.to_owned()),
+    ];
+    let mining = match &s.mining {
+        p if p.active => format!(
+            "block {} for {}: {} attempts, {}",
+            s.height.next(),
+            duration_ms(p.elapsed_ms),
+            p.attempts,
+            hash_rate(p.hash_rate)
+        ),
+        p => format!("idle ({} threads)", p.threads),
+    };
+    rows.push(("mining", mining));
+    if let Some(last) = &s.last_mined {
+        rows.push(("last mined", mining_stats(last)));
+    }
+    if let Some(p) = &s.process {
+        rows.push((
+            "process",
+            format!(
+                "CPU {:.0}%, memory {}",
+                p.cpu_percent,
+                bytes(p.memory_bytes)
+            ),
+        ));
+    }
+    rows.iter()
+        .map(|(k, v)| format!("{k:>10}  {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The peer list, one per line, or a note that there is none.
+pub fn peers(p: &Peers) -> String {
+    let mut out = String::new();
+    if let Some(message) = &p.message {
+        let _ = writeln!(out, "{message}");
+    }
+    match p.nodes.len() {
+        0 => out.push_str("no peers"),
+        n => {
+            let _ = write!(out, "{n} peer{}:", if n == 1 { "" } else { "s" });
+            for node in &p.nodes {
+                let _ = write!(out, "\n  {node}");
+            }
+        }
+    }
+    out
+}
+
+/// How a resolve went, with a line per peer.
+pub fn resolved(r: &Resolved) -> String {
+    let mut out = format!(
+        "{} (chain length {}, {})",
+        r.message,
+        r.length,
+        if r.replaced { "replaced" } else { "kept" }
+    );
+    if r.peers.is_empty() {
+        out.push_str("\nno peers to ask");
+        return out;
+    }
+    let mut table = Table::new(&[
+        ("PEER", Align::Left),
+        ("BLOCKS ADDED", Align::Right),
+        ("RESULT", Align::Left),
+    ]);
+    for p in &r.peers {
+        table.row(vec![
+            p.peer.clone(),
+            p.added.to_string(),
+            p.error.clone().unwrap_or_else(|| "ok".to_owned()),
+        ]);
+    }
+    out.push('\n');
+    out.push_str(&table.render());
+    out
+}
+
+/// The outcome of a verification, one line.
+pub fn verification(v: &Verification) -> String {
+    match &v.error {
+        None => format!(
+            "valid: {} blocks from genesis to the tip, total work {}",
+            v.length, v.total_work
+        ),
+        Some(e) => format!(
+            "invalid: block {} ({}) breaks rule {}: {} ({} blocks before it are valid)",
+            e.index, e.hash, e.rule, e.message, v.length
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_times_match_known_dates() {
+        assert_eq!(utc(Timestamp::from_millis(0)), "1970-01-01 00:00:00");
+        // 2000-02-29 (a leap day in a year divisible by 400) at 12:34:56.789.
+        assert_eq!(
+            utc(Timestamp::from_millis(951_827_696_789)),
+            "2000-02-29 12:34:56"
+        );
+        assert_eq!(
+            utc(Timestamp::from_millis(1_795_485_883_073)),
+            "2026-11-24 02:04:43"
+        );
+        // The last second of a year, then the first of the next.
+        assert_eq!(
+            utc(Timestamp::from_millis(1_704_067_199_000)),
+            "2023-12-31 23:59:59"
+        );
+        assert_eq!(
+            utc(Timestamp::from_millis(1_704_067_200_000)),
+            "2024-01-01 00:00:00"
+        );
+    }
+
+    #[test]
+    fn tables_pad_columns_to_the_widest_cell() {
+        let mut t = Table::new(&[("N", Align::Right), ("NAME", Align::Left)]);
+        t.row(vec!["1".into(), "a".into()]);
+        t.row(vec!["100".into(), "longer name".into()]);
+        assert_eq!(t.lines(), ["  N  NAME", "  1  a", "100  longer name"]);
+    }
+
+    #[test]
+    fn sizes_and_rates_pick_a_readable_unit() {
+        assert_eq!(bytes(512), "512 B");
+        assert_eq!(bytes(1536), "1.5 KiB");
+        assert_eq!(bytes(20 * 1024 * 1024), "20.0 MiB");
+        assert_eq!(hash_rate(950.0), "950 H/s");
+        assert_eq!(hash_rate(2_500_000.0), "2.50 MH/s");
+        assert_eq!(duration_ms(0.042), "0.04 ms");
+        assert_eq!(duration_ms(12.34), "12.3 ms");
+        assert_eq!(duration_ms(1500.0), "1.50 s");
+    }
+}

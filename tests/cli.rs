@@ -1,0 +1,526 @@
+//! The `ferrochain` binary as a client: the guided menu driven through a pseudo-terminal, every
+//! subcommand's `--json` output and exit status, and one-line failures when no node answers.
+//!
+//! Each test starts its own node as a child process (`ferrochain node 0`, difficulty 8, a temp
+//! data directory), so the CLI under test talks to it exactly as it would to any node.
+
+mod common;
+
+use common::note;
+use ferrochain::chain::WireBlock;
+use rexpect::process::WaitStatus;
+use rexpect::reader::Options;
+use rexpect::session::PtySession;
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
+/// How long any one CLI run, or one expected piece of terminal output, may take.
+const DEADLINE: Duration = Duration::from_secs(30);
+const PTY_TIMEOUT_MS: u64 = 10_000;
+
+/// A node running as a child process; killed when dropped.
+struct NodeProcess {
+    child: Child,
+    url: String,
+    dir: TempDir,
+}
+
+impl NodeProcess {
+    fn start() -> NodeProcess {
+        Self::start_in(tempfile::tempdir().unwrap())
+    }
+
+    /// Starts a node on `dir`'s chain and reads the address it prints once it listens.
+    fn start_in(dir: TempDir) -> NodeProcess {
+        let mut child = node_command(dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                    let _ = tx.send(url.to_owned());
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(DEADLINE)
+            .expect("the node prints its address once it listens");
+        NodeProcess { child, url, dir }
+    }
+
+    /// Kills the node (its acknowledged blocks are on disk) and hands back its directory.
+    fn stop(mut self) -> TempDir {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn node_command(dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["node", "0", "--difficulty", "8", "--threads", "2"])
+        .arg("--data-dir")
+        .arg(dir.join("chain"))
+        .arg("--peers")
+        .arg(dir.join("none.json"))
+        .env("RUST_LOG", "warn");
+    cmd
+}
+
+/// A loopback URL where nothing listens: a port that was free a moment ago.
+fn dead_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// What one run of the CLI did.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}): {}", self.stdout))
+    }
+
+    #[track_caller]
+    fn assert_success(&self) -> &Self {
+        assert_eq!(self.code, Some(0), "stderr: {}", self.stderr);
+        self
+    }
+}
+
+/// Runs the CLI with `args` (no terminal attached) and waits for it, up to [`DEADLINE`].
+fn cli(args: &[&str]) -> Run {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            pipe.read_to_string(&mut text).unwrap();
+            text
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + DEADLINE;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ferrochain {args:?} did not finish within {DEADLINE:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Run {
+        code: status.code(),
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// The guided CLI in a pseudo-terminal, with ANSI codes stripped from what it shows.
+fn guided(node: &str) -> PtySession {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["cli", "--node", node])
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm");
+    let options = Options::new()
+        .timeout_ms(Some(PTY_TIMEOUT_MS))
+        .strip_ansi_escape_codes(true);
+    rexpect::spawn_with_options(cmd, options).unwrap()
+}
+
+/// Presses keys: `j` moves down in a menu, `\n` is Enter.
+fn press(p: &mut PtySession, keys: &str) {
+    p.send(keys).unwrap();
+    p.flush().unwrap();
+}
+
+/// The free-text notes of a block in JSON, in order (other kinds of entry, such as a node's
+/// reward, are left out).
+fn notes(block: &Value) -> Vec<&str> {
+    block["transactions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+fn exit_code(p: &PtySession) -> i32 {
+    match p.process().wait().unwrap() {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("the CLI did not exit normally: {other:?}"),
+    }
+}
+
+#[test]
+fn the_guided_cli_mines_views_verifies_and_exits() {
+    let node = NodeProcess::start();
+    let mut p = guided(&node.url);
+    p.exp_string("height 0, difficulty 8 bits").unwrap();
+
+    // 1. Add transactions and mine a block. An empty note is explained and asked again.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("New block").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("Note (1 to 256 bytes)").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("a transaction cannot be empty").unwrap();
+    p.exp_string("Note (1 to 256 bytes)").unwrap();
+    press(&mut p, "Alice pays Bob 10 BTC\n");
+    p.exp_string("added: Alice pays Bob 10 BTC").unwrap();
+    // The same note twice in one block is refused where it is typed.
+    p.exp_string("New block").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("Note (1 to 256 bytes)").unwrap();
+    press(&mut p, "Alice pays Bob 10 BTC\n");
+    p.exp_string("this block already has that note").unwrap();
+    press(&mut p, "Bob pays Carol 5 BTC\n");
+    p.exp_string("added: Bob pays Carol 5 BTC").unwrap();
+    p.exp_string("Mine the block (2 transactions)").unwrap();
+    press(&mut p, "j\n");
+    p.exp_string("block 1 mined").unwrap();
+    p.exp_string("attempts in").unwrap();
+
+    // 2. View the blockchain: newest first; Enter on the top row shows block 1 in full.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "j\n");
+    p.exp_string("Blocks 0 to 1 of 2 (newest first)").unwrap();
+    p.exp_string("HEIGHT  TIME (UTC)").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("previous hash").unwrap();
+    p.exp_regex(r"#\d+  Alice pays Bob 10 BTC").unwrap();
+    p.exp_regex(r"#\d+  Bob pays Carol 5 BTC").unwrap();
+    p.exp_string("Blocks 0 to 1 of 2").unwrap();
+    press(&mut p, "q");
+
+    // 3. Verify the blockchain, here in the CLI.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "j\n");
+    p.exp_string("valid: 2 blocks from genesis to the tip")
+        .unwrap();
+
+    // 4. Peers and sync: a bad URL is explained and asked again; a good one is added.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "j\n");
+    p.exp_string("Peers and sync").unwrap();
+    press(&mut p, "j\n");
+    p.exp_string("Peer URL").unwrap();
+    press(&mut p, "not a url\n");
+    p.exp_string("\"not a url\" is not a URL").unwrap();
+    press(&mut p, "ftp://127.0.0.1:21\n");
+    p.exp_string("must use http or https").unwrap();
+    press(&mut p, "http://127.0.0.1:9\n");
+    p.exp_string("1 peer added").unwrap();
+    p.exp_string("http://127.0.0.1:9").unwrap();
+    press(&mut p, "q");
+
+    // 5. Node status, then Exit.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "j\n");
+    p.exp_string("difficulty  8 bits").unwrap();
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "j\n");
+    p.exp_string("bye").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+
+    // The block the menu mined is really on the node's chain.
+    let chain = cli(&["chain", "--json", "--node", &node.url]);
+    let blocks = chain.assert_success().json()["chain"].clone();
+    assert_eq!(
+        notes(&blocks[1]),
+        ["Alice pays Bob 10 BTC", "Bob pays Carol 5 BTC"]
+    );
+}
+
+#[test]
+fn the_guided_cli_says_how_to_start_a_node_when_none_answers() {
+    let url = dead_url();
+    let mut p = guided(&url);
+    p.exp_string(&format!("no node answers at {url}")).unwrap();
+    p.exp_string("cargo run --release -- node").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 1);
+}
+
+#[test]
+fn plain_ferrochain_without_a_terminal_prints_usage_and_fails() {
+    let run = cli(&[]);
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("Usage: ferrochain"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+}
+
+#[test]
+fn every_subcommand_prints_the_nodes_json() {
+    let node = NodeProcess::start();
+    let url = node.url.as_str();
+
+    let mined = cli(&[
+        "mine", "--tx", "one", "--tx", "two", "--json", "--node", url,
+    ]);
+    let v = mined.assert_success().json();
+    assert_eq!(v["message"], "block 1 mined");
+    assert_eq!(v["block"]["index"], 1);
+    assert_eq!(notes(&v["block"]), ["one", "two"]);
+    assert!(v["stats"]["attempts"].as_u64().unwrap() > 0);
+    assert!(v["stats"]["hash_rate"].as_f64().is_some());
+
+    // Without --json, a readable summary: the block and the search's figures.
+    let mined = cli(&["mine", "--node", url]);
+    let text = &mined.assert_success().stdout;
+    assert!(text.contains("block 2 mined"), "{text}");
+    assert!(text.contains("attempts in"), "{text}");
+
+    let chain = cli(&["chain", "--json", "--node", url]);
+    let v = chain.assert_success().json();
+    assert_eq!(v["length"], 3);
+    assert_eq!(v["chain"].as_array().unwrap().len(), 3);
+    let page = cli(&[
+        "chain", "--from", "1", "--limit", "1", "--json", "--node", url,
+    ]);
+    let v = page.assert_success().json();
+    assert_eq!(v["chain"].as_array().unwrap().len(), 1);
+    assert_eq!(v["chain"][0]["index"], 1);
+    // The table lists the newest block first.
+    let table = cli(&["chain", "--node", url]);
+    let lines: Vec<&str> = table.assert_success().stdout.lines().collect();
+    assert!(lines[0].starts_with("HEIGHT"), "{lines:?}");
+    assert!(lines[1].trim_start().starts_with("2 "), "{lines:?}");
+    assert!(lines[3].trim_start().starts_with("0 "), "{lines:?}");
+
+    let status = cli(&["status", "--json", "--node", url]);
+    let v = status.assert_success().json();
+    assert_eq!(v["height"], 2);
+    assert_eq!(v["difficulty"], 8);
+    assert!(v["process"]["memory_bytes"].as_u64().unwrap() > 0);
+    assert!(v["process"]["cpu_percent"].as_f64().is_some());
+    let status = cli(&["status", "--node", url]);
+    assert!(status.assert_success().stdout.contains("height  2"));
+
+    let verified = cli(&["verify", "--json", "--node", url]);
+    let v = verified.assert_success().json();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["length"], 3);
+    assert_eq!(v["total_work"], "768");
+    assert!(v.get("error").is_none());
+    let verified = cli(&["verify", "--node", url]);
+    assert!(verified
+        .assert_success()
+        .stdout
+        .starts_with("valid: 3 blocks"));
+
+    let peers = cli(&["peers", "--json", "--node", url]);
+    assert_eq!(
+        peers.assert_success().json()["nodes"],
+        serde_json::json!([])
+    );
+    let dead = dead_url();
+    let added = cli(&["peers", "add", &dead, "--json", "--node", url]);
+    let v = added.assert_success().json();
+    assert_eq!(v["message"], "1 peer added");
+    assert_eq!(v["nodes"], serde_json::json!([dead]));
+    // The node's own address is not a peer.
+    let own = cli(&["peers", "--node", url, "add", url]);
+    assert!(own.assert_success().stdout.contains("no new peers"));
+
+    // Resolve asks the one (dead) peer, reports it, and keeps the chain.
+    let resolved = cli(&["resolve", "--json", "--node", url]);
+    let v = resolved.assert_success().json();
+    assert_eq!(v["replaced"], false);
+    assert_eq!(v["length"], 3);
+    assert_eq!(v["peers"][0]["peer"], dead.as_str());
+    assert!(v["peers"][0]["error"].is_string());
+
+    let completions = cli(&["completions", "bash"]);
+    assert!(completions.assert_success().stdout.contains("ferrochain"));
+}
+
+#[test]
+fn bad_arguments_and_refused_requests_fail_in_one_line() {
+    let node = NodeProcess::start();
+    let url = node.url.as_str();
+    // Caught before any request: clap's usage error, status 2.
+    for args in [
+        vec!["mine", "--tx", "", "--node", url],
+        vec!["chain", "--limit", "0", "--node", url],
+        vec!["chain", "--from", "minus one", "--node", url],
+        vec!["peers", "add", "not a url", "--node", url],
+        vec!["status", "--node", "localhost:5000"],
+    ] {
+        let run = cli(&args);
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.starts_with("error: "),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    // Refused by the node: its error document under --json, one line on stderr, status 1.
+    let run = cli(&[
+        "mine", "--tx", "same", "--tx", "same", "--json", "--node", url,
+    ]);
+    assert_eq!(run.code, Some(1));
+    assert_eq!(run.json()["error"], "duplicate_transaction");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("duplicate_transaction"));
+    // Past the tip: an empty page, not an error.
+    let run = cli(&["chain", "--from", "50", "--node", url]);
+    assert!(run
+        .assert_success()
+        .stdout
+        .starts_with("no blocks from height 50"));
+}
+
+#[test]
+fn every_subcommand_fails_in_one_line_when_no_node_answers() {
+    let url = dead_url();
+    let commands: [&[&str]; 7] = [
+        &["mine", "--tx", "hello"],
+        &["chain"],
+        &["verify"],
+        &["status"],
+        &["resolve"],
+        &["peers"],
+        &["peers", "add", "http://127.0.0.1:5001"],
+    ];
+    for command in commands {
+        for json in [false, true] {
+            let mut args = command.to_vec();
+            args.extend(["--node", url.as_str()]);
+            if json {
+                args.push("--json");
+            }
+            let run = cli(&args);
+            assert_eq!(run.code, Some(1), "{args:?}");
+            assert_eq!(
+                run.stderr.trim_end(),
+                format!(
+                    "error: no node answers at {url}; start one with \
+                     `cargo run --release -- node`"
+                ),
+                "{args:?}"
+            );
+            match json {
+                true => {
+                    let v = run.json();
+                    assert_eq!(v["error"], "node_unreachable", "{args:?}");
+                    assert!(v["message"].as_str().unwrap().contains(&url));
+                }
+                false => assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout),
+            }
+        }
+    }
+}
+
+#[test]
+fn verify_names_the_first_bad_block_and_the_rule_it_breaks() {
+    let node = NodeProcess::start();
+    for i in 1..=3 {
+        let entry = format!("entry {i}");
+        cli(&["mine", "--tx", &entry, "--node", &node.url]).assert_success();
+    }
+    let chain = cli(&["chain", "--json", "--node", &node.url]).json();
+    let block: WireBlock = serde_json::from_value(chain["chain"][2].clone()).unwrap();
+    let block = block.into_block().unwrap();
+    let dir = node.stop();
+
+    // Edit block 2's note (its last entry) on disk behind the node's back, then serve that chain.
+    let mut edited = block.clone();
+    let last = edited.transactions.len() - 1;
+    edited.transactions[last] = note("entry 2, edited on disk");
+    {
+        let db = sled::open(dir.path().join("chain")).unwrap();
+        db.open_tree("blocks")
+            .unwrap()
+            .insert(block.hash().as_bytes(), edited.encode())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let node = NodeProcess::start_in(dir);
+
+    let run = cli(&["verify", "--json", "--node", &node.url]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let v = run.json();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["length"], 2);
+    assert_eq!(v["error"]["index"], 2);
+    assert_eq!(v["error"]["rule"], "bad_merkle_root");
+    assert_eq!(
+        run.stderr.trim_end(),
+        "error: the chain is invalid: block 2 breaks rule bad_merkle_root"
+    );
+
+    let run = cli(&["verify", "--node", &node.url]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stdout.starts_with("invalid: block 2 ("),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("bad_merkle_root"), "{}", run.stdout);
+}
+
+#[test]
+fn the_guided_chain_view_pages_back_to_older_blocks() {
+    let node = NodeProcess::start();
+    for i in 1..=11 {
+        let entry = format!("entry {i}");
+        cli(&["mine", "--tx", &entry, "--node", &node.url]).assert_success();
+    }
+    let mut p = guided(&node.url);
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "j\n");
+    // Ten blocks a screen, newest first; below them Older blocks, then Back.
+    p.exp_string("Blocks 2 to 11 of 12 (newest first)").unwrap();
+    p.exp_string("Older blocks").unwrap();
+    press(&mut p, &"j".repeat(10));
+    press(&mut p, "\n");
+    p.exp_string("Blocks 0 to 1 of 12 (newest first)").unwrap();
+    p.exp_string("Newer blocks").unwrap();
+    press(&mut p, "\n");
+    p.exp_regex(r"#\d+  entry 1\r?\n").unwrap();
+    // q leaves the list, and Esc in the main menu leaves the CLI.
+    p.exp_string("Blocks 0 to 1 of 12").unwrap();
+    press(&mut p, "q");
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "\x1b");
+    p.exp_string("bye").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+}
