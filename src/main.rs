@@ -3,15 +3,17 @@
 
 use anyhow::{anyhow, Context};
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use ferrochain::chain::{ChainParams, Difficulty, Height, Note, Transaction};
+use ferrochain::chain::{Amount, ChainParams, Difficulty, Height, Note, Transaction};
 use ferrochain::cli::{self, Action, Format, DEFAULT_NODE};
 use ferrochain::mining::Miner;
 use ferrochain::network::{load_peers_file, PeerUrl};
 use ferrochain::node::{Node, NodeConfig};
+use ferrochain::wallet::{self, Keystore};
 use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Parser)]
@@ -79,6 +81,55 @@ enum ClientCommand {
         #[command(flatten)]
         target: Target,
     },
+    /// Wallets: keys kept in a keystore on this machine (never sent to a node).
+    Wallet {
+        #[command(subcommand)]
+        action: WalletAction,
+        /// The keystore directory.
+        #[arg(long, value_name = "DIR", default_value = wallet::DEFAULT_DIR, global = true)]
+        wallet_dir: PathBuf,
+    },
+    /// Sign a transfer with a wallet's key and submit it to the node.
+    Send {
+        /// The paying wallet.
+        #[arg(long, value_name = "WALLET")]
+        from: String,
+        /// The recipient: an address (fc1...) or a wallet name in the keystore.
+        #[arg(long, value_name = "ADDRESS|WALLET")]
+        to: String,
+        /// FER to send, up to 8 decimals (2, 0.5, ...).
+        #[arg(long, value_name = "FER", value_parser = parse_positive_amount)]
+        amount: Amount,
+        /// FER paid to the miner; higher fees are mined first.
+        #[arg(long, value_name = "FER", default_value = "0.00001")]
+        fee: Amount,
+        /// The keystore directory.
+        #[arg(long, value_name = "DIR", default_value = wallet::DEFAULT_DIR)]
+        wallet_dir: PathBuf,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand)]
+enum WalletAction {
+    /// Create a wallet with a new key.
+    New {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the wallets in the keystore.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A wallet's address and, from the node, its balance and pending transfers.
+    Show {
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 #[derive(Subcommand)]
@@ -110,17 +161,26 @@ struct Target {
 }
 
 impl Target {
+    fn format(&self) -> Format {
+        Format::of(self.json)
+    }
+
     fn run(self, action: Action) -> ExitCode {
-        let format = match self.json {
-            true => Format::Json,
-            false => Format::Human,
-        };
+        let format = self.format();
         cli::run(self.node, format, action)
     }
 }
 
 fn parse_url(s: &str) -> Result<PeerUrl, String> {
     PeerUrl::parse(s).map_err(|e| e.to_string())
+}
+
+fn parse_positive_amount(s: &str) -> Result<Amount, String> {
+    match s.parse::<Amount>() {
+        Ok(a) if a == Amount::ZERO => Err("the amount must be more than 0".to_owned()),
+        Ok(a) => Ok(a),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn parse_note(s: &str) -> Result<Transaction, String> {
@@ -150,6 +210,13 @@ struct NodeArgs {
     /// Mining threads [default: one per core].
     #[arg(long, value_name = "N")]
     threads: Option<usize>,
+    /// Where block rewards go: an address (fc1...) or a wallet name in the keystore
+    /// [default: the node's own key, created in the data directory as miner.key].
+    #[arg(long, value_name = "ADDRESS|WALLET")]
+    miner: Option<String>,
+    /// The keystore `--miner` names a wallet in.
+    #[arg(long, value_name = "DIR", default_value = wallet::DEFAULT_DIR)]
+    wallet_dir: PathBuf,
 }
 
 #[derive(Args)]
@@ -226,6 +293,70 @@ fn run_client(command: ClientCommand) -> ExitCode {
             None => Action::Peers,
             Some(PeersAction::Add { urls }) => Action::AddPeers(urls),
         }),
+        ClientCommand::Wallet { action, wallet_dir } => {
+            let keys = Keystore::new(wallet_dir);
+            match action {
+                WalletAction::New { name, json } => {
+                    let created = keys.create(&name).map(|w| {
+                        let shown = match json {
+                            true => serde_json::json!({ "name": w.name, "address": w.address })
+                                .to_string(),
+                            false => format!(
+                                "created wallet {} with address {}\nits key is in {}",
+                                w.name,
+                                w.address,
+                                keys.dir().display()
+                            ),
+                        };
+                        println!("{shown}");
+                    });
+                    cli::finish(Format::of(json), created.map_err(Into::into))
+                }
+                WalletAction::List { json } => {
+                    let listed = keys.list().map(|list| match json {
+                        true => {
+                            let docs: Vec<_> = list
+                                .iter()
+                                .map(|(name, address)| serde_json::json!({ "name": name, "address": address }))
+                                .collect();
+                            println!("{}", serde_json::json!({ "wallets": docs }));
+                        }
+                        false => println!("{}", cli::view::wallets(&list)),
+                    });
+                    cli::finish(Format::of(json), listed.map_err(Into::into))
+                }
+                WalletAction::Show { name, target } => match keys.load(&name) {
+                    Ok(w) => target.run(Action::Account {
+                        name: Some(w.name),
+                        address: w.address,
+                    }),
+                    Err(e) => cli::finish(target.format(), Err(e.into())),
+                },
+            }
+        }
+        ClientCommand::Send {
+            from,
+            to,
+            amount,
+            fee,
+            wallet_dir,
+            target,
+        } => {
+            // Both ends are resolved before anything is signed: a mistyped address stops here.
+            let keys = Keystore::new(wallet_dir);
+            let resolved = keys
+                .load(&from)
+                .and_then(|wallet| Ok((wallet, keys.resolve(&to)?)));
+            match resolved {
+                Ok((wallet, to)) => target.run(Action::Send {
+                    from: Arc::new(wallet),
+                    to,
+                    amount,
+                    fee,
+                }),
+                Err(e) => cli::finish(target.format(), Err(e.into())),
+            }
+        }
     }
 }
 
@@ -236,10 +367,15 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     let peers = load_peers_file(&args.peers)?;
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let miner = match &args.miner {
+        Some(m) => Some(Keystore::new(&args.wallet_dir).resolve(m)?),
+        None => None,
+    };
     let node = Node::open(NodeConfig {
         params: args.difficulty.map(ChainParams::new),
         peers,
         mining_threads: args.threads,
+        miner,
         ..NodeConfig::new(&data_dir)
     })?;
     let figment = ferrochain::api::figment()

@@ -52,7 +52,7 @@ impl MempoolError {
 }
 
 /// What an account has waiting in the pool.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pending {
     pub count: u64,
     /// Amounts plus fees of the pending transfers.

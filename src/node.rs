@@ -116,7 +116,7 @@ pub enum TransactionStatus {
 }
 
 /// An account at the tip, with what it has waiting in the mempool.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
 pub struct AccountView {
     pub address: Address,
     pub balance: Amount,

@@ -10,6 +10,9 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+/// Where wallets live unless `--wallet-dir` says otherwise.
+pub const DEFAULT_DIR: &str = "data/wallets";
+
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
     #[error("{0:?} is not a wallet name: use 1 to 32 letters, digits, '-' or '_'")]
@@ -33,11 +36,20 @@ pub enum WalletError {
     Corrupt { path: PathBuf, reason: String },
 }
 
-/// A wallet loaded with its key.
+/// A wallet loaded with its key. Its `Debug` shows the name and address, never the key.
 pub struct Wallet {
     pub name: String,
     pub address: Address,
     key: SigningKey,
+}
+
+impl std::fmt::Debug for Wallet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Wallet")
+            .field("name", &self.name)
+            .field("address", &self.address)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Wallet {

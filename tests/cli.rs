@@ -39,7 +39,13 @@ impl NodeProcess {
 
     /// Starts a node on `dir`'s chain and reads the address it prints once it listens.
     fn start_in(dir: TempDir) -> NodeProcess {
+        Self::start_with(dir, &[])
+    }
+
+    /// [`NodeProcess::start_in`] with more `ferrochain node` arguments.
+    fn start_with(dir: TempDir, extra: &[&str]) -> NodeProcess {
         let mut child = node_command(dir.path())
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -523,4 +529,217 @@ fn the_guided_chain_view_pages_back_to_older_blocks() {
     p.exp_string("bye").unwrap();
     p.exp_eof().unwrap();
     assert_eq!(exit_code(&p), 0);
+}
+
+#[test]
+fn wallets_and_send_move_coins_through_a_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("wallets");
+    let keys = keys.to_str().unwrap();
+    let alice = cli(&["wallet", "new", "alice", "--wallet-dir", keys, "--json"]);
+    let alice_address = alice.assert_success().json()["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    cli(&["wallet", "new", "bob", "--wallet-dir", keys]).assert_success();
+    let again = cli(&["wallet", "new", "bob", "--wallet-dir", keys]);
+    assert_eq!(again.code, Some(1));
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+    let list = cli(&["wallet", "list", "--wallet-dir", keys, "--json"]);
+    assert_eq!(
+        list.assert_success().json()["wallets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let table = cli(&["wallet", "list", "--wallet-dir", keys]);
+    assert!(table.stdout.contains("alice") && table.stdout.contains(&alice_address));
+
+    // The node pays its rewards to alice's wallet.
+    let node = NodeProcess::start_with(
+        tempfile::tempdir().unwrap(),
+        &["--miner", "alice", "--wallet-dir", keys],
+    );
+    let url = node.url.as_str();
+    cli(&["mine", "--node", url]).assert_success();
+    let shown = cli(&[
+        "wallet",
+        "show",
+        "alice",
+        "--wallet-dir",
+        keys,
+        "--node",
+        url,
+        "--json",
+    ]);
+    assert_eq!(shown.assert_success().json()["balance"], 5_000_000_000u64);
+
+    // A mistyped recipient is refused before anything is signed or sent.
+    let typo = format!("{}x", &alice_address[..alice_address.len() - 1]);
+    let refused = cli(&[
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        &typo,
+        "--amount",
+        "1",
+        "--wallet-dir",
+        keys,
+        "--node",
+        url,
+    ]);
+    assert_eq!(refused.code, Some(1));
+    assert!(
+        refused.stderr.contains("not an address"),
+        "{}",
+        refused.stderr
+    );
+    let zero = cli(&[
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--amount",
+        "0",
+        "--wallet-dir",
+        keys,
+        "--node",
+        url,
+    ]);
+    assert_eq!(zero.code, Some(2), "{}", zero.stderr);
+    let unknown = cli(&[
+        "send",
+        "--from",
+        "carol",
+        "--to",
+        "bob",
+        "--amount",
+        "1",
+        "--wallet-dir",
+        keys,
+        "--node",
+        url,
+    ]);
+    assert_eq!(unknown.code, Some(1));
+    assert!(
+        unknown.stderr.contains("no wallet named \"carol\""),
+        "{}",
+        unknown.stderr
+    );
+    let too_much = cli(&[
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--amount",
+        "60",
+        "--wallet-dir",
+        keys,
+        "--node",
+        url,
+        "--json",
+    ]);
+    assert_eq!(too_much.code, Some(1));
+    assert_eq!(too_much.json()["error"], "insufficient_balance");
+    let pending = cli(&[
+        "wallet",
+        "show",
+        "alice",
+        "--wallet-dir",
+        keys,
+        "--node",
+        url,
+        "--json",
+    ]);
+    assert_eq!(pending.json()["pending"]["count"], 0);
+
+    let sent = cli(&[
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--amount",
+        "2.5",
+        "--fee",
+        "0.001",
+        "--wallet-dir",
+        keys,
+        "--node",
+        url,
+        "--json",
+    ]);
+    assert!(sent.assert_success().json()["id"].is_string());
+    let human = cli(&[
+        "send",
+        "--from",
+        "alice",
+        "--to",
+        "bob",
+        "--amount",
+        "1",
+        "--wallet-dir",
+        keys,
+        "--node",
+        url,
+    ]);
+    assert!(
+        human
+            .assert_success()
+            .stdout
+            .contains("sent 1 FER from alice"),
+        "{}",
+        human.stdout
+    );
+    cli(&["mine", "--node", url]).assert_success();
+
+    let bob = cli(&[
+        "wallet",
+        "show",
+        "bob",
+        "--wallet-dir",
+        keys,
+        "--node",
+        url,
+        "--json",
+    ])
+    .json();
+    assert_eq!(bob["balance"], 350_000_000u64);
+    let alice = cli(&[
+        "wallet",
+        "show",
+        "alice",
+        "--wallet-dir",
+        keys,
+        "--node",
+        url,
+        "--json",
+    ])
+    .json();
+    // Two rewards (the second with both fees back) minus what was sent and paid.
+    let fees = 100_000 + 1_000;
+    assert_eq!(
+        alice["balance"],
+        2 * 5_000_000_000u64 + fees - 350_000_000 - fees
+    );
+    assert_eq!(alice["nonce"], 2);
+    let shown = cli(&["wallet", "show", "bob", "--wallet-dir", keys, "--node", url]);
+    assert!(shown.stdout.contains("3.5 FER"), "{}", shown.stdout);
+
+    // No node: one line, exit 1.
+    let down = cli(&[
+        "wallet",
+        "show",
+        "bob",
+        "--wallet-dir",
+        keys,
+        "--node",
+        &dead_url(),
+    ]);
+    assert_eq!(down.code, Some(1));
+    assert!(down.stderr.contains("no node answers"), "{}", down.stderr);
 }

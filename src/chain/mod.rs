@@ -20,7 +20,7 @@ mod validation;
 mod tests;
 
 pub use address::{Address, AddressError};
-pub use amount::Amount;
+pub use amount::{Amount, ParseAmountError};
 pub use block::{merkle_root, Block, HashMismatch, WireBlock};
 pub use encode::DecodeError;
 pub use hash::{sha256d, BlockHash, MerkleRoot, ParseHashError, TxId};

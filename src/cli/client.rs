@@ -4,9 +4,12 @@
 //! and as the exact text the node sent, which `--json` prints unchanged. A node that cannot be
 //! reached at all is one error, [`ClientError::Unreachable`], whose message says how to start one.
 
-use crate::chain::{BlockHash, Difficulty, Height, Transaction, WireBlock, Work};
+use crate::chain::{
+    Address, BlockHash, Difficulty, Height, Transaction, Transfer, TxId, WireBlock, Work,
+};
 use crate::mining::{MiningStats, ProcessUsage, Progress};
 use crate::network::{ChainPage, PeerUrl};
+use crate::node::AccountView;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -93,6 +96,19 @@ pub struct NodeStatus {
     pub syncing: bool,
     #[serde(default)]
     pub process: Option<ProcessUsage>,
+    /// Where the node's rewards go (nodes since signed transfers).
+    #[serde(default)]
+    pub miner: Option<Address>,
+    /// Transfers waiting in its mempool.
+    #[serde(default)]
+    pub mempool: Option<usize>,
+}
+
+/// `POST /transactions`.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Submitted {
+    pub message: String,
+    pub id: TxId,
 }
 
 /// `POST /mine`.
@@ -177,6 +193,22 @@ impl Client {
             .json(&body)
             .timeout(MINE_TIMEOUT);
         self.send("POST /mine", request)
+    }
+
+    /// `GET /accounts/<address>`: balance, nonce and pending transfers.
+    pub fn account(&self, address: &Address) -> Result<Answer<AccountView>, ClientError> {
+        let path = format!("/accounts/{address}");
+        self.send(&format!("GET {path}"), self.http.get(self.node.join(&path)))
+    }
+
+    /// `POST /transactions` with a transfer signed here.
+    pub fn submit_transfer(&self, transfer: &Transfer) -> Result<Answer<Submitted>, ClientError> {
+        self.send(
+            "POST /transactions",
+            self.http
+                .post(self.node.join("/transactions"))
+                .json(transfer),
+        )
     }
 
     pub fn resolve(&self) -> Result<Answer<Resolved>, ClientError> {

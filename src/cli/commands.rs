@@ -5,14 +5,17 @@
 //! is one line on stderr and exit status 1; under `--json`, stdout also gets one error document:
 //! the node's own `{"error", "message"}` when it refused, or the same shape made here.
 
-use super::client::{Client, ClientError};
+use super::client::{Answer, Client, ClientError, Submitted};
 use super::verify::{self, Verification, VerifyError};
 use super::{mine, view};
+use crate::chain::{Address, Amount};
 use crate::chain::{Height, Transaction};
 use crate::network::PeerUrl;
+use crate::wallet::{Wallet, WalletError};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// What a subcommand asks of the node.
 #[derive(Clone, Debug)]
@@ -31,12 +34,34 @@ pub enum Action {
     Resolve,
     Peers,
     AddPeers(Vec<PeerUrl>),
+    /// A wallet's (or any address's) balance and pending transfers.
+    Account {
+        name: Option<String>,
+        address: Address,
+    },
+    /// Sign a transfer here with `from`'s key and submit it.
+    Send {
+        from: Arc<Wallet>,
+        to: Address,
+        amount: Amount,
+        fee: Amount,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     Human,
     Json,
+}
+
+impl Format {
+    /// `Json` when `--json` was given.
+    pub fn of(json: bool) -> Format {
+        match json {
+            true => Format::Json,
+            false => Format::Human,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +75,8 @@ pub enum CommandError {
     InvalidChain { index: Height, rule: String },
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
 }
 
 impl From<VerifyError> for CommandError {
@@ -69,6 +96,7 @@ impl CommandError {
             CommandError::Client(e) => e.code(),
             CommandError::Verify(VerifyError::GenesisMismatch { .. }) => "unknown_chain",
             CommandError::Verify(_) => "bad_chain",
+            CommandError::Wallet(_) => "wallet",
             CommandError::InvalidChain { .. } | CommandError::Output(_) => return None,
         };
         Some(serde_json::json!({ "error": code, "message": self.to_string() }).to_string())
@@ -78,7 +106,13 @@ impl CommandError {
 /// Runs `action` against the node at `node` and reports how it went as an exit status.
 pub fn run(node: PeerUrl, format: Format, action: Action) -> ExitCode {
     let client = Client::new(node);
-    match execute(&client, format, action) {
+    finish(format, execute(&client, format, action))
+}
+
+/// Reports a command's outcome: nothing more on success; on failure one line on stderr (and the
+/// error document on stdout under `--json`) and exit status 1.
+pub fn finish(format: Format, result: Result<(), CommandError>) -> ExitCode {
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if format == Format::Json {
@@ -155,7 +189,44 @@ pub fn execute(client: &Client, format: Format, action: Action) -> Result<(), Co
                 false => print(&view::peers(&peers.value)),
             }
         }
+        Action::Account { name, address } => {
+            let account = client.account(&address)?;
+            match json {
+                true => print(&account.raw),
+                false => print(&view::account(name.as_deref(), &account.value)),
+            }
+        }
+        Action::Send {
+            from,
+            to,
+            amount,
+            fee,
+        } => {
+            let sent = send(client, &from, to, amount, fee)?;
+            match json {
+                true => print(&sent.raw),
+                false => print(&format!(
+                    "sent {amount} from {} to {} (fee {fee}): transfer {} is pending",
+                    from.name, to, sent.value.id
+                )),
+            }
+        }
     }
+}
+
+/// Signs a transfer from `from` for the node's chain with the sender's next nonce (counting its
+/// pending transfers), and submits it. The key never leaves this process.
+pub fn send(
+    client: &Client,
+    from: &Wallet,
+    to: Address,
+    amount: Amount,
+    fee: Amount,
+) -> Result<Answer<Submitted>, CommandError> {
+    let chain = client.status()?.value.genesis;
+    let nonce = client.account(&from.address)?.value.next_nonce;
+    let transfer = from.sign_transfer(to, amount, fee, nonce, &chain);
+    Ok(client.submit_transfer(&transfer)?)
 }
 
 /// A progress bar for verification on stderr (hidden when stderr is not a terminal).

@@ -15,4 +15,4 @@ pub mod verify;
 pub mod view;
 
 pub use client::{Client, ClientError, DEFAULT_NODE, START_NODE};
-pub use commands::{run, Action, Format};
+pub use commands::{finish, run, Action, Format};

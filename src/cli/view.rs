@@ -5,8 +5,10 @@
 
 use super::client::{Mined, NodeStatus, Peers, Resolved};
 use super::verify::Verification;
+use crate::chain::Address;
 use crate::chain::{BlockHash, Timestamp, Transaction, WireBlock};
 use crate::mining::MiningStats;
+use crate::node::AccountView;
 use std::fmt::Write;
 
 /// How a column's cells line up.
@@ -149,13 +151,53 @@ pub fn duration_ms(ms: f64) -> String {
     }
 }
 
-/// A transaction as a person reads it: a note's text as is, any other kind as compact JSON.
+/// A transaction as a person reads it: a note's text as is, a transfer or reward in words.
 pub fn transaction(tx: &Transaction) -> String {
-    match serde_json::to_value(tx) {
-        Ok(serde_json::Value::String(text)) => text,
-        Ok(other) => other.to_string(),
-        Err(e) => format!("<unprintable transaction: {e}>"),
+    match tx {
+        Transaction::Note(note) => note.to_string(),
+        Transaction::Transfer(t) => format!(
+            "transfer {} {} -> {} (fee {}, nonce {})",
+            t.amount,
+            t.from.short(),
+            t.to.short(),
+            t.fee,
+            t.nonce
+        ),
+        Transaction::Reward(r) => format!("reward {} -> {}", r.amount, r.to.short()),
     }
+}
+
+/// An account's balance and what it has pending.
+pub fn account(name: Option<&str>, a: &AccountView) -> String {
+    let mut rows = Vec::new();
+    if let Some(name) = name {
+        rows.push(("wallet", name.to_owned()));
+    }
+    rows.push(("address", a.address.to_string()));
+    rows.push(("balance", a.balance.to_string()));
+    rows.push(("sent", format!("{} transfers", a.nonce)));
+    if a.pending.count > 0 {
+        rows.push((
+            "pending",
+            format!("{} transfers spending {}", a.pending.count, a.pending.spend),
+        ));
+    }
+    rows.iter()
+        .map(|(k, v)| format!("{k:>8}  {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The wallets of a keystore.
+pub fn wallets(list: &[(String, Address)]) -> String {
+    if list.is_empty() {
+        return "no wallets yet: create one with `ferrochain wallet new <name>`".to_owned();
+    }
+    let mut table = Table::new(&[("wallet", Align::Left), ("address", Align::Left)]);
+    for (name, address) in list {
+        table.row(vec![name.clone(), address.to_string()]);
+    }
+    table.render()
 }
 
 /// The hash a block states, or the one its fields hash to when it states none.
@@ -272,6 +314,12 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
         ),
         ("syncing", if s.syncing { "yes" } else { "no" }.to_owned()),
     ];
+    if let Some(miner) = &s.miner {
+        rows.push(("miner", miner.to_string()));
+    }
+    if let Some(n) = s.mempool {
+        rows.push(("mempool", format!("{n} transfers")));
+    }
     let mining = match &s.mining {
         p if p.active => format!(
             "block {} for {}: {} attempts, {}",
