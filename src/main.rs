@@ -35,7 +35,7 @@ enum Command {
     /// Measure this machine's mining hash rate on one thread and on all of them.
     Bench(BenchArgs),
     /// The guided CLI: a menu to mine, view and verify the chain, and manage peers.
-    Cli(NodeArg),
+    Cli(GuidedArgs),
     #[command(flatten)]
     Client(ClientCommand),
     /// Print a shell completion script (e.g. `ferrochain completions bash > ~/.ferrochain.bash`).
@@ -143,6 +143,15 @@ enum PeersAction {
 }
 
 #[derive(Args)]
+struct GuidedArgs {
+    #[command(flatten)]
+    node: NodeArg,
+    /// The keystore directory.
+    #[arg(long, value_name = "DIR", default_value = wallet::DEFAULT_DIR)]
+    wallet_dir: PathBuf,
+}
+
+#[derive(Args)]
 struct NodeArg {
     /// The node's base URL.
     #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = parse_url)]
@@ -237,7 +246,10 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Some(Command::Node(args)) => run_node(args),
         Some(Command::Bench(args)) => bench(args),
-        Some(Command::Cli(NodeArg { node })) => return guided(node),
+        Some(Command::Cli(GuidedArgs {
+            node: NodeArg { node },
+            wallet_dir,
+        })) => return guided(node, &Keystore::new(wallet_dir)),
         Some(Command::Client(command)) => return run_client(command),
         Some(Command::Completions { shell }) => {
             let mut out = std::io::stdout();
@@ -245,7 +257,8 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
-            return guided(PeerUrl::parse(DEFAULT_NODE).expect("a valid default URL"));
+            let node = PeerUrl::parse(DEFAULT_NODE).expect("a valid default URL");
+            return guided(node, &Keystore::new(wallet::DEFAULT_DIR));
         }
         None => {
             // Nobody to prompt: a script that forgot its command gets the usage and a failure.
@@ -262,8 +275,8 @@ fn main() -> ExitCode {
     }
 }
 
-fn guided(node: PeerUrl) -> ExitCode {
-    match cli::guided::run(&cli::Client::new(node)) {
+fn guided(node: PeerUrl, keys: &Keystore) -> ExitCode {
+    match cli::guided::run(&cli::Client::new(node), keys) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -85,13 +85,6 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> WalletError + '_ {
     }
 }
 
-fn valid_name(name: &str) -> bool {
-    (1..=32).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 /// Writes `contents` to a new file readable by the owner only; fails if it exists.
 fn write_private(path: &Path, contents: &[u8]) -> Result<(), WalletError> {
     let mut options = fs::OpenOptions::new();
@@ -129,6 +122,14 @@ impl Keystore {
         Keystore { dir: dir.into() }
     }
 
+    /// Whether `name` can name a wallet: 1 to 32 letters, digits, `-` or `_`.
+    pub fn valid_name(name: &str) -> bool {
+        (1..=32).contains(&name.len())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -139,7 +140,7 @@ impl Keystore {
 
     /// Creates a wallet with a fresh key.
     pub fn create(&self, name: &str) -> Result<Wallet, WalletError> {
-        if !valid_name(name) {
+        if !Self::valid_name(name) {
             return Err(WalletError::BadName(name.to_owned()));
         }
         let mut builder = fs::DirBuilder::new();
@@ -171,7 +172,7 @@ impl Keystore {
     }
 
     pub fn load(&self, name: &str) -> Result<Wallet, WalletError> {
-        if !valid_name(name) {
+        if !Self::valid_name(name) {
             return Err(WalletError::BadName(name.to_owned()));
         }
         let path = self.path(name);
@@ -212,7 +213,7 @@ impl Keystore {
     pub fn resolve(&self, name_or_address: &str) -> Result<Address, WalletError> {
         match name_or_address.parse::<Address>() {
             Ok(address) => Ok(address),
-            Err(e) if valid_name(name_or_address) => match self.load(name_or_address) {
+            Err(e) if Self::valid_name(name_or_address) => match self.load(name_or_address) {
                 Ok(w) => Ok(w.address),
                 Err(WalletError::NotFound { .. }) => Err(WalletError::Unresolved {
                     input: name_or_address.to_owned(),

@@ -157,9 +157,11 @@ fn cli(args: &[&str]) -> Run {
 }
 
 /// The guided CLI in a pseudo-terminal, with ANSI codes stripped from what it shows.
-fn guided(node: &str) -> PtySession {
+fn guided(node: &str, wallets: &Path) -> PtySession {
     let mut cmd = Command::new(BIN);
     cmd.args(["cli", "--node", node])
+        .arg("--wallet-dir")
+        .arg(wallets)
         .env("NO_COLOR", "1")
         .env("TERM", "xterm");
     let options = Options::new()
@@ -195,14 +197,15 @@ fn exit_code(p: &PtySession) -> i32 {
 #[test]
 fn the_guided_cli_mines_views_verifies_and_exits() {
     let node = NodeProcess::start();
-    let mut p = guided(&node.url);
+    let wallets = tempfile::tempdir().unwrap();
+    let mut p = guided(&node.url, wallets.path());
     p.exp_string("height 0, difficulty 8 bits").unwrap();
 
     // 1. Add transactions and mine a block. An empty note is explained and asked again.
     p.exp_string("What would you like to do?").unwrap();
     press(&mut p, "\n");
     p.exp_string("New block").unwrap();
-    press(&mut p, "\n");
+    press(&mut p, "j\n");
     p.exp_string("Note (1 to 256 bytes)").unwrap();
     press(&mut p, "\n");
     p.exp_string("a transaction cannot be empty").unwrap();
@@ -211,14 +214,14 @@ fn the_guided_cli_mines_views_verifies_and_exits() {
     p.exp_string("added: Alice pays Bob 10 BTC").unwrap();
     // The same note twice in one block is refused where it is typed.
     p.exp_string("New block").unwrap();
-    press(&mut p, "\n");
+    press(&mut p, "j\n");
     p.exp_string("Note (1 to 256 bytes)").unwrap();
     press(&mut p, "Alice pays Bob 10 BTC\n");
     p.exp_string("this block already has that note").unwrap();
     press(&mut p, "Bob pays Carol 5 BTC\n");
     p.exp_string("added: Bob pays Carol 5 BTC").unwrap();
-    p.exp_string("Mine the block (2 transactions)").unwrap();
-    press(&mut p, "j\n");
+    p.exp_string("Mine the block (2 transactions").unwrap();
+    press(&mut p, "jj\n");
     p.exp_string("block 1 mined").unwrap();
     p.exp_string("attempts in").unwrap();
 
@@ -240,9 +243,10 @@ fn the_guided_cli_mines_views_verifies_and_exits() {
     p.exp_string("valid: 2 blocks from genesis to the tip")
         .unwrap();
 
-    // 4. Peers and sync: a bad URL is explained and asked again; a good one is added.
+    // 4. Peers and sync (past Wallets): a bad URL is explained and asked again; a good one is
+    // added.
     p.exp_string("What would you like to do?").unwrap();
-    press(&mut p, "j\n");
+    press(&mut p, "jj\n");
     p.exp_string("Peers and sync").unwrap();
     press(&mut p, "j\n");
     p.exp_string("Peer URL").unwrap();
@@ -277,7 +281,8 @@ fn the_guided_cli_mines_views_verifies_and_exits() {
 #[test]
 fn the_guided_cli_says_how_to_start_a_node_when_none_answers() {
     let url = dead_url();
-    let mut p = guided(&url);
+    let wallets = tempfile::tempdir().unwrap();
+    let mut p = guided(&url, wallets.path());
     p.exp_string(&format!("no node answers at {url}")).unwrap();
     p.exp_string("cargo run --release -- node").unwrap();
     p.exp_eof().unwrap();
@@ -509,7 +514,8 @@ fn the_guided_chain_view_pages_back_to_older_blocks() {
         let entry = format!("entry {i}");
         cli(&["mine", "--tx", &entry, "--node", &node.url]).assert_success();
     }
-    let mut p = guided(&node.url);
+    let wallets = tempfile::tempdir().unwrap();
+    let mut p = guided(&node.url, wallets.path());
     p.exp_string("What would you like to do?").unwrap();
     press(&mut p, "j\n");
     // Ten blocks a screen, newest first; below them Older blocks, then Back.
@@ -742,4 +748,93 @@ fn wallets_and_send_move_coins_through_a_node() {
     ]);
     assert_eq!(down.code, Some(1));
     assert!(down.stderr.contains("no node answers"), "{}", down.stderr);
+}
+
+#[test]
+fn the_guided_cli_creates_a_wallet_sends_coins_and_mines() {
+    let keys = tempfile::tempdir().unwrap();
+    let dir = keys.path().to_str().unwrap();
+    cli(&["wallet", "new", "alice", "--wallet-dir", dir]).assert_success();
+    let node = NodeProcess::start_with(
+        tempfile::tempdir().unwrap(),
+        &["--miner", "alice", "--wallet-dir", dir],
+    );
+    let mut p = guided(&node.url, keys.path());
+
+    // Wallets and balances: names already taken or malformed are asked again.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "jjj\n");
+    p.exp_string("Wallets and balances").unwrap();
+    press(&mut p, "j\n");
+    p.exp_string("New wallet name").unwrap();
+    press(&mut p, "alice\n");
+    p.exp_string("a wallet named \"alice\" already exists")
+        .unwrap();
+    press(&mut p, "bad name!\n");
+    p.exp_string("is not a wallet name").unwrap();
+    press(&mut p, "bob\n");
+    p.exp_string("created wallet bob").unwrap();
+    press(&mut p, "q");
+
+    // Mine once so that alice (the node's miner) has coins.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "kkk\n");
+    p.exp_string("New block").unwrap();
+    press(&mut p, "jj\n");
+    p.exp_string("block 1 mined").unwrap();
+
+    // Send coins: every bad answer is explained and asked again.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("New block").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("Sending wallet").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("alice has 50 FER to spend").unwrap();
+    p.exp_string("Recipient").unwrap();
+    press(&mut p, "nobody\n");
+    p.exp_string("is neither an address nor a wallet").unwrap();
+    press(&mut p, "bob\n");
+    p.exp_string("Amount in FER").unwrap();
+    press(&mut p, "abc\n");
+    p.exp_string("is not an amount of FER").unwrap();
+    press(&mut p, "0\n");
+    p.exp_string("the amount must be more than 0").unwrap();
+    press(&mut p, "1000\n");
+    p.exp_string("alice can spend at most 50 FER").unwrap();
+    press(&mut p, "2.5\n");
+    p.exp_string("sent 2.5 FER from alice").unwrap();
+    p.exp_string("New block").unwrap();
+    press(&mut p, "jj\n");
+    p.exp_string("block 2 mined").unwrap();
+
+    // The balances, the chain and its verification agree.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "jjj\n");
+    p.exp_string("Wallets and balances").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("wallet  bob").unwrap();
+    p.exp_string("balance  2.5 FER").unwrap();
+    press(&mut p, "q");
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "k\n");
+    p.exp_string("valid: 3 blocks from genesis to the tip")
+        .unwrap();
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "jjjj\n");
+    p.exp_string("bye").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+
+    let bob = cli(&[
+        "wallet",
+        "show",
+        "bob",
+        "--wallet-dir",
+        dir,
+        "--node",
+        &node.url,
+        "--json",
+    ]);
+    assert_eq!(bob.assert_success().json()["balance"], 250_000_000u64);
 }

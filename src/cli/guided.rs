@@ -6,10 +6,12 @@
 //! that goes away ends the session early.
 
 use super::client::{Client, ClientError};
-use super::commands::verify_progress;
+use super::commands::{self, verify_progress, CommandError};
 use super::{mine, verify, view};
+use crate::chain::{Amount, ParseAmountError};
 use crate::chain::{Height, Note, Transaction};
 use crate::network::PeerUrl;
+use crate::wallet::{Keystore, Wallet, WalletError};
 use dialoguer::console::Term;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Input, Select};
@@ -22,21 +24,25 @@ enum Menu {
     Mine,
     ViewChain,
     Verify,
+    Wallets,
     Peers,
     Status,
     Exit,
 }
 
-/// The main menu, in order. Wallets and balances (the wallet part of the CLI issue) take their
-/// place after `Verify`, as one more entry here and one more arm in [`run`].
-const MENU: [(Menu, &str); 6] = [
+/// The main menu, in order.
+const MENU: [(Menu, &str); 7] = [
     (Menu::Mine, "Add transactions and mine a block"),
     (Menu::ViewChain, "View the blockchain"),
     (Menu::Verify, "Verify the blockchain"),
+    (Menu::Wallets, "Wallets and balances"),
     (Menu::Peers, "Peers and sync"),
     (Menu::Status, "Node status"),
     (Menu::Exit, "Exit"),
 ];
+
+/// The fee the guided CLI pays per transfer: enough to be mined promptly on a quiet chain.
+const FEE: Amount = Amount::from_units(1_000);
 
 /// Why the guided CLI stopped before Exit.
 #[derive(Debug, thiserror::Error)]
@@ -61,11 +67,15 @@ enum ActionError {
     Verify(#[from] verify::VerifyError),
     #[error(transparent)]
     Terminal(#[from] dialoguer::Error),
+    #[error(transparent)]
+    Wallet(#[from] WalletError),
+    #[error(transparent)]
+    Command(#[from] CommandError),
 }
 
 /// Runs the menu against `client`'s node until the user picks Exit (or presses Esc or `q`).
 /// A node that does not answer at the start is an error: there would be nothing to show.
-pub fn run(client: &Client) -> Result<(), GuidedError> {
+pub fn run(client: &Client, keys: &Keystore) -> Result<(), GuidedError> {
     if !Term::stderr().is_term() {
         return Err(GuidedError::NoTerminal);
     }
@@ -92,7 +102,8 @@ pub fn run(client: &Client) -> Result<(), GuidedError> {
         };
         last = choice;
         let result = match MENU[choice].0 {
-            Menu::Mine => mine_block(client, &theme),
+            Menu::Mine => mine_block(client, keys, &theme),
+            Menu::Wallets => wallets(client, keys, &theme),
             Menu::ViewChain => view_chain(client, &theme),
             Menu::Verify => verify_chain(client),
             Menu::Peers => peers(client, &theme),
@@ -112,20 +123,22 @@ pub fn run(client: &Client) -> Result<(), GuidedError> {
     Ok(())
 }
 
-/// Collects entries for a block, then mines it with the live view.
-fn mine_block(client: &Client, theme: &ColorfulTheme) -> Result<(), ActionError> {
+/// Collects entries for a block, then mines it with the live view. Transfers are signed and
+/// handed to the node's mempool as they are entered (that is where the node picks them from);
+/// notes wait here until the block is mined.
+fn mine_block(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result<(), ActionError> {
     let mut draft: Vec<Transaction> = Vec::new();
+    let mut sent = 0;
     loop {
-        // Signed transfers from a wallet (the wallet part of the CLI issue) join this list as
-        // another kind of entry; `draft` already holds any `Transaction`.
+        let count = draft.len() + sent;
         let items = [
+            "Send coins from a wallet".to_owned(),
             "Add a note (free text)".to_owned(),
             format!(
-                "Mine the block ({} transaction{})",
-                draft.len(),
-                if draft.len() == 1 { "" } else { "s" }
+                "Mine the block ({count} transaction{} + pending transfers)",
+                if count == 1 { "" } else { "s" }
             ),
-            "Back to the menu (discard)".to_owned(),
+            "Back to the menu (notes are discarded, sent transfers stay pending)".to_owned(),
         ];
         let choice = Select::with_theme(theme)
             .with_prompt("New block")
@@ -133,12 +146,17 @@ fn mine_block(client: &Client, theme: &ColorfulTheme) -> Result<(), ActionError>
             .default(0)
             .interact_opt()?;
         match choice {
-            Some(0) => {
+            Some(0) => match send_coins(client, keys, theme) {
+                Ok(()) => sent += 1,
+                Err(ActionError::Terminal(e)) => return Err(e.into()),
+                Err(e) => eprintln!("error: {e}"),
+            },
+            Some(1) => {
                 let note = ask_note(theme, &draft)?;
                 println!("  added: {note}");
                 draft.push(Transaction::Note(note));
             }
-            Some(1) => {
+            Some(2) => {
                 let mined = mine::mine(client, draft, true)?;
                 println!("{}", view::mined(&mined.value));
                 return Ok(());
@@ -146,6 +164,145 @@ fn mine_block(client: &Client, theme: &ColorfulTheme) -> Result<(), ActionError>
             _ => return Ok(()),
         }
     }
+}
+
+/// Picks a wallet (creating one if asked), a recipient and an amount the wallet can pay, then
+/// signs here and submits the transfer.
+fn send_coins(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result<(), ActionError> {
+    let Some(wallet) = pick_wallet(keys, theme)? else {
+        return Ok(());
+    };
+    let account = client.account(&wallet.address)?.value;
+    let available = account
+        .balance
+        .checked_sub(account.pending.spend)
+        .unwrap_or(Amount::ZERO);
+    println!("  {} has {available} to spend", wallet.name);
+    let to: String = Input::with_theme(theme)
+        .with_prompt("Recipient (an address fc1... or a wallet name)")
+        .allow_empty(true)
+        .validate_with(|text: &String| -> Result<(), String> {
+            keys.resolve(text.trim())
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .interact_text()?;
+    let to = keys.resolve(to.trim())?;
+    let amount: String = Input::with_theme(theme)
+        .with_prompt(format!("Amount in FER (the fee is {FEE})"))
+        .allow_empty(true)
+        .validate_with(|text: &String| -> Result<(), String> {
+            let amount: Amount = text.parse().map_err(|e: ParseAmountError| e.to_string())?;
+            let cost = amount.checked_add(FEE);
+            match amount {
+                a if a == Amount::ZERO => Err("the amount must be more than 0".into()),
+                _ if cost.is_none_or(|c| c > available) => Err(format!(
+                    "{} can spend at most {available} (with the fee of {FEE})",
+                    wallet.name
+                )),
+                _ => Ok(()),
+            }
+        })
+        .interact_text()?;
+    let amount: Amount = amount.parse().expect("validated amount");
+    let submitted = commands::send(client, &wallet, to, amount, FEE)?;
+    println!(
+        "  sent {amount} from {} to {to}: transfer {} is pending",
+        wallet.name, submitted.value.id
+    );
+    Ok(())
+}
+
+/// Chooses a wallet of the keystore, or creates one; `None` when the user backs out.
+fn pick_wallet(keys: &Keystore, theme: &ColorfulTheme) -> Result<Option<Wallet>, ActionError> {
+    let list = keys.list()?;
+    let mut items: Vec<String> = list
+        .iter()
+        .map(|(name, address)| format!("{name}  {}", address.short()))
+        .collect();
+    items.push("Create a new wallet".to_owned());
+    let Some(choice) = Select::with_theme(theme)
+        .with_prompt("Sending wallet")
+        .items(&items)
+        .default(0)
+        .interact_opt()?
+    else {
+        return Ok(None);
+    };
+    match list.get(choice) {
+        Some((name, _)) => Ok(Some(keys.load(name)?)),
+        None => create_wallet(keys, theme).map(Some),
+    }
+}
+
+/// Asks for a new wallet's name until one is free and valid, then creates it.
+fn create_wallet(keys: &Keystore, theme: &ColorfulTheme) -> Result<Wallet, ActionError> {
+    let taken: Vec<String> = keys.list()?.into_iter().map(|(name, _)| name).collect();
+    let name: String = Input::with_theme(theme)
+        .with_prompt("New wallet name (letters, digits, - or _)")
+        .allow_empty(true)
+        .validate_with(|text: &String| -> Result<(), String> {
+            if taken.iter().any(|t| t == text.trim()) {
+                return Err(format!("a wallet named {:?} already exists", text.trim()));
+            }
+            match Keystore::valid_name(text.trim()) {
+                true => Ok(()),
+                false => Err(WalletError::BadName(text.clone()).to_string()),
+            }
+        })
+        .interact_text()?;
+    let wallet = keys.create(name.trim())?;
+    println!(
+        "  created wallet {} with address {}\n  its key is in {} (keep it safe)",
+        wallet.name,
+        wallet.address,
+        keys.dir().display()
+    );
+    Ok(wallet)
+}
+
+/// The keystore's wallets with their balances, and wallet creation.
+fn wallets(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result<(), ActionError> {
+    let items = [
+        "List wallets and balances",
+        "Create a wallet",
+        "Back to the menu",
+    ];
+    let mut selected = 0;
+    loop {
+        let Some(choice) = Select::with_theme(theme)
+            .with_prompt("Wallets and balances")
+            .items(items)
+            .default(selected)
+            .interact_opt()?
+        else {
+            return Ok(());
+        };
+        selected = choice;
+        let result = match choice {
+            0 => list_balances(client, keys),
+            1 => create_wallet(keys, theme).map(drop),
+            _ => return Ok(()),
+        };
+        match result {
+            Err(ActionError::Terminal(e)) => return Err(e.into()),
+            Err(e) => eprintln!("error: {e}"),
+            Ok(()) => {}
+        }
+    }
+}
+
+fn list_balances(client: &Client, keys: &Keystore) -> Result<(), ActionError> {
+    let list = keys.list()?;
+    if list.is_empty() {
+        println!("{}", view::wallets(&list));
+        return Ok(());
+    }
+    for (name, address) in &list {
+        let account = client.account(address)?.value;
+        println!("{}\n", view::account(Some(name), &account));
+    }
+    Ok(())
 }
 
 /// Asks for a note until one is valid and not already in the block.
