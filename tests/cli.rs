@@ -12,11 +12,10 @@ use rexpect::process::WaitStatus;
 use rexpect::reader::Options;
 use rexpect::session::PtySession;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -44,24 +43,9 @@ impl NodeProcess {
 
     /// [`NodeProcess::start_in`] with more `ferrochain node` arguments.
     fn start_with(dir: TempDir, extra: &[&str]) -> NodeProcess {
-        let mut child = node_command(dir.path())
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
-                    let _ = tx.send(url.to_owned());
-                }
-            }
-        });
-        let url = rx
-            .recv_timeout(DEADLINE)
-            .expect("the node prints its address once it listens");
+        let mut cmd = node_command(dir.path());
+        cmd.args(extra);
+        let (child, url) = common::spawn_listening(cmd);
         NodeProcess { child, url, dir }
     }
 
@@ -582,73 +566,30 @@ fn wallets_and_send_move_coins_through_a_node() {
     assert_eq!(shown.assert_success().json()["balance"], 5_000_000_000u64);
 
     // A mistyped recipient is refused before anything is signed or sent.
+    let send = |from: &str, to: &str, amount: &str, extra: &[&str]| {
+        let mut args = vec!["send", "--from", from, "--to", to, "--amount", amount];
+        args.extend_from_slice(&["--wallet-dir", keys, "--node", url]);
+        args.extend_from_slice(extra);
+        cli(&args)
+    };
     let typo = format!("{}x", &alice_address[..alice_address.len() - 1]);
-    let refused = cli(&[
-        "send",
-        "--from",
-        "alice",
-        "--to",
-        &typo,
-        "--amount",
-        "1",
-        "--wallet-dir",
-        keys,
-        "--node",
-        url,
-    ]);
+    let refused = send("alice", &typo, "1", &[]);
     assert_eq!(refused.code, Some(1));
     assert!(
         refused.stderr.contains("not an address"),
         "{}",
         refused.stderr
     );
-    let zero = cli(&[
-        "send",
-        "--from",
-        "alice",
-        "--to",
-        "bob",
-        "--amount",
-        "0",
-        "--wallet-dir",
-        keys,
-        "--node",
-        url,
-    ]);
+    let zero = send("alice", "bob", "0", &[]);
     assert_eq!(zero.code, Some(2), "{}", zero.stderr);
-    let unknown = cli(&[
-        "send",
-        "--from",
-        "carol",
-        "--to",
-        "bob",
-        "--amount",
-        "1",
-        "--wallet-dir",
-        keys,
-        "--node",
-        url,
-    ]);
+    let unknown = send("carol", "bob", "1", &[]);
     assert_eq!(unknown.code, Some(1));
     assert!(
         unknown.stderr.contains("no wallet named \"carol\""),
         "{}",
         unknown.stderr
     );
-    let too_much = cli(&[
-        "send",
-        "--from",
-        "alice",
-        "--to",
-        "bob",
-        "--amount",
-        "60",
-        "--wallet-dir",
-        keys,
-        "--node",
-        url,
-        "--json",
-    ]);
+    let too_much = send("alice", "bob", "60", &["--json"]);
     assert_eq!(too_much.code, Some(1));
     assert_eq!(too_much.json()["error"], "insufficient_balance");
     let pending = cli(&[
@@ -663,36 +604,9 @@ fn wallets_and_send_move_coins_through_a_node() {
     ]);
     assert_eq!(pending.json()["pending"]["count"], 0);
 
-    let sent = cli(&[
-        "send",
-        "--from",
-        "alice",
-        "--to",
-        "bob",
-        "--amount",
-        "2.5",
-        "--fee",
-        "0.001",
-        "--wallet-dir",
-        keys,
-        "--node",
-        url,
-        "--json",
-    ]);
+    let sent = send("alice", "bob", "2.5", &["--fee", "0.001", "--json"]);
     assert!(sent.assert_success().json()["id"].is_string());
-    let human = cli(&[
-        "send",
-        "--from",
-        "alice",
-        "--to",
-        "bob",
-        "--amount",
-        "1",
-        "--wallet-dir",
-        keys,
-        "--node",
-        url,
-    ]);
+    let human = send("alice", "bob", "1", &[]);
     assert!(
         human
             .assert_success()

@@ -3,14 +3,11 @@
 
 mod common;
 
-use common::{http, mine_on, note};
+use common::{http, mine_on, note, spawn_listening};
 use ferrochain::chain::{Block, WireBlock};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
 
@@ -30,24 +27,7 @@ fn node_command(dir: &Path, difficulty: u32) -> Command {
 
 /// Starts a node on port 0 and reads the address it prints once it listens.
 fn spawn_node(dir: &Path) -> (Child, String) {
-    let mut child = node_command(dir, 8)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
-                let _ = tx.send(url.to_owned());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the node prints its address once it listens");
-    (child, url)
+    spawn_listening(node_command(dir, 8))
 }
 
 async fn chain(url: &str) -> Vec<Block> {

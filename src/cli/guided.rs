@@ -268,10 +268,30 @@ fn wallets(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result<()
         "Create a wallet",
         "Back to the menu",
     ];
+    submenu(
+        theme,
+        "Wallets and balances",
+        &items,
+        |choice| match choice {
+            0 => Some(list_balances(client, keys)),
+            1 => Some(create_wallet(keys, theme).map(drop)),
+            _ => None,
+        },
+    )
+}
+
+/// A menu that stays open until Back (`act` answers `None`), Esc or `q`. Node and wallet
+/// errors are shown and the menu goes on; only a terminal error ends it.
+fn submenu(
+    theme: &ColorfulTheme,
+    prompt: &str,
+    items: &[&str],
+    mut act: impl FnMut(usize) -> Option<Result<(), ActionError>>,
+) -> Result<(), ActionError> {
     let mut selected = 0;
     loop {
         let Some(choice) = Select::with_theme(theme)
-            .with_prompt("Wallets and balances")
+            .with_prompt(prompt)
             .items(items)
             .default(selected)
             .interact_opt()?
@@ -279,15 +299,11 @@ fn wallets(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result<()
             return Ok(());
         };
         selected = choice;
-        let result = match choice {
-            0 => list_balances(client, keys),
-            1 => create_wallet(keys, theme).map(drop),
-            _ => return Ok(()),
-        };
-        match result {
-            Err(ActionError::Terminal(e)) => return Err(e.into()),
-            Err(e) => eprintln!("error: {e}"),
-            Ok(()) => {}
+        match act(choice) {
+            None => return Ok(()),
+            Some(Err(ActionError::Terminal(e))) => return Err(e.into()),
+            Some(Err(e)) => eprintln!("error: {e}"),
+            Some(Ok(())) => {}
         }
     }
 }
@@ -402,45 +418,30 @@ fn peers(client: &Client, theme: &ColorfulTheme) -> Result<(), ActionError> {
         "Resolve conflicts (adopt the heaviest valid chain among the peers)",
         "Back to the menu",
     ];
-    let mut selected = 0;
-    loop {
-        let Some(choice) = Select::with_theme(theme)
-            .with_prompt("Peers and sync")
-            .items(items)
-            .default(selected)
-            .interact_opt()?
-        else {
-            return Ok(());
-        };
-        selected = choice;
-        // Node errors are shown here so that the peers menu stays open.
-        let result: Result<(), ActionError> = match choice {
-            0 => client
+    submenu(theme, "Peers and sync", &items, |choice| match choice {
+        0 => Some(
+            client
                 .peers()
                 .map(|p| println!("{}", view::peers(&p.value)))
                 .map_err(Into::into),
-            1 => {
-                let peer = ask_peer(theme)?;
-                client
-                    .register(&[peer])
-                    .map(|p| println!("{}", view::peers(&p.value)))
-                    .map_err(Into::into)
-            }
-            2 => {
-                println!("asking every peer for its chain...");
+        ),
+        1 => Some(ask_peer(theme).map_err(Into::into).and_then(|peer| {
+            client
+                .register(&[peer])
+                .map(|p| println!("{}", view::peers(&p.value)))
+                .map_err(Into::into)
+        })),
+        2 => {
+            println!("asking every peer for its chain...");
+            Some(
                 client
                     .resolve()
                     .map(|r| println!("{}", view::resolved(&r.value)))
-                    .map_err(Into::into)
-            }
-            _ => return Ok(()),
-        };
-        match result {
-            Err(ActionError::Terminal(e)) => return Err(e.into()),
-            Err(e) => eprintln!("error: {e}"),
-            Ok(()) => {}
+                    .map_err(Into::into),
+            )
         }
-    }
+        _ => None,
+    })
 }
 
 /// Asks for a peer's base URL until one parses.

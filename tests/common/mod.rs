@@ -228,3 +228,28 @@ pub fn json_response(status: &str, body: &str) -> Vec<u8> {
     )
     .into_bytes()
 }
+
+/// Spawns `cmd` (a `ferrochain node` on port 0) and waits, up to 30 seconds, for the line it
+/// prints once it listens; returns the child and the node's URL. The child's stdout keeps being
+/// drained so the node never blocks on it.
+pub fn spawn_listening(mut cmd: std::process::Command) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the node prints its address once it listens");
+    (child, url)
+}
