@@ -75,6 +75,17 @@ fn chain_id() -> ferrochain::chain::BlockHash {
     params().genesis_hash()
 }
 
+/// A transfer of whole `coins` plus a fee in units, signed by `from` for the test chain.
+fn pay(from: &Wallet, to: Address, coins: u64, fee: u64, nonce: u64) -> Transfer {
+    from.sign_transfer(
+        to,
+        Amount::from_coins(coins),
+        Amount::from_units(fee),
+        nonce,
+        &chain_id(),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_wallets_trade_through_a_node_and_the_balances_match() {
     let (_d, keys) = wallets();
@@ -89,13 +100,7 @@ async fn two_wallets_trade_through_a_node_and_the_balances_match() {
     fund(&alice, &[&node]).await;
     assert_eq!(balance(&node, alice.address).await, subsidy());
 
-    let to_bob = alice.sign_transfer(
-        bob.address,
-        Amount::from_coins(10),
-        Amount::from_units(1_000),
-        0,
-        &chain_id(),
-    );
+    let to_bob = pay(&alice, bob.address, 10, 1_000, 0);
     let (status, v) = post_transfer(&node, &to_bob).await;
     assert_eq!(status, 201, "{v}");
     let id = v["id"].as_str().unwrap().to_owned();
@@ -116,13 +121,7 @@ async fn two_wallets_trade_through_a_node_and_the_balances_match() {
     assert_eq!(confirmed["status"], "confirmed");
     assert_eq!(confirmed["index"], mined["block"]["index"]);
 
-    let back = bob.sign_transfer(
-        alice.address,
-        Amount::from_coins(3),
-        Amount::from_units(500),
-        0,
-        &chain_id(),
-    );
+    let back = pay(&bob, alice.address, 3, 500, 0);
     assert_eq!(post_transfer(&node, &back).await.0, 201);
     mine(&node).await;
 
@@ -155,41 +154,17 @@ async fn bad_transfers_are_refused_by_rule_and_change_nothing() {
     let node = TestNode::start(params()).await;
     fund(&alice, &[&node]).await;
 
-    let t = alice.sign_transfer(
-        bob.address,
-        Amount::from_coins(1),
-        Amount::ZERO,
-        0,
-        &chain_id(),
-    );
+    let t = pay(&alice, bob.address, 1, 0, 0);
     let mut forged = t.clone();
     forged.amount = Amount::from_coins(2);
     let cases = [
         (forged, "bad_signature"),
-        (
-            alice.sign_transfer(
-                bob.address,
-                Amount::from_coins(51),
-                Amount::ZERO,
-                0,
-                &chain_id(),
-            ),
-            "insufficient_balance",
-        ),
+        (pay(&alice, bob.address, 51, 0, 0), "insufficient_balance"),
         (
             alice.sign_transfer(bob.address, Amount::ZERO, Amount::ZERO, 0, &chain_id()),
             "zero_amount",
         ),
-        (
-            alice.sign_transfer(
-                bob.address,
-                Amount::from_coins(1),
-                Amount::ZERO,
-                5,
-                &chain_id(),
-            ),
-            "bad_nonce",
-        ),
+        (pay(&alice, bob.address, 1, 0, 5), "bad_nonce"),
         // Signed for another chain.
         (
             alice.sign_transfer(
@@ -202,16 +177,7 @@ async fn bad_transfers_are_refused_by_rule_and_change_nothing() {
             "bad_signature",
         ),
         // Spends bob's empty account.
-        (
-            bob.sign_transfer(
-                alice.address,
-                Amount::from_coins(1),
-                Amount::ZERO,
-                0,
-                &chain_id(),
-            ),
-            "insufficient_balance",
-        ),
+        (pay(&bob, alice.address, 1, 0, 0), "insufficient_balance"),
     ];
     for (bad, code) in cases {
         let (status, v) = post_transfer(&node, &bad).await;
@@ -254,13 +220,7 @@ async fn a_replayed_transfer_is_refused_by_the_mempool_and_in_blocks() {
     let (alice, bob) = (keys.create("alice").unwrap(), keys.create("bob").unwrap());
     let node = TestNode::start(params()).await;
     fund(&alice, &[&node]).await;
-    let t = alice.sign_transfer(
-        bob.address,
-        Amount::from_coins(5),
-        Amount::ZERO,
-        0,
-        &chain_id(),
-    );
+    let t = pay(&alice, bob.address, 5, 0, 0);
     assert_eq!(post_transfer(&node, &t).await.0, 201);
     mine(&node).await;
     assert_eq!(balance(&node, bob.address).await, 5 * COIN);
@@ -300,20 +260,8 @@ async fn a_double_spend_offered_to_two_nodes_resolves_to_exactly_one() {
     fund(&alice, &[&a, &b]).await;
 
     // Both spend alice's nonce 0 and most of her balance.
-    let to_bob = alice.sign_transfer(
-        bob.address,
-        Amount::from_coins(40),
-        Amount::ZERO,
-        0,
-        &chain_id(),
-    );
-    let to_carol = alice.sign_transfer(
-        carol.address,
-        Amount::from_coins(40),
-        Amount::ZERO,
-        0,
-        &chain_id(),
-    );
+    let to_bob = pay(&alice, bob.address, 40, 0, 0);
+    let to_carol = pay(&alice, carol.address, 40, 0, 0);
     assert_eq!(post_transfer(&a, &to_bob).await.0, 201);
     assert_eq!(post_transfer(&b, &to_carol).await.0, 201);
     // Each node refuses the other spend while its own is pending.
@@ -352,13 +300,7 @@ async fn a_reorganisation_returns_abandoned_transfers_to_the_mempool() {
     let b = TestNode::start(params()).await;
     fund(&alice, &[&a, &b]).await;
 
-    let t = alice.sign_transfer(
-        bob.address,
-        Amount::from_coins(7),
-        Amount::from_units(100),
-        0,
-        &chain_id(),
-    );
+    let t = pay(&alice, bob.address, 7, 100, 0);
     assert_eq!(post_transfer(&a, &t).await.0, 201);
     mine(&a).await;
     assert_eq!(balance(&a, bob.address).await, 7 * COIN);
@@ -395,13 +337,7 @@ async fn a_new_transfer_is_relayed_to_peers_once() {
     let c = TestNode::start(params()).await;
     fund(&alice, &[&a, &b, &c]).await;
     connect_all(&[&a, &b, &c]);
-    let t = alice.sign_transfer(
-        bob.address,
-        Amount::from_coins(1),
-        Amount::ZERO,
-        0,
-        &chain_id(),
-    );
+    let t = pay(&alice, bob.address, 1, 0, 0);
     assert_eq!(post_transfer(&a, &t).await.0, 201);
     for n in [&b, &c] {
         wait_for("the transfer to reach every mempool", || async {
