@@ -70,6 +70,11 @@ pub enum NodeError {
     InvalidTransactions(Rule),
     #[error("a background task failed: {0}")]
     Task(String),
+    #[error(
+        "entry {index} is not a note: mining takes free-text entries only (send transfers to \
+         POST /transactions; the node adds the reward itself)"
+    )]
+    NotANote { index: usize },
     #[error(transparent)]
     Transaction(#[from] MempoolError),
     #[error("cannot use the node's mining key: {0}")]
@@ -442,6 +447,14 @@ impl Node {
     /// during the search, the search stops and starts again on the new tip, so the block returned
     /// is always on the main chain when this returns. The block is stored, flushed and relayed.
     pub async fn mine(&self, transactions: Vec<Transaction>) -> Result<Mined, NodeError> {
+        // The node adds the reward and the pending transfers itself; anything but notes from
+        // the caller would make a block that validation refuses after the work was spent.
+        if let Some(index) = transactions
+            .iter()
+            .position(|tx| !matches!(tx, Transaction::Note(_)))
+        {
+            return Err(NodeError::NotANote { index });
+        }
         validate_transactions(&transactions).map_err(NodeError::InvalidTransactions)?;
         let _one_search = self.inner.mining.lock().await;
         loop {

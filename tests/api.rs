@@ -143,6 +143,15 @@ fn bad_mine_requests_get_json_errors_and_mine_nothing() {
     let long = format!(r#"{{"transactions": ["{}"]}}"#, "x".repeat(300));
     let msg = assert_error(post(&long), Status::UnprocessableEntity, "invalid_json");
     assert!(msg.contains("at most 256 bytes"), "{msg}");
+    // Rewards and transfers are the node's to add, not the caller's.
+    let to = ferrochain::chain::Address::from_bytes([1; 32]);
+    let reward = json!({"transactions": [{"type": "reward", "to": to, "amount": 1, "height": 1}]});
+    let msg = assert_error(
+        post(&reward.to_string()),
+        Status::UnprocessableEntity,
+        "not_a_note",
+    );
+    assert!(msg.contains("POST /transactions"), "{msg}");
     assert_error(
         post(r#"{"transactions": ["same", "same"]}"#),
         Status::UnprocessableEntity,

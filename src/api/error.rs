@@ -63,6 +63,9 @@ impl From<NodeError> for ApiError {
             NodeError::InvalidTransactions(rule) => {
                 Self::new(Status::UnprocessableEntity, rule.code(), rule.to_string())
             }
+            e @ NodeError::NotANote { .. } => {
+                Self::new(Status::UnprocessableEntity, "not_a_note", e.to_string())
+            }
             NodeError::Transaction(e @ MempoolError::Full { .. }) => {
                 Self::new(Status::ServiceUnavailable, e.code(), e.to_string())
             }
