@@ -405,7 +405,10 @@ fn bad_arguments_and_refused_requests_fail_in_one_line() {
 #[test]
 fn every_subcommand_fails_in_one_line_when_no_node_answers() {
     let url = dead_url();
-    let commands: [&[&str]; 7] = [
+    let keys = tempfile::tempdir().unwrap();
+    let keys = keys.path().to_str().unwrap();
+    cli(&["wallet", "new", "alice", "--wallet-dir", keys]).assert_success();
+    let commands: [&[&str]; 9] = [
         &["mine", "--tx", "hello"],
         &["chain"],
         &["verify"],
@@ -413,6 +416,18 @@ fn every_subcommand_fails_in_one_line_when_no_node_answers() {
         &["resolve"],
         &["peers"],
         &["peers", "add", "http://127.0.0.1:5001"],
+        &["wallet", "show", "alice", "--wallet-dir", keys],
+        &[
+            "send",
+            "--from",
+            "alice",
+            "--to",
+            "alice",
+            "--amount",
+            "1",
+            "--wallet-dir",
+            keys,
+        ],
     ];
     for command in commands {
         for json in [false, true] {
