@@ -134,7 +134,7 @@ enum WalletAction {
 
 #[derive(Subcommand)]
 enum PeersAction {
-    /// Add peers to the node's list (for as long as it runs).
+    /// Add peers to the node's list (kept in its store; each must be on the same chain).
     Add {
         /// A node's base URL, such as http://127.0.0.1:5001.
         #[arg(value_name = "URL", required = true, value_parser = parse_url)]

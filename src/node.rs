@@ -101,9 +101,16 @@ pub enum NodeError {
     Transaction(#[from] MempoolError),
     #[error("cannot use the node's mining key: {0}")]
     MinerKey(#[from] crate::wallet::WalletError),
-    /// A peer offered in a registration serves another chain.
+    /// A peer offered in a registration serves another chain. Boxed: it is rare, and large
+    /// beside the other variants every `Result` of the node carries.
     #[error(transparent)]
-    WrongChain(#[from] WrongChain),
+    WrongChain(Box<WrongChain>),
+}
+
+impl From<WrongChain> for NodeError {
+    fn from(e: WrongChain) -> Self {
+        NodeError::WrongChain(Box::new(e))
+    }
 }
 
 impl From<tokio::task::JoinError> for NodeError {
