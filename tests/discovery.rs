@@ -375,3 +375,103 @@ async fn a_version_2_store_is_upgraded_and_keeps_its_chain() {
     let node = TestNode::start_in(node.stop(), params()).await;
     assert_eq!(nodes_of(&node).await["nodes"], json!([peer.peer_url()]));
 }
+
+const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
+
+/// The real binary on port 0 with `args`; returns it and the URL it prints once it listens.
+fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(BIN)
+        .args(["node", "0", "--difficulty", &TEST_BITS.to_string()])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the node prints its address once it listens");
+    (child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_takes_peer_flags_announces_itself_and_leaves_nodes_json_alone() {
+    let a = TestNode::start(params()).await;
+    let b = TestNode::start(params()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nodes.json");
+    let text = format!("{{\"nodes\": [\"{}\"]}}\n", a.peer_url());
+    std::fs::write(&file, &text).unwrap();
+    let data = dir.path().join("chain");
+    let b_url = b.peer_url().to_string();
+    let (mut child, url) = spawn_binary(&[
+        "--peers",
+        file.to_str().unwrap(),
+        "--peer",
+        &b_url,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let me = PeerUrl::parse(&url).unwrap();
+    // Its first discovery round announces the default public URL (the listening address).
+    for seed in [&a, &b] {
+        wait_for("the binary to register with its seeds", || async {
+            seed.node.peers().contains(&me).then_some(())
+        })
+        .await;
+    }
+    let v: Value = http()
+        .get(format!("{url}/nodes"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let sources: Vec<(&str, &str)> = v["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["url"].as_str().unwrap(), p["source"].as_str().unwrap()))
+        .collect();
+    let a_url = a.peer_url().to_string();
+    assert!(sources.contains(&(a_url.as_str(), "file")), "{v}");
+    assert!(sources.contains(&(b_url.as_str(), "flag")), "{v}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+}
+
+#[test]
+fn a_node_on_every_address_has_no_default_public_url() {
+    // Checked without listening: 0.0.0.0 would open a port beyond loopback.
+    let dir = tempfile::tempdir().unwrap();
+    let node = ferrochain::node::Node::open(test_config(dir.path(), params())).unwrap();
+    node.set_local_addr("0.0.0.0:5000".parse().unwrap());
+    assert_eq!(node.public_url(), None);
+    node.set_local_addr("127.0.0.1:5000".parse().unwrap());
+    assert_eq!(
+        node.public_url().unwrap().to_string(),
+        "http://127.0.0.1:5000"
+    );
+    // A URL given with --public-url wins over the listening address.
+    let given = PeerUrl::parse("http://node.example:443").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = NodeConfig {
+        public_url: Some(given.clone()),
+        ..test_config(dir.path(), params())
+    };
+    let node = ferrochain::node::Node::open(config).unwrap();
+    node.set_local_addr("0.0.0.0:5000".parse().unwrap());
+    assert_eq!(node.public_url(), Some(given));
+}
