@@ -134,7 +134,7 @@ enum WalletAction {
 
 #[derive(Subcommand)]
 enum PeersAction {
-    /// Add peers to the node's list (for as long as it runs).
+    /// Add peers to the node's list (kept in its store; each must be on the same chain).
     Add {
         /// A node's base URL, such as http://127.0.0.1:5001.
         #[arg(value_name = "URL", required = true, value_parser = parse_url)]
@@ -207,8 +207,17 @@ struct NodeArgs {
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// Peers file, {"nodes": ["http://127.0.0.1:5001", ...]}; a missing file means no peers.
+    /// It is only read, never rewritten.
     #[arg(long, value_name = "FILE", default_value = "data/nodes.json")]
     peers: PathBuf,
+    /// A peer to start from, besides the peers file (repeat for several). One member of a
+    /// network is enough: the node learns the others from it.
+    #[arg(long = "peer", value_name = "URL", value_parser = parse_url)]
+    peer: Vec<PeerUrl>,
+    /// The URL this node announces to its peers [default: http://ADDR:PORT once it listens;
+    /// none when listening on 0.0.0.0 or ::].
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    public_url: Option<PeerUrl>,
     /// Leading zero bits every block hash needs, for a new chain [default: 20]. An existing chain
     /// keeps its own; asking for another is an error.
     #[arg(long, value_name = "BITS")]
@@ -387,6 +396,8 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     let node = Node::open(NodeConfig {
         params: args.difficulty.map(ChainParams::new),
         peers,
+        flag_peers: args.peer,
+        public_url: args.public_url,
         mining_threads: args.threads,
         miner,
         ..NodeConfig::new(&data_dir)

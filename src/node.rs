@@ -4,6 +4,13 @@
 //! (on a blocking thread, never on an async worker), stop any search the new tip made stale, and
 //! only then relay. The API and the tests talk to a `Node`; nothing above it touches sled,
 //! rayon or reqwest directly.
+//!
+//! Peers live in a [`PeerBook`] kept in memory and mirrored to the store; how the node finds,
+//! checks, backs off and bans them is in [`discovery`](self::discovery).
+
+mod discovery;
+
+pub use discovery::Registration;
 
 use crate::chain::{
     block_reward, validate_transactions, verify_signatures, Account, Address, Amount, Block,
@@ -12,12 +19,16 @@ use crate::chain::{
 };
 use crate::mempool::{Mempool, MempoolError, Pending};
 use crate::mining::{self, Miner, MinerError, MiningStats, ProcessUsage, Progress, UsageMonitor};
-use crate::network::{self, PeerClient, PeerError, PeerUrl, Timeouts};
+use crate::network::{
+    self, PeerBook, PeerClient, PeerError, PeerRecord, PeerSource, PeerUrl, RelayOutcome, Timeouts,
+    WrongChain, DEFAULT_MAX_PEERS,
+};
 use crate::storage::{AcceptReport, Rejection, Store, StoreError, Tip};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 /// Blocks asked of a peer per request while syncing.
 pub const SYNC_PAGE: usize = 500;
@@ -25,6 +36,8 @@ pub const SYNC_PAGE: usize = 500;
 const VERIFY_PAGE: usize = 1000;
 /// How far below our tip a sync starts looking at a peer's chain (see `Node::sync_from`).
 pub const SYNC_OVERLAP: u64 = 100;
+/// How often a node announces itself to its peers and learns theirs, by default.
+pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How a node is set up; see `ferrochain node --help` for the command-line side.
 #[derive(Clone, Debug)]
@@ -33,7 +46,17 @@ pub struct NodeConfig {
     /// Parameters for a new chain, or a check against the stored chain's; `None` takes whatever
     /// the store holds (or the defaults for a new store).
     pub params: Option<ChainParams>,
+    /// Peers from the peers file (`nodes.json`): used at once, never dropped.
     pub peers: Vec<PeerUrl>,
+    /// Peers from `--peer`: like the file's, but named on the command line.
+    pub flag_peers: Vec<PeerUrl>,
+    /// The URL this node announces to its peers; `None` uses the address it listens on (unless
+    /// that is 0.0.0.0 or `::`, which no peer can reach, and then it announces nothing).
+    pub public_url: Option<PeerUrl>,
+    /// Time between discovery rounds (announce, learn, retry backed-off peers).
+    pub discovery_interval: Duration,
+    /// Most peers kept; discovered ones beyond it are ignored (the operator's are always kept).
+    pub max_peers: usize,
     /// Mining threads; `None` is one per core.
     pub mining_threads: Option<usize>,
     pub timeouts: Timeouts,
@@ -49,6 +72,10 @@ impl NodeConfig {
             data_dir: data_dir.into(),
             params: None,
             peers: Vec::new(),
+            flag_peers: Vec::new(),
+            public_url: None,
+            discovery_interval: DISCOVERY_INTERVAL,
+            max_peers: DEFAULT_MAX_PEERS,
             mining_threads: None,
             timeouts: Timeouts::default(),
             miner: None,
@@ -79,6 +106,16 @@ pub enum NodeError {
     Transaction(#[from] MempoolError),
     #[error("cannot use the node's mining key: {0}")]
     MinerKey(#[from] crate::wallet::WalletError),
+    /// A peer offered in a registration serves another chain. Boxed: it is rare, and large
+    /// beside the other variants every `Result` of the node carries.
+    #[error(transparent)]
+    WrongChain(Box<WrongChain>),
+}
+
+impl From<WrongChain> for NodeError {
+    fn from(e: WrongChain) -> Self {
+        NodeError::WrongChain(Box::new(e))
+    }
 }
 
 impl From<tokio::task::JoinError> for NodeError {
@@ -157,6 +194,8 @@ pub struct PeerSync {
     pub added: usize,
     /// Why the peer's chain was not (fully) taken, if it was not.
     pub error: Option<String>,
+    /// The peer was not asked: banned, backing off, or not handshaken (`error` says which).
+    pub skipped: bool,
 }
 
 /// The result of [`Node::resolve`].
@@ -208,9 +247,16 @@ struct Shared {
     store: Store,
     miner: Miner,
     client: PeerClient,
-    peers: RwLock<Vec<PeerUrl>>,
+    /// Every known peer with its state. A `std` mutex: it is held for bookkeeping and one
+    /// small sled write, never across an `.await`.
+    book: Mutex<PeerBook>,
     /// The address the API listens on, once it does; used to skip ourselves in peer lists.
     local_addr: RwLock<Option<SocketAddr>>,
+    /// What this node announces: `--public-url`, or the listening address once known.
+    public_url: RwLock<Option<PeerUrl>>,
+    /// `--public-url` as given, which the listening address does not override.
+    configured_public_url: Option<PeerUrl>,
+    discovery_interval: Duration,
     /// One search at a time: concurrent `POST /mine` requests queue here.
     mining: tokio::sync::Mutex<()>,
     /// Stop flag of the running search; raised when the tip moves under it.
@@ -256,13 +302,17 @@ impl Node {
             None => crate::wallet::load_or_create_node_key(&config.data_dir.join("miner.key"))?,
         };
         let mempool = Mempool::new(config.mempool_capacity, store.tip().hash);
+        let book = discovery::open_book(&store, &config)?;
         Ok(Node {
             inner: Arc::new(Shared {
                 store,
                 miner,
                 client: PeerClient::new(config.timeouts),
-                peers: RwLock::new(config.peers),
+                book: Mutex::new(book),
                 local_addr: RwLock::new(None),
+                public_url: RwLock::new(config.public_url.clone()),
+                configured_public_url: config.public_url,
+                discovery_interval: config.discovery_interval,
                 mining: tokio::sync::Mutex::new(()),
                 search: Mutex::new(None),
                 last_mined: Mutex::new(None),
@@ -282,9 +332,33 @@ impl Node {
         self.inner.store.tip()
     }
 
-    /// Records where the API listens, so the node skips itself in peer lists.
+    /// Records where the API listens, so the node skips itself in peer lists, and makes it the
+    /// announced URL unless `--public-url` gave one. An unspecified address (0.0.0.0, `::`)
+    /// says nothing about how peers reach us, so then the node announces nothing.
     pub fn set_local_addr(&self, addr: SocketAddr) {
         *self.inner.local_addr.write().expect("addr lock") = Some(addr);
+        if self.inner.configured_public_url.is_some() {
+            return;
+        }
+        let public = match addr.ip().is_unspecified() {
+            true => {
+                log::warn!(
+                    "listening on {addr} without --public-url: this node will not announce                      itself to its peers (they can still add it with POST /nodes/register)"
+                );
+                None
+            }
+            false => Some(PeerUrl::for_socket(addr)),
+        };
+        *self.inner.public_url.write().expect("public url lock") = public;
+    }
+
+    /// The URL this node announces to its peers, if it has one.
+    pub fn public_url(&self) -> Option<PeerUrl> {
+        self.inner
+            .public_url
+            .read()
+            .expect("public url lock")
+            .clone()
     }
 
     /// Where the API listens, once it does.
@@ -292,32 +366,66 @@ impl Node {
         *self.inner.local_addr.read().expect("addr lock")
     }
 
-    /// Peers to talk to: the configured ones, minus this node itself.
+    /// Whether `url` points at this node: its listening address or its announced URL.
+    pub fn is_self(&self, url: &PeerUrl) -> bool {
+        self.local_addr()
+            .is_some_and(|addr| url.is_local_node(addr))
+            || self.public_url().as_ref() == Some(url)
+    }
+
+    /// Every known peer, in the order the node heard of them, minus this node itself: the plain
+    /// list of `GET /nodes`, whatever each peer's state.
     pub fn peers(&self) -> Vec<PeerUrl> {
-        let local = self.local_addr();
-        let peers = self.inner.peers.read().expect("peers lock");
-        peers
-            .iter()
-            .filter(|p| local.is_none_or(|addr| !p.is_local_node(addr)))
-            .cloned()
-            .collect()
+        let urls: Vec<PeerUrl> = {
+            let book = self.inner.book.lock().expect("book lock");
+            book.records().iter().map(|r| r.url.clone()).collect()
+        };
+        urls.into_iter().filter(|u| !self.is_self(u)).collect()
     }
 
-    /// Replaces the peer list.
+    /// Peers to relay to and sync from now: not banned, not backing off, and either named by
+    /// the operator or handshaken.
+    pub fn usable_peers(&self) -> Vec<PeerUrl> {
+        let urls = self
+            .inner
+            .book
+            .lock()
+            .expect("book lock")
+            .usable(Timestamp::now());
+        urls.into_iter().filter(|u| !self.is_self(u)).collect()
+    }
+
+    /// Replaces every known peer with `peers`, as if each were given with `--peer`.
     pub fn set_peers(&self, peers: Vec<PeerUrl>) {
-        *self.inner.peers.write().expect("peers lock") = peers;
+        let now = Timestamp::now();
+        let mut book = self.inner.book.lock().expect("book lock");
+        let mut fresh = PeerBook::new(book.max());
+        for url in peers {
+            fresh.insert(PeerRecord::new(url, PeerSource::Flag, now));
+        }
+        *book = fresh;
+        if let Err(e) = self.inner.store.clear_peers() {
+            log::warn!("cannot clear the stored peers: {e}");
+        }
+        for record in book.records() {
+            self.persist(&book, &record.url);
+        }
     }
 
-    /// Adds `peers` to the list (in memory only; the peers file is the operator's), skipping
-    /// ones already known, repeated, or pointing at this node. Returns the ones added.
+    /// Adds `peers` as if each were given with `--peer` (used at once, no handshake, never
+    /// dropped), skipping ones already known, repeated, or pointing at this node. Returns the
+    /// ones added. The peers file is the operator's and is not rewritten.
     pub fn add_peers(&self, peers: Vec<PeerUrl>) -> Vec<PeerUrl> {
-        let local = self.local_addr();
-        let mut list = self.inner.peers.write().expect("peers lock");
+        let now = Timestamp::now();
+        let mut book = self.inner.book.lock().expect("book lock");
         let mut added = Vec::new();
         for peer in peers {
-            let is_self = local.is_some_and(|addr| peer.is_local_node(addr));
-            if !is_self && !list.contains(&peer) {
-                list.push(peer.clone());
+            if self.is_self(&peer) {
+                continue;
+            }
+            let record = PeerRecord::new(peer.clone(), PeerSource::Flag, now);
+            if book.insert(record) == network::Inserted::Added {
+                self.persist(&book, &peer);
                 added.push(peer);
             }
         }
@@ -625,23 +733,55 @@ impl Node {
     /// Asks every peer for its chain, verifies each candidate block by block (a claimed length
     /// counts for nothing) and adopts the chain with the most work. Peers that fail or lie are
     /// reported and skipped; the good ones still count.
+    ///
+    /// Banned and backed-off peers, and discovered ones whose handshake has not passed, are not
+    /// asked; they are listed with `skipped` and the reason. A peer that does not answer is
+    /// backed off; one that sends an invalid block or chain is banned. This is where a peer
+    /// that misbehaves is known by its URL: a block pushed with `POST /add_block` does not say
+    /// which node sent it, so an invalid one is refused but cannot be pinned on a peer.
     pub async fn resolve(&self) -> Result<Resolved, NodeError> {
         let before = self.tip();
-        let peers = self.peers();
-        let syncs = peers.iter().map(|peer| async move {
+        let now = Timestamp::now();
+        let plan: Vec<(PeerUrl, Option<String>)> = {
+            let book = self.inner.book.lock().expect("book lock");
+            book.records()
+                .iter()
+                .map(|r| (r.url.clone(), r.skip_reason(now)))
+                .collect()
+        };
+        let plan = plan.into_iter().filter(|(url, _)| !self.is_self(url));
+        let syncs = plan.map(|(peer, skip)| async move {
+            if let Some(reason) = skip {
+                return Ok(PeerSync {
+                    peer,
+                    added: 0,
+                    error: Some(reason),
+                    skipped: true,
+                });
+            }
             let mut added = 0;
-            let error = match self.sync_from(peer, &mut added).await {
-                Ok(()) => None,
+            let error = match self.sync_from(&peer, &mut added).await {
+                Ok(()) => {
+                    self.peer_answered(&peer);
+                    None
+                }
                 Err(SyncError::Node(e)) => return Err(e),
-                Err(e) => {
+                Err(SyncError::Peer(e)) => {
                     log::info!("sync from {peer} stopped: {e}");
+                    self.peer_failed(&peer, &e);
+                    Some(e.to_string())
+                }
+                Err(e @ SyncError::Invalid(_)) => {
+                    log::info!("sync from {peer} stopped: {e}");
+                    self.ban_peer(&peer, &e);
                     Some(e.to_string())
                 }
             };
             Ok(PeerSync {
-                peer: peer.clone(),
+                peer,
                 added,
                 error,
+                skipped: false,
             })
         });
         let peers = futures::future::join_all(syncs)
@@ -735,23 +875,39 @@ impl Node {
         });
     }
 
-    /// Sends `transfer` to every peer in the background.
+    /// Sends `transfer` to every usable peer in the background.
     fn spawn_relay_transfer(&self, transfer: Transfer) {
-        let peers = self.peers();
+        let peers = self.usable_peers();
         if peers.is_empty() {
             return;
         }
-        let client = self.inner.client.clone();
-        tokio::spawn(async move { network::broadcast_transfer(&client, &peers, &transfer).await });
+        let node = self.clone();
+        tokio::spawn(async move {
+            let outcome = network::broadcast_transfer(&node.inner.client, &peers, &transfer).await;
+            node.record_relay(outcome);
+        });
     }
 
-    /// Sends `block` to every peer in the background.
+    /// Sends `block` to every usable peer in the background.
     fn spawn_relay(&self, block: Block) {
-        let peers = self.peers();
+        let peers = self.usable_peers();
         if peers.is_empty() {
             return;
         }
-        let client = self.inner.client.clone();
-        tokio::spawn(async move { network::broadcast(&client, &peers, &block).await });
+        let node = self.clone();
+        tokio::spawn(async move {
+            let outcome = network::broadcast(&node.inner.client, &peers, &block).await;
+            node.record_relay(outcome);
+        });
+    }
+
+    /// Backs off the peers a relay could not reach; the others answered.
+    fn record_relay(&self, outcome: RelayOutcome) {
+        for (peer, result) in outcome {
+            match result {
+                Ok(()) => self.peer_answered(&peer),
+                Err(e) => self.peer_failed(&peer, &e),
+            }
+        }
     }
 }

@@ -58,6 +58,8 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
                 let addr = SocketAddr::new(config.address, config.port);
                 if let Some(node) = rocket.state::<Node>() {
                     node.set_local_addr(addr);
+                    // Discovery runs on the server's runtime and ends with it.
+                    tokio::spawn(node.clone().run_discovery(rocket.shutdown()));
                     let tip = node.tip();
                     // Scripts and tests read this line to learn the port when started on port 0.
                     println!(

@@ -1,4 +1,5 @@
-//! `GET /nodes/resolve`, `GET /nodes`, `POST /nodes/register` and `GET /status`.
+//! `GET /nodes/resolve`, `GET /nodes`, `POST /nodes/register` and `GET /status`: the node's
+//! peers as the API shows them.
 
 use super::chain::stream_chain;
 use super::error::ApiError;
@@ -42,22 +43,29 @@ async fn resolve(node: &State<Node>) -> Result<(ContentType, ByteStream![Vec<u8>
     ))
 }
 
+/// The known peers: `nodes`, the plain list (the original API's), and `peers`, each with where
+/// it came from and how it stands (`ok`, `backoff` with its last error, `banned` with the
+/// reason and until when).
 #[rocket::get("/nodes")]
 fn nodes(node: &State<Node>) -> Json<Value> {
-    Json(json!({ "nodes": node.peers() }))
+    Json(json!({ "nodes": node.peers(), "peers": node.peer_views() }))
 }
 
+/// Exactly `{"nodes": [...]}`: a list of strings. A string where the list should be is a 422
+/// (serde refuses it), never read as a list of characters.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RegisterRequest {
     nodes: Vec<String>,
 }
 
-/// Adds peers to the node's list for this run (the peers file is not rewritten). Every entry
-/// must be a node's base URL, or nothing is added; known ones and the node itself are skipped.
+/// Adds peers that announce themselves (the peers file is not rewritten). Every entry must be a
+/// node's base URL with its port, or nothing is added (422 `bad_peer_url`); known ones and the
+/// node itself are skipped. Each new peer is handshaken: one on another chain refuses the
+/// request (422 `wrong_chain`); one that does not answer is kept as a candidate with back-off.
 /// 201 when something was added, 200 when nothing was new; both list all peers.
 #[rocket::post("/nodes/register", data = "<body>")]
-fn register(
+async fn register(
     node: &State<Node>,
     body: Result<Json<RegisterRequest>, json::Error<'_>>,
 ) -> Result<(Status, Json<Value>), ApiError> {
@@ -75,19 +83,28 @@ fn register(
         .map(|url| PeerUrl::parse(url))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::new(Status::UnprocessableEntity, "bad_peer_url", e.to_string()))?;
-    let added = node.add_peers(peers);
+    let registration = node.register(peers).await?;
+    let added = registration.added;
     let status = match added.is_empty() {
         true => Status::Ok,
         false => Status::Created,
     };
-    let message = match added.len() {
+    let mut message = match added.len() {
         0 => "no new peers".to_owned(),
         1 => "1 peer added".to_owned(),
         n => format!("{n} peers added"),
     };
+    if registration.full {
+        message.push_str(" (the peer list is full)");
+    }
     Ok((
         status,
-        Json(json!({ "message": message, "nodes": node.peers() })),
+        Json(json!({
+            "message": message,
+            "added": added,
+            "nodes": node.peers(),
+            "peers": node.peer_views(),
+        })),
     ))
 }
 

@@ -6,11 +6,15 @@
 //! time and memory and surfaces as a [`PeerError`].
 
 use super::peer::PeerUrl;
-use crate::chain::{Block, Height, Transfer, WireBlock};
+use crate::chain::{Block, BlockHash, Height, Transfer, WireBlock};
 use std::time::Duration;
 
 /// Largest response body accepted from a peer: a full page of blocks with room to spare.
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// Largest `GET /status` or `GET /nodes` body accepted: far more than an honest one needs.
+pub const MAX_SMALL_RESPONSE_BYTES: usize = 256 * 1024;
+/// Most peer URLs taken from one `GET /nodes` answer; the rest are ignored.
+pub const MAX_LISTED_PEERS: usize = 256;
 
 /// Deadlines for peer requests.
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +59,30 @@ pub struct ChainPage {
     pub chain: Vec<WireBlock>,
 }
 
+/// What the handshake reads of a peer's `GET /status`.
+#[derive(Debug, serde::Deserialize)]
+pub struct PeerStatus {
+    /// Derived from the chain parameters, so equal genesis hashes mean the same chain.
+    pub genesis: BlockHash,
+    #[serde(default)]
+    pub version: Option<String>,
+}
+
+/// A peer's `GET /nodes`: the plain list, and (from nodes that have it) each peer's state.
+#[derive(Debug, serde::Deserialize)]
+struct NodesAnswer {
+    nodes: Vec<serde_json::Value>,
+    #[serde(default)]
+    peers: Option<Vec<ListedPeer>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct ListedPeer {
+    url: serde_json::Value,
+    #[serde(default)]
+    state: Option<String>,
+}
+
 /// A cheap-to-clone client (reqwest shares its connection pool between clones).
 #[derive(Clone)]
 pub struct PeerClient {
@@ -82,7 +110,46 @@ impl PeerClient {
         limit: usize,
     ) -> Result<ChainPage, PeerError> {
         let url = peer.join(&format!("/chain?from={from}&limit={limit}"));
-        self.get_json(peer, &url).await
+        self.get_json(peer, &url, MAX_RESPONSE_BYTES).await
+    }
+
+    /// `GET /status`, read only as far as the handshake needs.
+    pub async fn status(&self, peer: &PeerUrl) -> Result<PeerStatus, PeerError> {
+        self.get_json(peer, &peer.join("/status"), MAX_SMALL_RESPONSE_BYTES)
+            .await
+    }
+
+    /// `POST /nodes/register` with `{"nodes": [me]}`; returns the peer's status code.
+    pub async fn register(
+        &self,
+        peer: &PeerUrl,
+        me: &PeerUrl,
+    ) -> Result<reqwest::StatusCode, PeerError> {
+        let body = serde_json::json!({ "nodes": [me] });
+        self.post_json(peer, "/nodes/register", &body).await
+    }
+
+    /// The peers `peer` lists in `GET /nodes`, at most [`MAX_LISTED_PEERS`]. When the peer shows
+    /// states, only those it finds healthy are taken; entries that are not valid peer URLs are
+    /// skipped, since one peer's bad entry should not cost us the others.
+    pub async fn nodes(&self, peer: &PeerUrl) -> Result<Vec<PeerUrl>, PeerError> {
+        let answer: NodesAnswer = self
+            .get_json(peer, &peer.join("/nodes"), MAX_SMALL_RESPONSE_BYTES)
+            .await?;
+        let urls: Vec<serde_json::Value> = match answer.peers {
+            Some(peers) => peers
+                .into_iter()
+                .filter(|p| p.state.as_deref().is_none_or(|s| s == "ok"))
+                .map(|p| p.url)
+                .collect(),
+            None => answer.nodes,
+        };
+        Ok(urls
+            .iter()
+            .filter_map(|v| v.as_str())
+            .filter_map(|s| PeerUrl::parse(s).ok())
+            .take(MAX_LISTED_PEERS)
+            .collect())
     }
 
     /// `POST /add_block`; returns the peer's status code (2xx: taken or known).
@@ -129,6 +196,7 @@ impl PeerClient {
         &self,
         peer: &PeerUrl,
         url: &str,
+        limit: usize,
     ) -> Result<T, PeerError> {
         let resp = self
             .http
@@ -145,7 +213,7 @@ impl PeerClient {
                 status: resp.status(),
             });
         }
-        let body = read_capped(peer, resp, MAX_RESPONSE_BYTES).await?;
+        let body = read_capped(peer, resp, limit).await?;
         serde_json::from_slice(&body).map_err(|error| PeerError::Json {
             peer: peer.to_string(),
             error,

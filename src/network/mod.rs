@@ -1,36 +1,106 @@
-//! Talking to peers: their addresses, the hardened HTTP client, and block broadcast.
+//! Talking to peers: their addresses, the hardened HTTP client, the peer book with its back-off
+//! and ban rules, the handshake, and broadcast.
+//!
+//! Nothing here touches the store or serves HTTP: the node decides what to remember and when to
+//! talk, this module only knows how.
 
+mod book;
 mod client;
 mod peer;
 
-pub use client::{ChainPage, PeerClient, PeerError, Timeouts, MAX_RESPONSE_BYTES};
+pub use book::{
+    backoff, Ban, Failed, Inserted, PeerBook, PeerRecord, PeerSource, PeerState, PeerView,
+    BACKOFF_BASE, BACKOFF_MAX, BAN, DEFAULT_MAX_PEERS, DROP_AFTER_FAILURES, DROP_AFTER_SILENCE,
+};
+pub use client::{
+    ChainPage, PeerClient, PeerError, PeerStatus, Timeouts, MAX_LISTED_PEERS, MAX_RESPONSE_BYTES,
+    MAX_SMALL_RESPONSE_BYTES,
+};
 pub use peer::{load_peers_file, PeerUrl, PeerUrlError, PeersFileError};
 
-use crate::chain::{Block, Transfer};
+use crate::chain::{Block, BlockHash, Transfer};
+
+/// A peer that answered the handshake for another chain: a different genesis means different
+/// chain parameters (difficulty or block version), so none of its blocks could ever be ours.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{peer} is on another chain: its genesis is {theirs}, ours is {ours} \
+     (it was started with other chain parameters, such as another --difficulty)"
+)]
+pub struct WrongChain {
+    pub peer: PeerUrl,
+    pub ours: BlockHash,
+    pub theirs: BlockHash,
+}
+
+/// Why a peer failed its handshake.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakeError {
+    /// It did not answer `GET /status` usefully; it may be down for now.
+    #[error(transparent)]
+    Unreachable(#[from] PeerError),
+    #[error(transparent)]
+    WrongChain(#[from] WrongChain),
+}
+
+/// Checks that `peer` answers and serves the chain that starts at `genesis`.
+pub async fn handshake(
+    client: &PeerClient,
+    peer: &PeerUrl,
+    genesis: &BlockHash,
+) -> Result<PeerStatus, HandshakeError> {
+    let status = client.status(peer).await?;
+    if status.genesis != *genesis {
+        return Err(WrongChain {
+            peer: peer.clone(),
+            ours: *genesis,
+            theirs: status.genesis,
+        }
+        .into());
+    }
+    Ok(status)
+}
+
+/// How each peer took a relay: `Err` only when it could not be reached or did not answer (a
+/// refusal is an answer, and the sender's business to log, not a peer failure).
+pub type RelayOutcome = Vec<(PeerUrl, Result<(), PeerError>)>;
 
 /// Sends `block` to every peer at once and waits for all of them (each bounded by the client's
-/// deadlines). Failures are logged and otherwise ignored: a down peer will catch up by syncing.
-pub async fn broadcast(client: &PeerClient, peers: &[PeerUrl], block: &Block) {
+/// deadlines). Refusals are logged: a down peer will catch up by syncing.
+pub async fn broadcast(client: &PeerClient, peers: &[PeerUrl], block: &Block) -> RelayOutcome {
     let sends = peers.iter().map(|peer| async move {
-        match client.send_block(peer, block).await {
-            Ok(status) if status.is_success() => {}
-            Ok(status) => log::info!(
-                "peer {peer} answered {status} to block {} ({})",
-                block.height(),
-                block.hash().short()
-            ),
-            Err(e) => log::info!("relay of block {} failed: {e}", block.height()),
-        }
+        let result = match client.send_block(peer, block).await {
+            Ok(status) if status.is_success() => Ok(()),
+            Ok(status) => {
+                log::info!(
+                    "peer {peer} answered {status} to block {} ({})",
+                    block.height(),
+                    block.hash().short()
+                );
+                Ok(())
+            }
+            Err(e) => {
+                log::info!("relay of block {} failed: {e}", block.height());
+                Err(e)
+            }
+        };
+        (peer.clone(), result)
     });
-    futures::future::join_all(sends).await;
+    futures::future::join_all(sends).await
 }
 
 /// Sends a transfer to every peer at once (`POST /transactions`); failures are logged.
-pub async fn broadcast_transfer(client: &PeerClient, peers: &[PeerUrl], transfer: &Transfer) {
+pub async fn broadcast_transfer(
+    client: &PeerClient,
+    peers: &[PeerUrl],
+    transfer: &Transfer,
+) -> RelayOutcome {
     let sends = peers.iter().map(|peer| async move {
-        if let Err(e) = client.send_transfer(peer, transfer).await {
+        let result = client.send_transfer(peer, transfer).await.map(drop);
+        if let Err(e) = &result {
             log::info!("relay of transfer {} failed: {e}", transfer.txid().short());
         }
+        (peer.clone(), result)
     });
-    futures::future::join_all(sends).await;
+    futures::future::join_all(sends).await
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use url::Url;
 
 /// The base URL of a peer node: http or https, a host, a port, nothing else.
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PeerUrl(Url);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +19,8 @@ pub enum PeerUrlError {
     NoHost(String),
     #[error("{0:?} must be a node's base URL, without a path, query or credentials")]
     NotBase(String),
+    #[error("{0:?} must name its port, as in http://host:5000")]
+    NoPort(String),
 }
 
 impl PeerUrl {
@@ -40,6 +42,11 @@ impl PeerUrl {
             || url.password().is_some()
         {
             return Err(PeerUrlError::NotBase(input.to_owned()));
+        }
+        // Nodes listen on arbitrary ports; a URL without one almost always means a forgotten
+        // port rather than a node on 80 or 443, and what we announce must round-trip anyway.
+        if !has_explicit_port(input.trim()) {
+            return Err(PeerUrlError::NoPort(input.to_owned()));
         }
         Ok(PeerUrl(url))
     }
@@ -83,9 +90,29 @@ impl PeerUrl {
     }
 }
 
+/// Whether the authority of an (already parsed) URL spells a port. `url` forgets a port equal to
+/// the scheme's default, so this looks at the input itself.
+fn has_explicit_port(input: &str) -> bool {
+    let rest = input.split_once("://").map_or(input, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // An IPv6 host is bracketed and full of colons; the port follows the closing bracket.
+    let after_host = authority
+        .rsplit_once(']')
+        .map_or(authority, |(_, after)| after);
+    after_host
+        .rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Always `scheme://host:port`, the port spelled even when it is the scheme's default, so the
+/// text parses back into the same `PeerUrl` on any node.
 impl fmt::Display for PeerUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.as_str().trim_end_matches('/'))
+        let host = self.0.host_str().unwrap_or_default();
+        match self.0.port_or_known_default() {
+            Some(port) => write!(f, "{}://{host}:{port}", self.0.scheme()),
+            None => write!(f, "{}://{host}", self.0.scheme()),
+        }
     }
 }
 
@@ -98,6 +125,13 @@ impl fmt::Debug for PeerUrl {
 impl serde::Serialize for PeerUrl {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PeerUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PeerUrl::parse(&s).map_err(serde::de::Error::custom)
     }
 }
 
@@ -165,6 +199,34 @@ mod tests {
             PeerUrl::parse("nonsense"),
             Err(PeerUrlError::Unparsable { .. })
         ));
+    }
+
+    #[test]
+    fn peer_urls_need_an_explicit_port() {
+        for missing in [
+            "http://x",
+            "http://x/",
+            "https://example.com",
+            "http://[::1]/",
+        ] {
+            assert!(
+                matches!(PeerUrl::parse(missing), Err(PeerUrlError::NoPort(_))),
+                "{missing}"
+            );
+        }
+        // A default port written out is kept, and printed, so the text round-trips.
+        for (input, shown) in [
+            ("http://x:80", "http://x:80"),
+            ("https://example.com:443/", "https://example.com:443"),
+            ("http://[::1]:5000", "http://[::1]:5000"),
+        ] {
+            let url = PeerUrl::parse(input).unwrap();
+            assert_eq!(url.to_string(), shown);
+            assert_eq!(PeerUrl::parse(&url.to_string()).unwrap(), url);
+        }
+        let json = serde_json::to_string(&PeerUrl::parse("http://x:1").unwrap()).unwrap();
+        assert_eq!(json, r#""http://x:1""#);
+        assert!(serde_json::from_str::<PeerUrl>(r#""http://x""#).is_err());
     }
 
     #[test]

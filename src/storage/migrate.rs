@@ -9,8 +9,12 @@
 use super::{StoreError, KEY_SCHEMA};
 
 /// The schema this build writes. Version 2 (`migrations/0002_accounts.md`) adds account state,
-/// undo data and a transaction index for chains with signed transfers.
-pub const SCHEMA_VERSION: u32 = 2;
+/// undo data and a transaction index for chains with signed transfers; version 3
+/// (`migrations/0003_peers.md`) adds the `peers` tree.
+pub const SCHEMA_VERSION: u32 = 3;
+
+/// The tree of peer records (schema version 3).
+pub(super) const PEERS_TREE: &str = "peers";
 
 /// Versions that cannot be upgraded, with the reason the user is shown.
 const RETIRED: &[(u32, &str)] = &[(
@@ -30,9 +34,21 @@ pub struct Migration {
 
 /// Every known upgrade, in order; a new schema adds its step here and its notes in
 /// `migrations/`. Version 1 is retired rather than upgraded (see [`RETIRED`]).
-pub(super) const MIGRATIONS: &[Migration] = &[];
+pub(super) const MIGRATIONS: &[Migration] = &[Migration {
+    from: 2,
+    describe: "add the peers tree (known peers and their state, kept across restarts)",
+    apply: add_peers_tree,
+}];
 
-fn read_version(meta: &sled::Tree) -> Result<u32, StoreError> {
+/// 2 -> 3. Opening a tree creates it if it is missing and leaves it alone if not, so running
+/// this twice (a crash before the version was recorded) changes nothing. Existing data is
+/// untouched: a version-2 store simply had no peers stored.
+pub(super) fn add_peers_tree(db: &sled::Db, _meta: &sled::Tree) -> Result<(), StoreError> {
+    db.open_tree(PEERS_TREE)?;
+    Ok(())
+}
+
+pub(super) fn read_version(meta: &sled::Tree) -> Result<u32, StoreError> {
     let bytes = meta
         .get(KEY_SCHEMA)?
         .ok_or_else(|| StoreError::Corrupt("no schema version".into()))?;

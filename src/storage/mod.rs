@@ -12,6 +12,10 @@
 //! - `undo`: main-chain block hash -> the accounts it changed, as they were before it, so a
 //!   reorganisation restores them exactly.
 //! - `txindex`: transaction id -> hash of the main-chain block holding it.
+//! - `peers`: peer URL -> what the node knows of that peer, as JSON (the network layer's
+//!   record; JSON so a record can gain fields without a schema step). Written on its own, outside
+//!   the chain's transactions: peer state is advisory, and losing its last changes in a crash
+//!   costs a re-learn, never a block.
 //!
 //! Blocks, index entries, height changes, account changes with their undo data, and the tip move
 //! together in one sled transaction, and
@@ -281,6 +285,7 @@ pub struct Store {
     accounts: sled::Tree,
     undo: sled::Tree,
     txindex: sled::Tree,
+    peers: sled::Tree,
     params: ChainParams,
     tip: RwLock<Tip>,
     /// Serialises writers: validation reads the tip and ancestors, then commits, and two batches
@@ -351,6 +356,7 @@ impl Store {
             accounts: db.open_tree("accounts")?,
             undo: db.open_tree("undo")?,
             txindex: db.open_tree("txindex")?,
+            peers: db.open_tree(migrate::PEERS_TREE)?,
             meta,
             db,
             params,
@@ -794,6 +800,48 @@ impl Store {
                 Ok(())
             })?;
         self.db.flush()?;
+        Ok(())
+    }
+
+    /// The schema version recorded in the store (after any upgrade, [`SCHEMA_VERSION`]).
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        migrate::read_version(&self.meta)
+    }
+
+    /// Every stored peer record, decoded as `T`. A record that no longer decodes is skipped and
+    /// logged: a node must not refuse to start over advisory peer state.
+    pub fn peers<T: serde::de::DeserializeOwned>(&self) -> Result<Vec<T>, StoreError> {
+        let mut records = Vec::new();
+        for entry in self.peers.iter() {
+            let (key, value) = entry?;
+            match serde_json::from_slice(&value) {
+                Ok(record) => records.push(record),
+                Err(e) => log::warn!(
+                    "ignoring unreadable peer record {}: {e}",
+                    String::from_utf8_lossy(&key)
+                ),
+            }
+        }
+        Ok(records)
+    }
+
+    /// Writes the record of the peer at `url`, replacing any previous one. Not flushed here:
+    /// sled's background flush (every half second) and the flush on close cover it.
+    pub fn put_peer<T: serde::Serialize>(&self, url: &str, record: &T) -> Result<(), StoreError> {
+        let value = serde_json::to_vec(record)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode peer {url}: {e}")))?;
+        self.peers.insert(url.as_bytes(), value)?;
+        Ok(())
+    }
+
+    pub fn remove_peer(&self, url: &str) -> Result<(), StoreError> {
+        self.peers.remove(url.as_bytes())?;
+        Ok(())
+    }
+
+    /// Forgets every peer record.
+    pub fn clear_peers(&self) -> Result<(), StoreError> {
+        self.peers.clear()?;
         Ok(())
     }
 

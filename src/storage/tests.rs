@@ -411,3 +411,34 @@ fn a_schema_1_store_is_refused_with_the_reason() {
     assert!(matches!(err, StoreError::Retired { found: 1, .. }), "{err}");
     assert!(err.to_string().contains("--data-dir"), "{err}");
 }
+
+#[test]
+fn a_schema_2_store_is_upgraded_to_3_with_an_empty_peers_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let blocks = branch(&store, params().genesis_hash(), 2, "v2");
+    accept(&store, blocks);
+    let tip = store.tip();
+    drop(store);
+    // What a version-2 build left behind: no peers tree, version 2.
+    {
+        let db = sled::open(dir.path()).unwrap();
+        assert!(db.drop_tree(migrate::PEERS_TREE).unwrap());
+        db.open_tree("meta")
+            .unwrap()
+            .insert(KEY_SCHEMA, &2u32.to_le_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path(), None).unwrap();
+    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.tip(), tip);
+    assert!(store.peers::<serde_json::Value>().unwrap().is_empty());
+    store.put_peer("http://127.0.0.1:1", &"a record").unwrap();
+    // Running the step again (as after a crash before the version was written) keeps the data.
+    migrate::add_peers_tree(&store.db, &store.meta).unwrap();
+    assert_eq!(store.peers::<String>().unwrap(), ["a record"]);
+    drop(store);
+    let store = Store::open(dir.path(), None).unwrap();
+    assert_eq!(store.peers::<String>().unwrap(), ["a record"]);
+}

@@ -8,9 +8,12 @@ use ferrochain::chain::{
 };
 use ferrochain::mining::{solve_sequential, template};
 use ferrochain::network::{PeerUrl, Timeouts};
-use ferrochain::node::{Node, NodeConfig};
+use ferrochain::node::{Node, NodeConfig, NodeError};
+use ferrochain::storage::StoreError;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -55,15 +58,28 @@ impl TestNode {
     pub async fn start_with(dir: TempDir, params: ChainParams, miner: Option<Address>) -> TestNode {
         let config = NodeConfig {
             miner,
-            params: Some(params),
-            mining_threads: Some(2),
-            timeouts: test_timeouts(),
-            ..NodeConfig::new(dir.path())
+            ..test_config(dir.path(), params)
         };
-        let node = tokio::task::spawn_blocking(move || Node::open(config))
-            .await
-            .unwrap()
-            .unwrap();
+        Self::start_config(dir, config).await
+    }
+
+    /// A node opened with `config` in `dir`. If the directory is still held by a node that is
+    /// shutting down (a restart), opening is retried until it is released.
+    pub async fn start_config(dir: TempDir, config: NodeConfig) -> TestNode {
+        let node = wait_for("the data directory to be free", || {
+            let config = config.clone();
+            async move {
+                match tokio::task::spawn_blocking(move || Node::open(config))
+                    .await
+                    .unwrap()
+                {
+                    Ok(node) => Some(node),
+                    Err(NodeError::Store(StoreError::Locked(_))) => None,
+                    Err(e) => panic!("cannot open the node: {e}"),
+                }
+            }
+        })
+        .await;
         let figment = ferrochain::api::figment()
             .merge(("address", "127.0.0.1"))
             .merge(("port", 0))
@@ -100,6 +116,17 @@ impl TestNode {
     pub fn stop(self) -> TempDir {
         self.shutdown.notify();
         self.dir
+    }
+}
+
+/// The configuration every test node starts from: `params`, two mining threads, short
+/// deadlines.
+pub fn test_config(dir: &std::path::Path, params: ChainParams) -> NodeConfig {
+    NodeConfig {
+        params: Some(params),
+        mining_threads: Some(2),
+        timeouts: test_timeouts(),
+        ..NodeConfig::new(dir)
     }
 }
 
@@ -186,14 +213,22 @@ pub enum Hostile {
 }
 
 pub async fn hostile_peer(behaviour: Hostile) -> PeerUrl {
+    hostile_peer_counted(behaviour).await.0
+}
+
+/// [`hostile_peer`], with the number of connections it has accepted so far.
+pub async fn hostile_peer_counted(behaviour: Hostile) -> (PeerUrl, Arc<AtomicUsize>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
     tokio::spawn(async move {
         loop {
             let Ok((mut socket, _)) = listener.accept().await else {
                 return;
             };
+            counter.fetch_add(1, Ordering::SeqCst);
             let behaviour = behaviour.clone();
             tokio::spawn(async move {
                 let mut buf = vec![0u8; 64 * 1024];
@@ -217,7 +252,7 @@ pub async fn hostile_peer(behaviour: Hostile) -> PeerUrl {
             });
         }
     });
-    PeerUrl::for_socket(addr)
+    (PeerUrl::for_socket(addr), accepted)
 }
 
 /// An HTTP response with a JSON body.

@@ -1,0 +1,546 @@
+//! The peer book: every peer a node knows, where it came from, and how it has behaved.
+//!
+//! Pure bookkeeping, no I/O and no clock: every method that depends on time takes `now`, so the
+//! back-off, drop and ban rules are tested with made-up times. The node keeps the book in memory,
+//! writes each changed [`PeerRecord`] to the store, and asks the book which peers to talk to.
+//!
+//! The rules, in one place:
+//! - a failure (connect error, timeout, bad answer) backs a peer off for 1 s, doubling up to
+//!   5 minutes; a success clears it;
+//! - a peer the node learned or was told of by a registration is dropped after
+//!   [`DROP_AFTER_FAILURES`] failures in a row, or when it has failed for [`DROP_AFTER_SILENCE`];
+//!   peers the operator gave (`nodes.json`, `--peer`) are only ever backed off;
+//! - a peer caught sending an invalid block or chain is banned for [`BAN`], whatever its source;
+//! - learned and registered peers are used (relay, sync) only once their handshake passed.
+
+use super::PeerUrl;
+use crate::chain::Timestamp;
+use std::time::Duration;
+
+/// First back-off after a failure; each further failure doubles it.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// Longest back-off.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+/// Failures in a row after which a discovered peer is forgotten (about 17 minutes of retries).
+pub const DROP_AFTER_FAILURES: u32 = 10;
+/// How long a discovered peer may keep failing, counted from its last success (or from when it
+/// was added), before it is forgotten.
+pub const DROP_AFTER_SILENCE: Duration = Duration::from_secs(60 * 60);
+/// How long a peer that sent an invalid block or chain is ignored.
+pub const BAN: Duration = Duration::from_secs(10 * 60);
+/// Known peers a node keeps by default; operator peers are always kept, even past it.
+pub const DEFAULT_MAX_PEERS: usize = 64;
+
+/// Where a peer came from. Operator sources are trusted to be meant and never dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerSource {
+    /// The peers file (`nodes.json`).
+    File,
+    /// `--peer` on the command line (or [`crate::node::Node::set_peers`]).
+    Flag,
+    /// It announced itself with `POST /nodes/register`.
+    Registered,
+    /// Another peer listed it in `GET /nodes`.
+    Learned,
+}
+
+impl PeerSource {
+    /// Whether the operator named this peer: used without a handshake, never dropped.
+    pub fn is_operator(self) -> bool {
+        matches!(self, PeerSource::File | PeerSource::Flag)
+    }
+}
+
+/// Why and until when a peer is ignored.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Ban {
+    pub until: Timestamp,
+    pub reason: String,
+}
+
+/// Everything the node remembers about one peer; this is what the store keeps.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PeerRecord {
+    pub url: PeerUrl,
+    pub source: PeerSource,
+    /// When the node first heard of it; orders the list.
+    pub added: Timestamp,
+    /// Its handshake passed: same genesis, so the same chain parameters.
+    #[serde(default)]
+    pub verified: bool,
+    #[serde(default)]
+    pub last_success: Option<Timestamp>,
+    /// Failures since the last success.
+    #[serde(default)]
+    pub failures: u32,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    /// Not to be contacted before this (set by a failure).
+    #[serde(default)]
+    pub retry_at: Option<Timestamp>,
+    #[serde(default)]
+    pub ban: Option<Ban>,
+}
+
+/// How a peer stands, as `GET /nodes` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PeerState {
+    Ok,
+    /// It failed recently and is retried later.
+    Backoff,
+    /// It sent something invalid and is ignored until its ban ends.
+    Banned,
+}
+
+/// One peer as `GET /nodes` shows it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PeerView {
+    pub url: PeerUrl,
+    pub source: PeerSource,
+    pub state: PeerState,
+    pub verified: bool,
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub last_success: Option<Timestamp>,
+    pub retry_at: Option<Timestamp>,
+    pub banned_until: Option<Timestamp>,
+    pub ban_reason: Option<String>,
+}
+
+impl PeerRecord {
+    pub fn new(url: PeerUrl, source: PeerSource, now: Timestamp) -> PeerRecord {
+        PeerRecord {
+            url,
+            source,
+            added: now,
+            verified: false,
+            last_success: None,
+            failures: 0,
+            last_error: None,
+            retry_at: None,
+            ban: None,
+        }
+    }
+
+    pub fn state(&self, now: Timestamp) -> PeerState {
+        if self.banned_at(now) {
+            PeerState::Banned
+        } else if self.failures > 0 {
+            PeerState::Backoff
+        } else {
+            PeerState::Ok
+        }
+    }
+
+    pub fn banned_at(&self, now: Timestamp) -> bool {
+        self.ban.as_ref().is_some_and(|b| b.until > now)
+    }
+
+    /// Not banned and not waiting out a back-off: may be contacted now.
+    pub fn is_due(&self, now: Timestamp) -> bool {
+        !self.banned_at(now) && self.retry_at.is_none_or(|t| t <= now)
+    }
+
+    /// May be relayed to and synced from: due, and either named by the operator or handshaken.
+    pub fn is_usable(&self, now: Timestamp) -> bool {
+        self.is_due(now) && (self.verified || self.source.is_operator())
+    }
+
+    /// Why a peer that is not usable is skipped, in words for logs and the resolve report.
+    pub fn skip_reason(&self, now: Timestamp) -> Option<String> {
+        if let Some(ban) = self.ban.as_ref().filter(|_| self.banned_at(now)) {
+            return Some(format!(
+                "skipped: banned until {} ms: {}",
+                ban.until.as_millis(),
+                ban.reason
+            ));
+        }
+        if let Some(at) = self.retry_at.filter(|t| *t > now) {
+            return Some(format!(
+                "skipped: backing off until {} ms after {} failures (last: {})",
+                at.as_millis(),
+                self.failures,
+                self.last_error.as_deref().unwrap_or("unknown")
+            ));
+        }
+        if !self.is_usable(now) {
+            return Some("skipped: its handshake has not passed yet".to_owned());
+        }
+        None
+    }
+
+    pub fn view(&self, now: Timestamp) -> PeerView {
+        let ban = self.ban.as_ref().filter(|_| self.banned_at(now));
+        PeerView {
+            url: self.url.clone(),
+            source: self.source,
+            state: self.state(now),
+            verified: self.verified,
+            failures: self.failures,
+            last_error: self.last_error.clone(),
+            last_success: self.last_success,
+            retry_at: self.retry_at.filter(|t| *t > now),
+            banned_until: ban.map(|b| b.until),
+            ban_reason: ban.map(|b| b.reason.clone()),
+        }
+    }
+}
+
+/// The back-off after `failures` failures in a row: 1 s, 2 s, 4 s, ... up to [`BACKOFF_MAX`].
+pub fn backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(31);
+    BACKOFF_BASE
+        .saturating_mul(1u32 << doublings)
+        .min(BACKOFF_MAX)
+}
+
+fn later(now: Timestamp, by: Duration) -> Timestamp {
+    now.saturating_add_millis(u64::try_from(by.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// What a failure did to a peer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failed {
+    /// Retried no earlier than `until`.
+    BackedOff { until: Timestamp, failures: u32 },
+    /// Forgotten: a discovered peer that failed too often or too long.
+    Dropped { failures: u32 },
+    /// Not in the book (dropped meanwhile).
+    Unknown,
+}
+
+/// What [`PeerBook::insert`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    Added,
+    Known,
+    /// The book holds its maximum of discovered peers.
+    Full,
+}
+
+/// The known peers, in the order they were added. Small (tens of entries), so a `Vec`.
+#[derive(Clone, Debug)]
+pub struct PeerBook {
+    peers: Vec<PeerRecord>,
+    max: usize,
+}
+
+impl PeerBook {
+    pub fn new(max: usize) -> PeerBook {
+        PeerBook {
+            peers: Vec::new(),
+            max,
+        }
+    }
+
+    /// A book holding `records` (as read back from the store), oldest first.
+    pub fn with_records(max: usize, mut records: Vec<PeerRecord>) -> PeerBook {
+        records.sort_by(|a, b| a.added.cmp(&b.added).then_with(|| a.url.cmp(&b.url)));
+        records.dedup_by(|a, b| a.url == b.url);
+        PeerBook {
+            peers: records,
+            max,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.peers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.peers.is_empty()
+    }
+
+    /// Whether a discovered peer would be refused for lack of room.
+    pub fn is_full(&self) -> bool {
+        self.peers.len() >= self.max
+    }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    pub fn get(&self, url: &PeerUrl) -> Option<&PeerRecord> {
+        self.peers.iter().find(|p| p.url == *url)
+    }
+
+    pub fn contains(&self, url: &PeerUrl) -> bool {
+        self.get(url).is_some()
+    }
+
+    pub fn records(&self) -> &[PeerRecord] {
+        &self.peers
+    }
+
+    fn get_mut(&mut self, url: &PeerUrl) -> Option<&mut PeerRecord> {
+        self.peers.iter_mut().find(|p| p.url == *url)
+    }
+
+    /// Adds `record` unless its URL is known. Discovered peers need room under the maximum;
+    /// operator peers are always taken. An operator source upgrades a known discovered peer.
+    pub fn insert(&mut self, record: PeerRecord) -> Inserted {
+        if let Some(known) = self.get_mut(&record.url) {
+            if record.source.is_operator() && !known.source.is_operator() {
+                known.source = record.source;
+            }
+            return Inserted::Known;
+        }
+        if !record.source.is_operator() && self.is_full() {
+            return Inserted::Full;
+        }
+        self.peers.push(record);
+        Inserted::Added
+    }
+
+    pub fn remove(&mut self, url: &PeerUrl) -> Option<PeerRecord> {
+        let i = self.peers.iter().position(|p| p.url == *url)?;
+        Some(self.peers.remove(i))
+    }
+
+    /// Peers that may be relayed to and synced from now.
+    pub fn usable(&self, now: Timestamp) -> Vec<PeerUrl> {
+        self.peers
+            .iter()
+            .filter(|p| p.is_usable(now))
+            .map(|p| p.url.clone())
+            .collect()
+    }
+
+    /// Peers the discovery round should contact now: everyone not banned or backing off,
+    /// handshaken or not (a candidate's retry is its handshake).
+    pub fn due(&self, now: Timestamp) -> Vec<PeerUrl> {
+        self.peers
+            .iter()
+            .filter(|p| p.is_due(now))
+            .map(|p| p.url.clone())
+            .collect()
+    }
+
+    /// The peer answered: its failures and back-off are cleared.
+    pub fn succeeded(&mut self, url: &PeerUrl, now: Timestamp) -> bool {
+        let Some(p) = self.get_mut(url) else {
+            return false;
+        };
+        p.failures = 0;
+        p.retry_at = None;
+        p.last_error = None;
+        p.last_success = Some(now);
+        true
+    }
+
+    /// The peer passed the handshake (and so answered).
+    pub fn verified(&mut self, url: &PeerUrl, now: Timestamp) -> bool {
+        let Some(p) = self.get_mut(url) else {
+            return false;
+        };
+        p.verified = true;
+        self.succeeded(url, now)
+    }
+
+    /// The peer failed with `error`: back it off, or drop it if it is a discovered peer that
+    /// failed too often or for too long.
+    pub fn failed(&mut self, url: &PeerUrl, error: String, now: Timestamp) -> Failed {
+        let Some(p) = self.get_mut(url) else {
+            return Failed::Unknown;
+        };
+        p.failures = p.failures.saturating_add(1);
+        p.last_error = Some(error);
+        let failures = p.failures;
+        let silent_since = p.last_success.unwrap_or(p.added);
+        let silent_for =
+            Duration::from_millis(now.as_millis().saturating_sub(silent_since.as_millis()));
+        if !p.source.is_operator()
+            && (failures >= DROP_AFTER_FAILURES || silent_for >= DROP_AFTER_SILENCE)
+        {
+            self.remove(url);
+            return Failed::Dropped { failures };
+        }
+        let until = later(now, backoff(failures));
+        p.retry_at = Some(until);
+        Failed::BackedOff { until, failures }
+    }
+
+    /// Ignores the peer for [`BAN`]; returns when the ban ends.
+    pub fn ban(&mut self, url: &PeerUrl, reason: String, now: Timestamp) -> Option<Timestamp> {
+        let p = self.get_mut(url)?;
+        let until = later(now, BAN);
+        p.ban = Some(Ban { until, reason });
+        Some(until)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(port: u16) -> PeerUrl {
+        PeerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap()
+    }
+
+    const T0: Timestamp = Timestamp::from_millis(1_000_000);
+
+    fn at(ms: u64) -> Timestamp {
+        T0.saturating_add_millis(ms)
+    }
+
+    #[test]
+    fn backoff_doubles_from_one_second_to_five_minutes() {
+        let secs: Vec<u64> = (1..=11).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+        assert_eq!(backoff(u32::MAX), BACKOFF_MAX);
+    }
+
+    #[test]
+    fn a_failing_peer_backs_off_and_a_success_clears_it() {
+        let mut book = PeerBook::new(8);
+        book.insert(PeerRecord::new(url(1), PeerSource::Flag, T0));
+        assert_eq!(book.usable(T0), [url(1)]);
+        assert_eq!(
+            book.failed(&url(1), "refused".into(), T0),
+            Failed::BackedOff {
+                until: at(1000),
+                failures: 1
+            }
+        );
+        let p = book.get(&url(1)).unwrap();
+        assert_eq!(p.state(T0), PeerState::Backoff);
+        assert!(book.usable(at(999)).is_empty());
+        assert_eq!(book.usable(at(1000)), [url(1)]);
+        assert!(
+            book.failed(&url(1), "again".into(), at(1000))
+                == Failed::BackedOff {
+                    until: at(3000),
+                    failures: 2
+                }
+        );
+        assert!(book
+            .get(&url(1))
+            .unwrap()
+            .skip_reason(at(2000))
+            .unwrap()
+            .contains("again"));
+        book.succeeded(&url(1), at(3000));
+        let p = book.get(&url(1)).unwrap();
+        assert_eq!(
+            (p.state(at(3000)), p.failures, p.retry_at),
+            (PeerState::Ok, 0, None)
+        );
+    }
+
+    #[test]
+    fn discovered_peers_are_dropped_after_repeated_failures_operator_peers_never() {
+        let mut book = PeerBook::new(8);
+        book.insert(PeerRecord::new(url(1), PeerSource::Learned, T0));
+        book.insert(PeerRecord::new(url(2), PeerSource::File, T0));
+        let mut now = T0;
+        for n in 1..DROP_AFTER_FAILURES {
+            assert!(matches!(
+                book.failed(&url(1), "down".into(), now),
+                Failed::BackedOff { failures, .. } if failures == n
+            ));
+            now = now.saturating_add_millis(1);
+        }
+        assert_eq!(
+            book.failed(&url(1), "down".into(), now),
+            Failed::Dropped {
+                failures: DROP_AFTER_FAILURES
+            }
+        );
+        assert!(!book.contains(&url(1)));
+        for _ in 0..3 * DROP_AFTER_FAILURES {
+            assert!(matches!(
+                book.failed(&url(2), "down".into(), now),
+                Failed::BackedOff { .. }
+            ));
+        }
+        assert_eq!(
+            book.get(&url(2)).unwrap().retry_at,
+            Some(later(now, BACKOFF_MAX))
+        );
+    }
+
+    #[test]
+    fn a_discovered_peer_failing_for_an_hour_is_dropped_at_its_next_failure() {
+        let mut book = PeerBook::new(8);
+        book.insert(PeerRecord::new(url(1), PeerSource::Registered, T0));
+        book.succeeded(&url(1), T0);
+        let late = later(T0, DROP_AFTER_SILENCE);
+        assert_eq!(
+            book.failed(&url(1), "down".into(), late),
+            Failed::Dropped { failures: 1 }
+        );
+    }
+
+    #[test]
+    fn a_ban_hides_a_peer_until_it_ends() {
+        let mut book = PeerBook::new(8);
+        book.insert(PeerRecord::new(url(1), PeerSource::Flag, T0));
+        let until = book.ban(&url(1), "sent block 3 with a bad Merkle root".into(), T0);
+        assert_eq!(until, Some(later(T0, BAN)));
+        let p = book.get(&url(1)).unwrap();
+        assert_eq!(p.state(T0), PeerState::Banned);
+        let view = p.view(T0);
+        assert_eq!(
+            view.ban_reason.as_deref(),
+            Some("sent block 3 with a bad Merkle root")
+        );
+        assert!(book.usable(T0).is_empty() && book.due(T0).is_empty());
+        let after = later(T0, BAN);
+        assert_eq!(book.usable(after), [url(1)]);
+        assert_eq!(book.get(&url(1)).unwrap().view(after).banned_until, None);
+    }
+
+    #[test]
+    fn discovered_peers_wait_for_their_handshake_and_for_room() {
+        let mut book = PeerBook::new(2);
+        book.insert(PeerRecord::new(url(1), PeerSource::Learned, T0));
+        assert!(book.usable(T0).is_empty());
+        assert_eq!(book.due(T0), [url(1)]);
+        book.verified(&url(1), T0);
+        assert_eq!(book.usable(T0), [url(1)]);
+        book.insert(PeerRecord::new(url(2), PeerSource::Registered, T0));
+        assert_eq!(
+            book.insert(PeerRecord::new(url(3), PeerSource::Learned, T0)),
+            Inserted::Full
+        );
+        // The operator's peers are always taken, and a known peer named by the operator
+        // becomes an operator peer.
+        assert_eq!(
+            book.insert(PeerRecord::new(url(4), PeerSource::File, T0)),
+            Inserted::Added
+        );
+        assert_eq!(
+            book.insert(PeerRecord::new(url(1), PeerSource::Flag, T0)),
+            Inserted::Known
+        );
+        assert_eq!(book.get(&url(1)).unwrap().source, PeerSource::Flag);
+    }
+
+    #[test]
+    fn records_round_trip_through_json_and_keep_their_order() {
+        let mut r = PeerRecord::new(url(2), PeerSource::Learned, T0);
+        r.failures = 3;
+        r.ban = Some(Ban {
+            until: at(5),
+            reason: "x".into(),
+        });
+        let json = serde_json::to_vec(&r).unwrap();
+        assert_eq!(serde_json::from_slice::<PeerRecord>(&json).unwrap(), r);
+        // Fields added later default when an older record lacks them.
+        let old: PeerRecord =
+            serde_json::from_str(r#"{"url":"http://h:1","source":"file","added":7}"#).unwrap();
+        assert_eq!(
+            old,
+            PeerRecord::new(
+                PeerUrl::parse("http://h:1").unwrap(),
+                PeerSource::File,
+                Timestamp::from_millis(7)
+            )
+        );
+        let first = PeerRecord::new(url(9), PeerSource::Flag, Timestamp::from_millis(1));
+        let book = PeerBook::with_records(8, vec![r.clone(), first.clone()]);
+        assert_eq!(book.records()[0].url, url(9));
+    }
+}
