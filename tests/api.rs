@@ -317,23 +317,32 @@ fn status_reports_the_tip_work_and_parameters() {
     assert!(v["process"]["memory_bytes"].as_u64().unwrap() > 0);
 }
 
+/// A loopback port where nothing listens (it was free a moment ago): registration handshakes
+/// with every new peer, and must not reach a node someone happens to run on a well-known port.
+fn dead_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
 #[test]
 fn register_adds_valid_peers_once_and_lists_them_all() {
     let (client, _dir) = client();
+    let (p1, p2) = (dead_port(), dead_port());
+    let one = format!("http://127.0.0.1:{p1}");
     let resp = client
         .post("/nodes/register")
-        .json(&json!({"nodes": ["http://127.0.0.1:5001", "http://localhost:5002/"]}))
+        .json(&json!({"nodes": [one, format!("http://localhost:{p2}/")]}))
         .dispatch();
     assert_eq!(resp.status(), Status::Created);
     let v = body(resp);
     assert_eq!(v["message"], "2 peers added");
-    let both = json!(["http://127.0.0.1:5001", "http://localhost:5002"]);
+    let both = json!([one, format!("http://localhost:{p2}")]);
     assert_eq!(v["nodes"], both);
 
     // Known peers, repeated in one request too, are skipped.
     let resp = client
         .post("/nodes/register")
-        .json(&json!({"nodes": ["http://127.0.0.1:5001", "http://127.0.0.1:5001"]}))
+        .json(&json!({"nodes": [one, one]}))
         .dispatch();
     assert_eq!(resp.status(), Status::Ok);
     let v = body(resp);
