@@ -380,28 +380,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
 
 /// The real binary on port 0 with `args`; returns it and the URL it prints once it listens.
 fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
-    use std::io::{BufRead, BufReader};
-    let mut child = std::process::Command::new(BIN)
-        .args(["node", "0", "--difficulty", &TEST_BITS.to_string()])
+    let mut cmd = std::process::Command::new(BIN);
+    cmd.args(["node", "0", "--difficulty", &TEST_BITS.to_string()])
         .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.split_whitespace().find(|w| w.starts_with("http://")) {
-                let _ = tx.send(url.to_owned());
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the node prints its address once it listens");
-    (child, url)
+        .env("RUST_LOG", "warn");
+    spawn_listening(cmd)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

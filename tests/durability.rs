@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::{http, mine_on, note, spawn_listening};
-use ferrochain::chain::{Block, WireBlock};
+use common::{fetch_chain, http, mine_on, note, spawn_listening};
+
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -30,19 +30,6 @@ fn spawn_node(dir: &Path) -> (Child, String) {
     spawn_listening(node_command(dir, 8))
 }
 
-async fn chain(url: &str) -> Vec<Block> {
-    let v: Value = http()
-        .get(format!("{url}/chain"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let wire: Vec<WireBlock> = serde_json::from_value(v["chain"].clone()).unwrap();
-    wire.into_iter().map(|w| w.into_block().unwrap()).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_blocks_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
@@ -62,7 +49,7 @@ async fn acknowledged_blocks_survive_sigkill() {
         acknowledged.push(v["block"]["hash"].as_str().unwrap().to_owned());
     }
     // A block from elsewhere, acknowledged through /add_block.
-    let tip = chain(&url).await.pop().unwrap();
+    let tip = fetch_chain(&url).await.pop().unwrap();
     let external = mine_on(&tip, vec![note("from a peer")]);
     let resp = client
         .post(format!("{url}/add_block"))
@@ -78,7 +65,7 @@ async fn acknowledged_blocks_survive_sigkill() {
     child.wait().unwrap();
 
     let (mut child, url) = spawn_node(dir.path());
-    let blocks = chain(&url).await;
+    let blocks = fetch_chain(&url).await;
     let hashes: Vec<String> = blocks.iter().map(|b| b.hash().to_string()).collect();
     assert_eq!(hashes[1..], acknowledged[..]);
     child.kill().unwrap();

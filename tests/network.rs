@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use ferrochain::chain::{Block, ChainParams, Difficulty, Height, WireBlock};
+use ferrochain::chain::{Block, ChainParams, Difficulty, Height};
 use ferrochain::network::PeerUrl;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -39,16 +39,7 @@ async fn resolve(node: &TestNode) -> Value {
 }
 
 async fn chain_of(node: &TestNode) -> Vec<Block> {
-    let v: Value = http()
-        .get(node.url("/chain"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let wire: Vec<WireBlock> = serde_json::from_value(v["chain"].clone()).unwrap();
-    wire.into_iter().map(|w| w.into_block().unwrap()).collect()
+    fetch_chain(&node.url("")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -288,3 +288,18 @@ pub fn spawn_listening(mut cmd: std::process::Command) -> (std::process::Child, 
         .expect("the node prints its address once it listens");
     (child, url)
 }
+
+/// The whole main chain of the node at `base` (`http://host:port`), read through `GET /chain`.
+pub async fn fetch_chain(base: &str) -> Vec<Block> {
+    let v: serde_json::Value = http()
+        .get(format!("{base}/chain"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let wire: Vec<ferrochain::chain::WireBlock> =
+        serde_json::from_value(v["chain"].clone()).unwrap();
+    wire.into_iter().map(|w| w.into_block().unwrap()).collect()
+}
