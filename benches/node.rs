@@ -32,6 +32,86 @@ fn main() {
     transfers_in_a_block();
     transfers_over_http();
     sync();
+    propagation();
+}
+
+/// Opens a node and serves its API on 127.0.0.1, port 0, on a runtime of its own thread;
+/// returns the node and the address it listens on.
+fn launch(config: NodeConfig) -> (Node, std::net::SocketAddr) {
+    let node = Node::open(config).unwrap();
+    let figment = ferrochain::api::figment()
+        .merge(("port", 0))
+        .merge(("log_level", "off"))
+        .merge(("shutdown.ctrlc", false));
+    let rocket = ferrochain::api::build(node.clone(), figment);
+    std::thread::spawn(move || {
+        if let Err(e) = rocket::execute(rocket.launch()) {
+            panic!("the bench node stopped: {e}");
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(addr) = node.local_addr() {
+            return (node, addr);
+        }
+        assert!(Instant::now() < deadline, "the node never listened");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+const NETWORK: usize = 5;
+const ROUNDS: usize = 20;
+
+/// Five nodes, each with the other four as peers: how long a block mined on one takes to be the
+/// tip of all five, counted from the moment the miner's `mine` returns (the block is stored and
+/// its relay has started).
+fn propagation() {
+    let params = ChainParams::new(Difficulty::new(BITS).unwrap());
+    let dirs: Vec<_> = (0..NETWORK).map(|_| tempfile::tempdir().unwrap()).collect();
+    let nodes: Vec<(Node, std::net::SocketAddr)> = dirs
+        .iter()
+        .map(|d| {
+            launch(NodeConfig {
+                params: Some(params),
+                ..NodeConfig::new(d.path())
+            })
+        })
+        .collect();
+    let urls: Vec<_> = nodes
+        .iter()
+        .map(|(_, addr)| ferrochain::network::PeerUrl::for_socket(*addr))
+        .collect();
+    for (node, _) in &nodes {
+        node.set_peers(urls.clone());
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut times: Vec<f64> = rt.block_on(async {
+        let mut times = Vec::with_capacity(ROUNDS);
+        for round in 0..ROUNDS {
+            let (miner, _) = &nodes[round % NETWORK];
+            let note = Transaction::Note(Note::new(format!("round {round}")).unwrap());
+            let mined = miner.mine(vec![note]).await.unwrap();
+            let started = Instant::now();
+            let hash = mined.block.hash();
+            let deadline = started + Duration::from_secs(10);
+            while nodes.iter().any(|(n, _)| n.tip().hash != hash) {
+                assert!(
+                    Instant::now() < deadline,
+                    "round {round} never reached every node"
+                );
+                tokio::time::sleep(Duration::from_micros(200)).await;
+            }
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        times
+    });
+    times.sort_by(f64::total_cmp);
+    println!(
+        "\npropagation: a block mined on one of {NETWORK} nodes (all connected) reaches all of them: \
+         median {:.1} ms, slowest {:.1} ms over {ROUNDS} blocks",
+        times[ROUNDS / 2],
+        times[ROUNDS - 1]
+    );
 }
 
 fn mining() {
@@ -309,30 +389,11 @@ fn transfers_over_http() {
     let chain = params.genesis_hash();
     let dir = tempfile::tempdir().unwrap();
     let funder = key(u32::MAX - 1);
-    let node = Node::open(NodeConfig {
+    let (node, addr) = launch(NodeConfig {
         params: Some(params),
         miner: Some(address(&funder)),
         ..NodeConfig::new(dir.path())
-    })
-    .unwrap();
-    let figment = ferrochain::api::figment()
-        .merge(("port", 0))
-        .merge(("log_level", "off"))
-        .merge(("shutdown.ctrlc", false));
-    let rocket = ferrochain::api::build(node.clone(), figment);
-    std::thread::spawn(move || {
-        if let Err(e) = rocket::execute(rocket.launch()) {
-            panic!("the bench node stopped: {e}");
-        }
     });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let addr = loop {
-        if let Some(addr) = node.local_addr() {
-            break addr;
-        }
-        assert!(Instant::now() < deadline, "the node never listened");
-        std::thread::sleep(Duration::from_millis(10));
-    };
     let url = format!("http://{addr}");
 
     let rt = tokio::runtime::Runtime::new().unwrap();
