@@ -6,7 +6,7 @@
 //! rayon or reqwest directly.
 //!
 //! Peers live in a [`PeerBook`] kept in memory and mirrored to the store; how the node finds,
-//! checks, backs off and bans them is in [`discovery`](self::discovery).
+//! checks, backs off and bans them is in `node/discovery.rs`.
 
 mod discovery;
 
