@@ -182,10 +182,7 @@ impl PeerClient {
             .json(body)
             .send()
             .await
-            .map_err(|error| PeerError::Request {
-                peer: peer.to_string(),
-                error,
-            })?;
+            .map_err(request_failed(peer))?;
         let status = resp.status();
         // Drain (bounded) so the connection can be reused; the body itself is not needed.
         read_capped(peer, resp, 64 * 1024).await.ok();
@@ -203,10 +200,7 @@ impl PeerClient {
             .get(url)
             .send()
             .await
-            .map_err(|error| PeerError::Request {
-                peer: peer.to_string(),
-                error,
-            })?;
+            .map_err(request_failed(peer))?;
         if !resp.status().is_success() {
             return Err(PeerError::Status {
                 peer: peer.to_string(),
@@ -218,6 +212,14 @@ impl PeerClient {
             peer: peer.to_string(),
             error,
         })
+    }
+}
+
+/// Turns a transport error talking to `peer` into a [`PeerError`] naming it.
+fn request_failed(peer: &PeerUrl) -> impl FnOnce(reqwest::Error) -> PeerError + '_ {
+    move |error| PeerError::Request {
+        peer: peer.to_string(),
+        error,
     }
 }
 
@@ -236,10 +238,7 @@ async fn read_capped(
         return Err(too_large());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|error| PeerError::Request {
-        peer: peer.to_string(),
-        error,
-    })? {
+    while let Some(chunk) = resp.chunk().await.map_err(request_failed(peer))? {
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }
