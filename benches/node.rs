@@ -15,7 +15,7 @@ use ferrochain::chain::{
     block_reward, validate_block, Address, Amount, Block, ChainParams, Difficulty, Note, Parent,
     SingleThread, Timestamp, Transaction, Transfer,
 };
-use ferrochain::mining::{solve_sequential, template, Miner};
+use ferrochain::mining::{mine_child_sequential, solve_sequential, template, Miner};
 use ferrochain::node::{Node, NodeConfig, ParallelSignatures};
 use ferrochain::storage::Store;
 use std::io::{BufRead, BufReader};
@@ -270,25 +270,15 @@ fn address(key: &SigningKey) -> Address {
     Address::from_public_key(&key.verifying_key())
 }
 
-/// A mined child of `parent` with its reward to `miner`, then `transfers`.
+/// A mined child of `parent` with its reward to `miner`, then `transfers`, a second later.
 fn child(
     params: &ChainParams,
     parent: &Block,
     miner: Address,
     transfers: Vec<Transaction>,
 ) -> Block {
-    let p = Parent {
-        hash: parent.hash(),
-        height: parent.height(),
-        median_time_past: parent.header.timestamp,
-    };
-    let mut txs = vec![block_reward(miner, parent.height().next(), &transfers)];
-    txs.extend(transfers);
     let ts = parent.header.timestamp.saturating_add_millis(1000);
-    Block {
-        header: solve_sequential(template(&p, params, &txs, ts)),
-        transactions: txs,
-    }
+    mine_child_sequential(params, parent, miner, transfers, ts)
 }
 
 fn pay(

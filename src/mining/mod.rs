@@ -174,6 +174,34 @@ pub fn template(
     }
 }
 
+/// A block on `parent` paying its reward (subsidy plus fees) to `miner`, then `transactions`,
+/// stamped `timestamp` (or just after the parent's), mined on the calling thread with the
+/// reference search. For tests, benches and tools: it takes the parent's timestamp as the median
+/// time, which holds while timestamps only grow, as they do on chains it builds.
+pub fn mine_child_sequential(
+    params: &crate::chain::ChainParams,
+    parent: &crate::chain::Block,
+    miner: crate::chain::Address,
+    transactions: Vec<crate::chain::Transaction>,
+    timestamp: crate::chain::Timestamp,
+) -> crate::chain::Block {
+    let mut entries = vec![crate::chain::block_reward(
+        miner,
+        parent.height().next(),
+        &transactions,
+    )];
+    entries.extend(transactions);
+    let p = crate::chain::Parent {
+        hash: parent.hash(),
+        height: parent.height(),
+        median_time_past: parent.header.timestamp,
+    };
+    crate::chain::Block {
+        header: solve_sequential(template(&p, params, &entries, timestamp)),
+        transactions: entries,
+    }
+}
+
 /// Mines `header` on the calling thread with the reference search (for tests and tools).
 pub fn solve_sequential(header: Header) -> Header {
     let nonce = search_sequential(&header, 0..u64::MAX)

@@ -284,20 +284,10 @@ fn address_of(key: &ed25519_dalek::SigningKey) -> Address {
     Address::from_public_key(&key.verifying_key())
 }
 
-/// A mined child of `parent` paying its reward to `miner`, then `transfers`.
+/// A mined child of `parent` paying its reward to `miner`, then `transfers`, a second later.
 fn child(parent: &Block, miner: Address, transfers: Vec<Transaction>) -> Block {
-    let p = Parent {
-        hash: parent.hash(),
-        height: parent.height(),
-        median_time_past: parent.header.timestamp,
-    };
-    let mut txs = vec![block_reward(miner, parent.height().next(), &transfers)];
-    txs.extend(transfers);
     let ts = parent.header.timestamp.saturating_add_millis(1000);
-    Block {
-        header: solve_sequential(template(&p, &params(), &txs, ts)),
-        transactions: txs,
-    }
+    crate::mining::mine_child_sequential(&params(), parent, miner, transfers, ts)
 }
 
 fn pay(

@@ -3,10 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use ferrochain::chain::{
-    block_reward, Address, Block, ChainParams, Difficulty, Note, Parent, Timestamp, Transaction,
-};
-use ferrochain::mining::{solve_sequential, template};
+use ferrochain::chain::{Address, Block, ChainParams, Difficulty, Note, Timestamp, Transaction};
+use ferrochain::mining::mine_child_sequential;
 use ferrochain::network::{PeerUrl, Timeouts};
 use ferrochain::node::{Node, NodeConfig, NodeError};
 use ferrochain::storage::StoreError;
@@ -177,20 +175,7 @@ pub fn mine_on_to(
     miner: Address,
     transactions: Vec<Transaction>,
 ) -> Block {
-    let mut entries = vec![block_reward(miner, parent.height().next(), &transactions)];
-    entries.extend(transactions);
-    let transactions = entries;
-    let p = Parent {
-        hash: parent.hash(),
-        height: parent.height(),
-        median_time_past: parent.header.timestamp,
-    };
-    let ts = Timestamp::now().max(parent.header.timestamp.saturating_add_millis(1));
-    let header = solve_sequential(template(&p, params, &transactions, ts));
-    Block {
-        header,
-        transactions,
-    }
+    mine_child_sequential(params, parent, miner, transactions, Timestamp::now())
 }
 
 pub fn http() -> reqwest::Client {
