@@ -3,7 +3,7 @@
 
 use anyhow::{anyhow, Context};
 use clap::{Args, CommandFactory, Parser, Subcommand};
-use ferrochain::chain::{Amount, ChainParams, Difficulty, Height, Note, Transaction};
+use ferrochain::chain::{Amount, ChainParams, Difficulty, Height, Note, Retarget, Transaction};
 use ferrochain::cli::{self, Action, Format, DEFAULT_NODE};
 use ferrochain::mining::Miner;
 use ferrochain::network::{load_peers_file, PeerUrl};
@@ -218,10 +218,8 @@ struct NodeArgs {
     /// none when listening on 0.0.0.0 or ::].
     #[arg(long, value_name = "URL", value_parser = parse_url)]
     public_url: Option<PeerUrl>,
-    /// Leading zero bits every block hash needs, for a new chain [default: 20]. An existing chain
-    /// keeps its own; asking for another is an error.
-    #[arg(long, value_name = "BITS")]
-    difficulty: Option<Difficulty>,
+    #[command(flatten)]
+    chain: ChainArgs,
     /// Address to listen on.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
     address: IpAddr,
@@ -235,6 +233,72 @@ struct NodeArgs {
     /// The keystore `--miner` names a wallet in.
     #[arg(long, value_name = "DIR", default_value = wallet::DEFAULT_DIR)]
     wallet_dir: PathBuf,
+}
+
+/// The rules of a new chain. An existing chain keeps its own; asking for others is an error.
+#[derive(Args)]
+#[command(next_help_heading = "Chain rules (for a new chain)")]
+struct ChainArgs {
+    /// Leading zero bits the first blocks' hashes need; also the easiest the chain ever gets
+    /// [default: 20].
+    #[arg(long, value_name = "BITS")]
+    difficulty: Option<Difficulty>,
+    /// Blocks between difficulty adjustments; 0 keeps the difficulty fixed [default: 30].
+    #[arg(long, value_name = "BLOCKS")]
+    retarget_interval: Option<u32>,
+    /// The time between blocks that adjustments aim for [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    block_time: Option<u64>,
+    /// Most the difficulty moves at one adjustment, as a factor either way [default: 4].
+    #[arg(long, value_name = "FACTOR")]
+    retarget_step: Option<u32>,
+}
+
+impl ChainArgs {
+    /// The parameters asked for, the defaults filling what was not; `None` if nothing was asked
+    /// (an existing chain then keeps its own, a new one gets the defaults).
+    fn params(&self) -> anyhow::Result<Option<ChainParams>> {
+        let ChainArgs {
+            difficulty,
+            retarget_interval,
+            block_time,
+            retarget_step,
+        } = *self;
+        if difficulty.is_none()
+            && retarget_interval.is_none()
+            && block_time.is_none()
+            && retarget_step.is_none()
+        {
+            return Ok(None);
+        }
+        let defaults = ChainParams::DEFAULT_RETARGET;
+        let retarget = match retarget_interval.unwrap_or(defaults.interval()) {
+            0 if block_time.is_some() || retarget_step.is_some() => {
+                anyhow::bail!("--block-time and --retarget-step need retargeting on, not --retarget-interval 0")
+            }
+            0 => None,
+            interval => Some(Retarget::new(
+                interval,
+                block_time.unwrap_or(defaults.block_time_ms()),
+                retarget_step.unwrap_or(defaults.max_factor()),
+            )?),
+        };
+        let difficulty = difficulty.unwrap_or(ChainParams::DEFAULT_DIFFICULTY);
+        Ok(Some(ChainParams::new(difficulty).with_retarget(retarget)))
+    }
+}
+
+/// Seconds, with up to three decimals, as milliseconds.
+fn parse_seconds(s: &str) -> Result<u64, String> {
+    let seconds: f64 = s
+        .parse()
+        .map_err(|_| format!("not a number of seconds: {s:?}"))?;
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 86_400.0 {
+        return Err(format!(
+            "a block time is more than 0 and at most 86400 seconds, got {s}"
+        ));
+    }
+    Ok((seconds * 1000.0).round() as u64)
 }
 
 #[derive(Args)]
@@ -394,7 +458,7 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let node = Node::open(NodeConfig {
-        params: args.difficulty.map(ChainParams::new),
+        params: args.chain.params()?,
         peers,
         flag_peers: args.peer,
         public_url: args.public_url,

@@ -14,7 +14,7 @@ pub use discovery::Registration;
 
 use crate::chain::{
     block_reward, validate_transactions, verify_signatures, Account, Address, Amount, Block,
-    BlockHash, ChainParams, ChainVerifier, Difficulty, Height, InvalidBlock, Rule, SignatureCheck,
+    BlockHash, ChainParams, ChainVerifier, Height, InvalidBlock, Rule, SignatureCheck, Target,
     Timestamp, Transaction, Transfer, TxId, Work,
 };
 use crate::mempool::{Mempool, MempoolError, Pending};
@@ -213,7 +213,11 @@ pub struct NodeStatus {
     pub length: u64,
     pub tip: BlockHash,
     pub total_work: Work,
-    pub difficulty: Difficulty,
+    /// The target the next block must meet, and the same as fractional leading zero bits.
+    pub next_target: Target,
+    pub difficulty: f64,
+    /// The chain's rules: starting difficulty and retargeting.
+    pub params: ChainParams,
     pub genesis: BlockHash,
     pub version: &'static str,
     pub peers: Vec<PeerUrl>,
@@ -432,14 +436,16 @@ impl Node {
         added
     }
 
-    pub fn status(&self) -> NodeStatus {
-        let tip = self.tip();
-        NodeStatus {
+    pub fn status(&self) -> Result<NodeStatus, NodeError> {
+        let (tip, parent) = self.inner.store.tip_context()?;
+        Ok(NodeStatus {
             height: tip.height,
             length: tip.length(),
             tip: tip.hash,
             total_work: tip.work,
-            difficulty: self.params().difficulty,
+            next_target: parent.next_target,
+            difficulty: parent.next_target.difficulty_bits(),
+            params: *self.params(),
             genesis: self.params().genesis_hash(),
             version: env!("CARGO_PKG_VERSION"),
             peers: self.peers(),
@@ -449,7 +455,7 @@ impl Node {
             process: self.inner.usage.lock().expect("usage lock").usage(),
             miner: self.inner.miner_address,
             mempool: self.inner.mempool.lock().expect("mempool lock").len(),
-        }
+        })
     }
 
     /// Up to `limit` main-chain blocks from `from`.

@@ -69,7 +69,7 @@ fn a_new_chain_is_its_genesis_block() {
         "transactions",
         "previous_hash",
         "merkle_root",
-        "difficulty",
+        "target",
         "nonce",
         "hash",
     ] {
@@ -199,19 +199,19 @@ fn add_block_refuses_tampered_blocks_by_rule_and_changes_nothing() {
     assert_eq!(status, Status::UnprocessableEntity);
     assert_eq!(err["error"], "hash_mismatch");
 
-    // A block mined at an easier difficulty than the chain's.
+    // A block mined at an easier target than the chain's.
     let mut easy = good.clone();
-    easy.header.difficulty = Difficulty::new(1).unwrap();
-    while !easy.header.difficulty.check_hash(&easy.hash()) {
+    easy.header.target = Difficulty::new(1).unwrap().target();
+    while !easy.header.target.check_hash(&easy.hash()) {
         easy.header.nonce += 1;
     }
     let (status, err) = post_block(&client, &serde_json::to_value(&easy).unwrap());
     assert_eq!(status, Status::UnprocessableEntity);
-    assert_eq!(err["error"], "wrong_difficulty");
+    assert_eq!(err["error"], "bad_target");
 
-    // A block claiming the right difficulty without the work.
+    // A block claiming the right target without the work.
     let mut lazy = good.clone();
-    while lazy.header.difficulty.check_hash(&lazy.hash()) {
+    while lazy.header.target.check_hash(&lazy.hash()) {
         lazy.header.nonce += 1;
     }
     let (_, err) = post_block(&client, &serde_json::to_value(&lazy).unwrap());
@@ -305,7 +305,10 @@ fn status_reports_the_tip_work_and_parameters() {
     let v = body(client.get("/status").dispatch());
     assert_eq!(v["height"], 1);
     assert_eq!(v["length"], 2);
-    assert_eq!(v["difficulty"], 8);
+    assert_eq!(v["difficulty"], 8.0);
+    assert_eq!(v["next_target"], "21800000");
+    assert_eq!(v["params"]["difficulty"], 8);
+    assert_eq!(v["params"]["retarget"], serde_json::Value::Null);
     assert_eq!(v["genesis"], params().genesis_hash().to_string());
     assert_eq!(v["total_work"], "512");
     assert_eq!(v["tip"], chain(&client)[1].hash().to_string());

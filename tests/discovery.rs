@@ -382,6 +382,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
 fn spawn_binary(args: &[&str]) -> (std::process::Child, String) {
     let mut cmd = std::process::Command::new(BIN);
     cmd.args(["node", "0", "--difficulty", &TEST_BITS.to_string()])
+        .args(["--retarget-interval", "0"])
         .args(args)
         .env("RUST_LOG", "warn");
     spawn_listening(cmd)

@@ -109,6 +109,6 @@ async fn register(
 }
 
 #[rocket::get("/status")]
-fn status(node: &State<Node>) -> Json<NodeStatus> {
-    Json(node.status())
+fn status(node: &State<Node>) -> Result<Json<NodeStatus>, ApiError> {
+    Ok(Json(node.status()?))
 }

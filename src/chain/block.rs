@@ -4,7 +4,7 @@
 use super::encode::{DecodeError, Reader};
 use super::hash::{sha256d, BlockHash, MerkleRoot, TxId};
 use super::header::{Header, Height, Timestamp};
-use super::pow::Difficulty;
+use super::pow::Target;
 use super::transaction::Transaction;
 use serde::ser::SerializeStruct;
 
@@ -130,7 +130,7 @@ impl serde::Serialize for Block {
         st.serialize_field("timestamp", &h.timestamp)?;
         st.serialize_field("previous_hash", &h.prev_hash)?;
         st.serialize_field("merkle_root", &h.merkle_root)?;
-        st.serialize_field("difficulty", &h.difficulty)?;
+        st.serialize_field("target", &h.target)?;
         st.serialize_field("nonce", &h.nonce)?;
         st.serialize_field("transactions", &self.transactions)?;
         st.serialize_field("hash", &self.hash())?;
@@ -146,7 +146,7 @@ pub struct WireBlock {
     pub timestamp: Timestamp,
     pub previous_hash: BlockHash,
     pub merkle_root: MerkleRoot,
-    pub difficulty: Difficulty,
+    pub target: Target,
     pub nonce: u64,
     pub transactions: Vec<Transaction>,
     #[serde(default)]
@@ -173,7 +173,7 @@ impl WireBlock {
                 prev_hash: self.previous_hash,
                 merkle_root: self.merkle_root,
                 timestamp: self.timestamp,
-                difficulty: self.difficulty,
+                target: self.target,
                 nonce: self.nonce,
             },
             transactions: self.transactions,
@@ -206,7 +206,7 @@ mod tests {
             prev_hash: BlockHash::from_bytes([5; 32]),
             merkle_root: merkle_root(transactions.iter().map(Transaction::txid)),
             timestamp: Timestamp::from_millis(1_767_225_600_000),
-            difficulty: Difficulty::new(4).unwrap(),
+            target: Target::floor(1 << 60),
             nonce: 9,
         };
         Block {

@@ -21,7 +21,7 @@ pub enum DecodeError {
     #[error("{count} transactions exceed the limit of {max}")]
     TooManyTransactions { count: u64, max: usize },
     #[error(transparent)]
-    Difficulty(#[from] super::pow::DifficultyError),
+    Target(#[from] super::pow::TargetError),
 }
 
 pub(crate) struct Reader<'a> {

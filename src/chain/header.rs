@@ -9,7 +9,7 @@
 //! | 12..44 | previous hash|
 //! | 44..76 | Merkle root  |
 //! | 76..84 | timestamp ms |
-//! | 84..88 | difficulty   |
+//! | 84..88 | target (compact) |
 //! | 88..96 | nonce        |
 //!
 //! Everything a miner varies (the nonce) sits in the last 32 bytes, so the first 64 bytes form one
@@ -17,7 +17,7 @@
 //! compression for the first hash plus one for the second.
 
 use super::hash::{sha256d, BlockHash, MerkleRoot};
-use super::pow::Difficulty;
+use super::pow::{Target, TargetError};
 use std::fmt;
 
 /// A block's position on its chain: genesis is 0.
@@ -117,7 +117,8 @@ pub struct Header {
     pub prev_hash: BlockHash,
     pub merkle_root: MerkleRoot,
     pub timestamp: Timestamp,
-    pub difficulty: Difficulty,
+    /// The target this block's hash meets; the chain decides which one it must be.
+    pub target: Target,
     pub nonce: u64,
 }
 
@@ -135,24 +136,24 @@ impl Header {
         out[12..44].copy_from_slice(self.prev_hash.as_bytes());
         out[44..76].copy_from_slice(self.merkle_root.as_bytes());
         out[76..84].copy_from_slice(&self.timestamp.as_millis().to_le_bytes());
-        out[84..88].copy_from_slice(&self.difficulty.bits().to_le_bytes());
+        out[84..88].copy_from_slice(&self.target.to_compact().to_le_bytes());
         out[88..96].copy_from_slice(&self.nonce.to_le_bytes());
         out
     }
 
-    /// Decodes a header; fails only on a difficulty beyond [`Difficulty::MAX`].
-    pub fn decode(bytes: &[u8; Self::SIZE]) -> Result<Header, super::pow::DifficultyError> {
+    /// Decodes a header; fails only on bits that are not the compact form of a target.
+    pub fn decode(bytes: &[u8; Self::SIZE]) -> Result<Header, TargetError> {
         let u64_at = |i: usize| u64::from_le_bytes(bytes[i..i + 8].try_into().expect("8 bytes"));
         let hash_at = |i: usize| -> [u8; 32] { bytes[i..i + 32].try_into().expect("32 bytes") };
         let version = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes"));
-        let bits = u32::from_le_bytes(bytes[84..88].try_into().expect("4 bytes"));
+        let compact = u32::from_le_bytes(bytes[84..88].try_into().expect("4 bytes"));
         Ok(Header {
             version,
             height: Height::new(u64_at(4)),
             prev_hash: BlockHash::from_bytes(hash_at(12)),
             merkle_root: MerkleRoot::from_bytes(hash_at(44)),
             timestamp: Timestamp::from_millis(u64_at(76)),
-            difficulty: Difficulty::new(u64::from(bits))?,
+            target: Target::from_compact(compact)?,
             nonce: u64_at(88),
         })
     }
@@ -173,7 +174,7 @@ mod tests {
             prev_hash: BlockHash::from_bytes([1; 32]),
             merkle_root: MerkleRoot::from_bytes([2; 32]),
             timestamp: Timestamp::from_millis(1_700_000_000_000),
-            difficulty: Difficulty::new(8).unwrap(),
+            target: Target::floor(1 << 56),
             nonce: 42,
         }
     }
@@ -208,7 +209,7 @@ mod tests {
                 ..base
             },
             Header {
-                difficulty: Difficulty::new(9).unwrap(),
+                target: Target::floor(1 << 55),
                 ..base
             },
             Header { nonce: 43, ..base },
@@ -220,9 +221,9 @@ mod tests {
     }
 
     #[test]
-    fn decode_refuses_an_impossible_difficulty() {
+    fn decode_refuses_a_non_canonical_target() {
         let mut bytes = sample().encode();
-        bytes[84..88].copy_from_slice(&65u32.to_le_bytes());
+        bytes[84..88].copy_from_slice(&0x0140_0000u32.to_le_bytes());
         assert!(Header::decode(&bytes).is_err());
     }
 }

@@ -26,8 +26,8 @@ pub use encode::DecodeError;
 pub use hash::{sha256d, BlockHash, MerkleRoot, ParseHashError, TxId};
 pub use header::{Header, Height, Timestamp};
 pub use ledger::{apply_block, block_reward, touched, Account, Accounts};
-pub use params::ChainParams;
-pub use pow::{leading_zero_bits, prefers, Difficulty, DifficultyError, Work};
+pub use params::{ChainParams, Retarget, RetargetError};
+pub use pow::{hash_prefix, prefers, Difficulty, DifficultyError, Target, TargetError, Work};
 pub use transaction::{
     verify_signatures, Note, NoteError, Reward, Signature, Transaction, Transfer,
 };

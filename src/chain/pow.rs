@@ -1,14 +1,25 @@
-//! Proof of work: the difficulty a block hash must meet and the work a block represents.
+//! Proof of work: the target a block hash must meet and the work a block represents.
 //!
-//! Difficulty is counted in leading zero bits of the block hash, so a block at difficulty `d` takes
-//! `2^d` hashes on average and adds `2^d` to its chain's work. Fork choice compares that sum, not the
-//! number of blocks, so a long chain of easy blocks cannot outweigh a shorter chain of harder ones.
+//! A block hash, read as a 256-bit big-endian number, must be below the block's target. Only the
+//! top 64 bits ever matter: targets lie between 1 and 2^64 in units of 2^192, so a hash meets
+//! target `t` exactly when its first eight bytes, as a big-endian `u64`, are below `t`. A block at
+//! target `t` therefore takes `2^64 / t` hashes on average, and that is the work it adds to its
+//! chain. Fork choice compares the sum, not the number of blocks, so a long chain of easy blocks
+//! cannot outweigh a shorter chain of harder ones.
+//!
+//! Headers carry the target in 32 bits, Bitcoin's "compact" idea in a simpler form: the high byte
+//! is a shift and the low 24 bits a mantissa, `target = mantissa << shift`. Retargeting moves the
+//! target in steps far finer than a bit of difficulty, and every target a header can carry has
+//! exactly one encoding.
+//!
+//! [`Difficulty`] is the friendlier measure people type: leading zero bits. Difficulty `d` is the
+//! target `2^(64 - d)`, so a hash meets it exactly when it starts with `d` zero bits.
 
 use super::hash::BlockHash;
 use std::fmt;
 use std::ops::Add;
 
-/// Leading zero bits a block hash must have.
+/// Leading zero bits a block hash must have: how chains state their starting difficulty.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(transparent)]
 pub struct Difficulty(u32);
@@ -35,14 +46,9 @@ impl Difficulty {
         self.0
     }
 
-    /// Whether `hash` meets this difficulty.
-    pub fn check_hash(self, hash: &BlockHash) -> bool {
-        leading_zero_bits(hash.as_bytes()) >= self.0
-    }
-
-    /// The expected number of hashes to find a block at this difficulty.
-    pub const fn work(self) -> Work {
-        Work(1u128 << self.0)
+    /// The target whose hashes are exactly those with at least this many leading zero bits.
+    pub const fn target(self) -> Target {
+        Target::floor(1u128 << (64 - self.0))
     }
 }
 
@@ -68,16 +74,139 @@ impl std::str::FromStr for Difficulty {
     }
 }
 
-/// Counts leading zero bits, most significant bit of byte 0 first.
-pub fn leading_zero_bits(bytes: &[u8; 32]) -> u32 {
-    let mut bits = 0;
-    for &b in bytes {
-        if b != 0 {
-            return bits + b.leading_zeros();
+/// The bound a block hash's first 64 bits must stay under, between 1 and 2^64. Always one that
+/// the compact form represents exactly, so a header carries it in 32 bits without loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Target {
+    compact: u32,
+}
+
+/// 32 bits that are not the compact form of any target.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:08x} is not a target: expected a shift byte and a normalised 24-bit mantissa of at most 2^64")]
+pub struct TargetError(pub u32);
+
+const MANTISSA_BITS: u32 = 24;
+const MANTISSA_MASK: u32 = (1 << MANTISSA_BITS) - 1;
+/// The easiest target: every hash meets it.
+const MAX_TARGET: u128 = 1 << 64;
+
+impl Target {
+    /// Every hash meets it (difficulty 0).
+    pub const EASIEST: Target = Target::floor(MAX_TARGET);
+    /// Only hashes starting with 64 zero bits meet it.
+    pub const HARDEST: Target = Target::floor(1);
+
+    /// The largest representable target not above `value`, kept between 1 and 2^64. Rounding
+    /// down keeps the mantissa's 24 significant bits, so a target moves by less than one part in
+    /// eight million.
+    pub const fn floor(value: u128) -> Target {
+        let value = if value == 0 {
+            1
+        } else if value > MAX_TARGET {
+            MAX_TARGET
+        } else {
+            value
+        };
+        let significant = 128 - value.leading_zeros();
+        let shift = significant.saturating_sub(MANTISSA_BITS);
+        let mantissa = (value >> shift) as u32;
+        Target {
+            compact: (shift << MANTISSA_BITS) | mantissa,
         }
-        bits += 8;
     }
-    bits
+
+    /// Reads the 32-bit form a header carries, refusing any but the one encoding of a target.
+    pub const fn from_compact(compact: u32) -> Result<Target, TargetError> {
+        let shift = compact >> MANTISSA_BITS;
+        let mantissa = compact & MANTISSA_MASK;
+        let normalised = if shift == 0 {
+            mantissa != 0
+        } else {
+            mantissa >> (MANTISSA_BITS - 1) == 1
+        };
+        // The largest shift a normalised mantissa can take without passing 2^64.
+        if !normalised || shift > 64 - MANTISSA_BITS + 1 {
+            return Err(TargetError(compact));
+        }
+        let target = Target { compact };
+        if target.value() > MAX_TARGET {
+            return Err(TargetError(compact));
+        }
+        Ok(target)
+    }
+
+    pub const fn to_compact(self) -> u32 {
+        self.compact
+    }
+
+    /// The target as a number, between 1 and 2^64.
+    pub const fn value(self) -> u128 {
+        ((self.compact & MANTISSA_MASK) as u128) << (self.compact >> MANTISSA_BITS)
+    }
+
+    /// The largest first-64-bits a hash meeting this target can have; what the miner compares.
+    pub const fn max_prefix(self) -> u64 {
+        (self.value() - 1) as u64
+    }
+
+    /// Whether `hash` meets this target.
+    pub fn check_hash(self, hash: &BlockHash) -> bool {
+        hash_prefix(hash) <= self.max_prefix()
+    }
+
+    /// The expected number of hashes to meet this target.
+    pub const fn work(self) -> Work {
+        Work(MAX_TARGET / self.value())
+    }
+
+    /// Leading zero bits this target is worth, fractional: for people, never for consensus.
+    pub fn difficulty_bits(self) -> f64 {
+        64.0 - (self.value() as f64).log2()
+    }
+}
+
+/// The first 64 bits of a hash, most significant byte first.
+pub fn hash_prefix(hash: &BlockHash) -> u64 {
+    let bytes = hash.as_bytes();
+    u64::from_be_bytes(bytes[..8].try_into().expect("a hash has 32 bytes"))
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:.2} bits ({:08x})",
+            self.difficulty_bits(),
+            self.compact
+        )
+    }
+}
+
+/// JSON carries the compact form as eight hex digits, as block explorers show Bitcoin's `bits`.
+impl serde::Serialize for Target {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{:08x}", self.compact))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Target {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl std::str::FromStr for Target {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.len() != 8 {
+            return Err(format!("a target is 8 hex digits, got {s:?}"));
+        }
+        let compact = u32::from_str_radix(s, 16)
+            .map_err(|_| format!("a target is 8 hex digits, got {s:?}"))?;
+        Target::from_compact(compact).map_err(|e| e.to_string())
+    }
 }
 
 /// Expected hashes behind a block or a chain; chains are compared by it.
@@ -141,32 +270,68 @@ mod tests {
     }
 
     #[test]
-    fn leading_zero_bits_counts_across_bytes() {
-        assert_eq!(leading_zero_bits(&[0; 32]), 256);
-        assert_eq!(
-            leading_zero_bits(hash_with_first_bytes(&[0x80]).as_bytes()),
-            0
-        );
-        assert_eq!(
-            leading_zero_bits(hash_with_first_bytes(&[0, 0x0f]).as_bytes()),
-            12
-        );
-    }
-
-    #[test]
-    fn check_hash_meets_exactly_the_difficulty() {
+    fn difficulty_targets_are_leading_zero_bits() {
         let d = Difficulty::new(12).unwrap();
-        assert!(d.check_hash(&hash_with_first_bytes(&[0, 0x0f])));
+        assert!(d.target().check_hash(&hash_with_first_bytes(&[0, 0x0f])));
         // One bit fewer fails.
-        assert!(!d.check_hash(&hash_with_first_bytes(&[0, 0x1f])));
+        assert!(!d.target().check_hash(&hash_with_first_bytes(&[0, 0x1f])));
+        assert!(Difficulty::new(0)
+            .unwrap()
+            .target()
+            .check_hash(&hash_with_first_bytes(&[])));
+        assert_eq!(Difficulty::new(0).unwrap().target(), Target::EASIEST);
+        assert_eq!(Difficulty::MAX.target(), Target::HARDEST);
+        assert!(Target::HARDEST.check_hash(&hash_with_first_bytes(&[0; 8])));
+        assert!(!Target::HARDEST.check_hash(&hash_with_first_bytes(&[0, 0, 0, 0, 0, 0, 0, 1])));
     }
 
     #[test]
     fn difficulty_bounds_and_work() {
         assert!(Difficulty::new(64).is_ok());
         assert_eq!(Difficulty::new(65), Err(DifficultyError(65)));
-        assert_eq!(Difficulty::new(10).unwrap().work(), Work::from_u128(1024));
+        assert_eq!(
+            Difficulty::new(10).unwrap().target().work(),
+            Work::from_u128(1024)
+        );
+        assert_eq!(Target::EASIEST.work(), Work::from_u128(1));
+        assert_eq!(Target::HARDEST.work(), Work::from_u128(1 << 64));
         assert!("abc".parse::<Difficulty>().is_err());
+    }
+
+    #[test]
+    fn targets_round_down_to_24_significant_bits() {
+        assert_eq!(Target::floor(0).value(), 1);
+        assert_eq!(Target::floor(u128::MAX).value(), 1 << 64);
+        assert_eq!(Target::floor(0xff_ffff).value(), 0xff_ffff);
+        assert_eq!(Target::floor(0x1ff_ffff).value(), 0x1ff_fffe);
+        let t = Target::floor(3 << 40);
+        assert_eq!(t.value(), 3 << 40);
+        assert!((t.difficulty_bits() - (64.0 - (3.0f64 * 2f64.powi(40)).log2())).abs() < 1e-9);
+    }
+
+    #[test]
+    fn compact_form_is_canonical() {
+        for t in [
+            Target::EASIEST,
+            Target::HARDEST,
+            Target::floor(12_345_678_901),
+        ] {
+            assert_eq!(Target::from_compact(t.to_compact()), Ok(t));
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(serde_json::from_str::<Target>(&json).unwrap(), t);
+        }
+        // A mantissa that is not normalised, a zero, and a value above 2^64 each have no place.
+        for bad in [
+            0x0140_0000,
+            0x0000_0000,
+            0x2900_0001 | 0x80_0000,
+            0x2a80_0000,
+        ] {
+            assert_eq!(Target::from_compact(bad), Err(TargetError(bad)));
+        }
+        assert!("15800000".parse::<Target>().is_ok());
+        assert!("1580000".parse::<Target>().is_err());
+        assert!("zz800000".parse::<Target>().is_err());
     }
 
     #[test]

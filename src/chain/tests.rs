@@ -14,7 +14,7 @@ fn note(s: &str) -> Transaction {
 
 /// Sequential nonce search, enough for 8-bit test blocks.
 fn mine(mut header: Header) -> Header {
-    while !header.difficulty.check_hash(&header.hash()) {
+    while !header.target.check_hash(&header.hash()) {
         header.nonce += 1;
     }
     header
@@ -40,7 +40,7 @@ fn raw_child_of(parent: &Block, transactions: Vec<Transaction>) -> Block {
         prev_hash: parent.hash(),
         merkle_root: merkle_root(transactions.iter().map(Transaction::txid)),
         timestamp: parent.header.timestamp.saturating_add_millis(1000),
-        difficulty: params().difficulty,
+        target: params().initial_target(),
         nonce: 0,
     };
     Block {
@@ -54,7 +54,9 @@ fn genesis_parent() -> (Block, Parent) {
     let parent = Parent {
         hash: genesis.hash(),
         height: genesis.height(),
+        timestamp: genesis.header.timestamp,
         median_time_past: genesis.header.timestamp,
+        next_target: params().initial_target(),
     };
     (genesis, parent)
 }
@@ -115,12 +117,14 @@ fn each_header_mutation_breaks_its_rule() {
     });
     assert!(matches!(rule_of(b, &parent), Rule::BadPreviousHash { .. }));
 
-    // A block cannot choose an easier difficulty, even if its hash meets the one it claims.
-    let b = remined(good.clone(), |h| h.difficulty = Difficulty::new(1).unwrap());
-    assert!(matches!(rule_of(b, &parent), Rule::WrongDifficulty { .. }));
+    // A block cannot choose an easier target, even if its hash meets the one it claims.
+    let b = remined(good.clone(), |h| {
+        h.target = Difficulty::new(1).unwrap().target()
+    });
+    assert!(matches!(rule_of(b, &parent), Rule::BadTarget { .. }));
 
     let mut b = good.clone();
-    while params().difficulty.check_hash(&b.hash()) {
+    while params().initial_target().check_hash(&b.hash()) {
         b.header.nonce += 1;
     }
     assert!(matches!(rule_of(b, &parent), Rule::BadProofOfWork { .. }));
@@ -231,7 +235,7 @@ fn chain_verifier_walks_a_chain_and_names_the_first_bad_block() {
     assert_eq!(verifier.height(), Some(Height::new(14)));
     assert_eq!(
         verifier.work(),
-        (0..15).fold(Work::ZERO, |w, _| w + p.difficulty.work())
+        (0..15).fold(Work::ZERO, |w, _| w + p.initial_target().work())
     );
 
     // A block whose timestamp is at the median of the last 11 fails in the verifier too.
@@ -478,4 +482,95 @@ fn transfers_round_trip_through_binary_and_json() {
     assert_eq!(json["transactions"][2], "memo");
     let back: WireBlock = serde_json::from_value(json).unwrap();
     assert_eq!(back.into_block().unwrap(), block);
+}
+
+/// A chain retargeting every 4 blocks toward a block a second, by at most 4x.
+fn retargeting() -> ChainParams {
+    params().with_retarget(Some(Retarget::new(4, 1_000, 4).unwrap()))
+}
+
+/// Extends the verifier's chain by a block stamped `gap` ms after its parent and carrying the
+/// target the verifier requires, or `edit`ed (then re-mined) to break a rule.
+fn push_block(
+    verifier: &mut ChainVerifier,
+    tip: &Block,
+    gap: i64,
+    edit: impl FnOnce(&mut Header),
+) -> Result<Block, InvalidBlock> {
+    let context = verifier.context().unwrap();
+    let mut block = child_of(tip, vec![]);
+    block.header.target = context.next_target;
+    block.header.timestamp =
+        Timestamp::from_millis(tip.header.timestamp.as_millis().saturating_add_signed(gap));
+    edit(&mut block.header);
+    block.header = mine(block.header);
+    verifier.push(block.clone()).map(|_| block)
+}
+
+#[test]
+fn retargeting_follows_the_pace_of_blocks_within_its_bound() {
+    let p = retargeting();
+    let now = Timestamp::from_millis(u64::MAX / 2);
+    let mut verifier = ChainVerifier::new(&p, now);
+    let mut tip = verifier
+        .push(p.genesis().into_block())
+        .unwrap()
+        .into_block();
+    let mut targets = vec![tip.header.target];
+    // Twelve blocks four times faster than the aim, then sixteen sixteen times slower.
+    for gap in [250; 12].into_iter().chain([16_000; 16]) {
+        tip = push_block(&mut verifier, &tip, gap, |_| {}).unwrap();
+        targets.push(tip.header.target);
+    }
+    let initial = p.initial_target().value();
+    let periods: Vec<u128> = targets.chunks(4).map(|c| c[0].value()).collect();
+    // Each period keeps the target its first block set.
+    for chunk in targets.chunks(4) {
+        assert!(chunk.iter().all(|t| *t == chunk[0]));
+    }
+    assert_eq!(
+        periods,
+        [
+            initial,
+            // Three intervals of 250 ms where 3 s were due: four times harder, three times.
+            initial / 4,
+            initial / 16,
+            initial / 64,
+            // Sixteen times too slow, but one step moves at most four times.
+            initial / 16,
+            initial / 4,
+            initial,
+            // And never easier than the chain started.
+            initial,
+        ]
+    );
+    assert_eq!(
+        verifier.work(),
+        targets.iter().fold(Work::ZERO, |w, t| w + t.work())
+    );
+}
+
+#[test]
+fn a_retarget_block_must_carry_the_new_target_and_not_step_back_in_time() {
+    let p = retargeting();
+    let now = Timestamp::from_millis(u64::MAX / 2);
+    let mut verifier = ChainVerifier::new(&p, now);
+    let mut tip = verifier
+        .push(p.genesis().into_block())
+        .unwrap()
+        .into_block();
+    for _ in 0..3 {
+        tip = push_block(&mut verifier, &tip, 500, |_| {}).unwrap();
+    }
+    // Block 4 keeping its parent's (easier) target is refused.
+    let stale = tip.header.target;
+    let err = push_block(&mut verifier, &tip, 500, |h| h.target = stale).unwrap_err();
+    assert!(matches!(err.rule, Rule::BadTarget { got, .. } if got == stale));
+    // Stamped before its parent (though after the median): the time-warp rule.
+    let err = push_block(&mut verifier, &tip, -100, |_| {}).unwrap_err();
+    assert!(matches!(err.rule, Rule::TimeWarp { .. }), "{err}");
+    // At the parent's own time it is fine.
+    tip = push_block(&mut verifier, &tip, 0, |_| {}).unwrap();
+    // Inside a period a block may be stamped before its parent, as long as it is after the median.
+    push_block(&mut verifier, &tip, -100, |_| {}).unwrap();
 }

@@ -10,7 +10,7 @@ use super::hash::{BlockHash, TxId};
 use super::header::{Header, Height, Timestamp};
 use super::ledger::{apply_block, Accounts};
 use super::params::ChainParams;
-use super::pow::{Difficulty, Work};
+use super::pow::{Target, Work};
 use super::transaction::{verify_signatures, Transaction, Transfer};
 use std::collections::{HashSet, VecDeque};
 
@@ -30,20 +30,19 @@ pub enum Rule {
     BadHeight { expected: Height, got: Height },
     #[error("previous hash {got} is not the parent {expected}")]
     BadPreviousHash { expected: BlockHash, got: BlockHash },
-    #[error("difficulty {got} is not the {required} the chain requires")]
-    WrongDifficulty {
-        required: Difficulty,
-        got: Difficulty,
-    },
-    #[error("hash {hash} does not meet the difficulty of {difficulty}")]
-    BadProofOfWork {
-        hash: BlockHash,
-        difficulty: Difficulty,
-    },
+    #[error("target {got} is not the {required} the chain requires here")]
+    BadTarget { required: Target, got: Target },
+    #[error("hash {hash} does not meet the target {target}")]
+    BadProofOfWork { hash: BlockHash, target: Target },
     #[error("timestamp {timestamp} is not after the median of the last 11 blocks ({median})")]
     TimestampTooOld {
         timestamp: Timestamp,
         median: Timestamp,
+    },
+    #[error("timestamp {timestamp} opens a retarget period but is before its parent's ({parent})")]
+    TimeWarp {
+        timestamp: Timestamp,
+        parent: Timestamp,
     },
     #[error("timestamp {timestamp} is more than 2 hours ahead of this node's clock ({now})")]
     TimestampTooNew {
@@ -94,9 +93,10 @@ impl Rule {
             Rule::BadVersion { .. } => "bad_version",
             Rule::BadHeight { .. } => "bad_height",
             Rule::BadPreviousHash { .. } => "bad_previous_hash",
-            Rule::WrongDifficulty { .. } => "wrong_difficulty",
+            Rule::BadTarget { .. } => "bad_target",
             Rule::BadProofOfWork { .. } => "bad_proof_of_work",
             Rule::TimestampTooOld { .. } => "timestamp_too_old",
+            Rule::TimeWarp { .. } => "time_warp",
             Rule::TimestampTooNew { .. } => "timestamp_too_new",
             Rule::TooManyTransactions { .. } => "too_many_transactions",
             Rule::TooLarge { .. } => "block_too_large",
@@ -130,8 +130,11 @@ pub struct InvalidBlock {
 pub struct Parent {
     pub hash: BlockHash,
     pub height: Height,
+    pub timestamp: Timestamp,
     /// Median timestamp of the parent and up to ten of its ancestors.
     pub median_time_past: Timestamp,
+    /// The target the child must carry ([`ChainParams::next_target`] on the child's branch).
+    pub next_target: Target,
 }
 
 /// Where signature checks run. The core says what to verify; the caller decides where: the node
@@ -236,25 +239,36 @@ fn check_rules(
             got: h.prev_hash,
         });
     }
-    // The chain sets the difficulty; a block that picks an easier one is refused even if its hash
+    // The chain sets the target; a block that picks an easier one is refused even if its hash
     // meets what it claims.
-    let required = params.required_difficulty();
-    if h.difficulty != required {
-        return Err(Rule::WrongDifficulty {
+    let required = parent.next_target;
+    if h.target != required {
+        return Err(Rule::BadTarget {
             required,
-            got: h.difficulty,
+            got: h.target,
         });
     }
     if !required.check_hash(&hash) {
         return Err(Rule::BadProofOfWork {
             hash,
-            difficulty: required,
+            target: required,
         });
     }
     if h.timestamp <= parent.median_time_past {
         return Err(Rule::TimestampTooOld {
             timestamp: h.timestamp,
             median: parent.median_time_past,
+        });
+    }
+    // The time-warp guard. A period is measured from its own first block to its own last, so
+    // the step back to the next period's first block is never counted; were it allowed to go
+    // backwards, a miner could stamp each period's last block late and the next one's first
+    // early, and every period would look slow while the clock stood still, letting difficulty
+    // fall without end. Periods that cannot overlap add up to no more than the time that passed.
+    if params.is_retarget_boundary(h.height) && h.timestamp < parent.timestamp {
+        return Err(Rule::TimeWarp {
+            timestamp: h.timestamp,
+            parent: parent.timestamp,
         });
     }
     if h.timestamp > now.saturating_add_millis(MAX_FUTURE_DRIFT_MS) {
@@ -372,6 +386,9 @@ pub struct ChainVerifier<'a> {
     now: Timestamp,
     parent: Option<Parent>,
     recent: VecDeque<Timestamp>,
+    /// Timestamp of the last block whose height is a multiple of the retarget interval: the
+    /// first block of the period the next boundary measures.
+    period_start: Timestamp,
     work: Work,
     accounts: Accounts,
 }
@@ -383,6 +400,7 @@ impl<'a> ChainVerifier<'a> {
             now,
             parent: None,
             recent: VecDeque::with_capacity(MEDIAN_TIME_SPAN),
+            period_start: Timestamp::default(),
             work: Work::ZERO,
             accounts: Accounts::new(),
         }
@@ -402,15 +420,31 @@ impl<'a> ChainVerifier<'a> {
                 verified
             }
         };
+        let header = verified.header();
         if self.recent.len() == MEDIAN_TIME_SPAN {
             self.recent.pop_front();
         }
-        self.recent.push_back(verified.header().timestamp);
-        self.work = self.work + verified.header().difficulty.work();
+        self.recent.push_back(header.timestamp);
+        if let Some(r) = self.params.retarget {
+            if header.height.get() % u64::from(r.interval()) == 0 {
+                self.period_start = header.timestamp;
+            }
+        }
+        self.work = self.work + header.target.work();
+        let period_start = self.period_start;
+        let next_target = self.params.next_target(
+            header.height.next(),
+            header.target,
+            header.timestamp,
+            |_| Ok::<_, std::convert::Infallible>(period_start),
+        );
+        let Ok(next_target) = next_target;
         self.parent = Some(Parent {
             hash: verified.hash(),
-            height: verified.header().height,
+            height: header.height,
+            timestamp: header.timestamp,
             median_time_past: median_time_past(self.recent.make_contiguous()),
+            next_target,
         });
         Ok(verified)
     }
@@ -423,6 +457,12 @@ impl<'a> ChainVerifier<'a> {
     /// Account states after the blocks verified so far.
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    /// What the next block is checked against: the last verified block and the target its child
+    /// must carry.
+    pub fn context(&self) -> Option<Parent> {
+        self.parent
     }
 
     /// Height of the last verified block, if any.

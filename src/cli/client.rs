@@ -5,7 +5,7 @@
 //! reached at all is one error, [`ClientError::Unreachable`], whose message says how to start one.
 
 use crate::chain::{
-    Address, BlockHash, Difficulty, Height, Transaction, Transfer, TxId, WireBlock, Work,
+    Address, BlockHash, ChainParams, Height, Target, Transaction, Transfer, TxId, WireBlock, Work,
 };
 use crate::mining::{MiningStats, ProcessUsage, Progress};
 use crate::network::{ChainPage, PeerUrl};
@@ -87,7 +87,9 @@ pub struct NodeStatus {
     pub length: u64,
     pub tip: BlockHash,
     pub total_work: Work,
-    pub difficulty: Difficulty,
+    pub next_target: Target,
+    pub difficulty: f64,
+    pub params: ChainParams,
     pub genesis: BlockHash,
     pub version: String,
     pub peers: Vec<String>,

@@ -81,7 +81,7 @@ pub fn run(client: &Client, keys: &Keystore) -> Result<(), GuidedError> {
     }
     let status = client.status()?.value;
     println!(
-        "ferrochain node at {}: height {}, difficulty {}, {} peer{}",
+        "ferrochain node at {}: height {}, difficulty {:.2} bits, {} peer{}",
         client.node(),
         status.height,
         status.difficulty,

@@ -1,9 +1,9 @@
 //! Verifies a node's chain on this side of the wire: download it page by page and run every
 //! block through [`ChainVerifier`], the same consensus core the node itself uses.
 //!
-//! Nothing the node says about its chain is trusted. Its status only names the difficulty,
-//! from which the CLI derives the chain parameters, and the genesis hash, which must match the
-//! one those parameters give (a mismatch means the node runs rules this CLI does not know).
+//! Nothing the node says about its chain is trusted. Its status names the chain parameters and
+//! the genesis hash, which must match the one those parameters give (a mismatch means the node
+//! runs rules this CLI does not know).
 
 use super::client::{Client, ClientError};
 use crate::chain::{BlockHash, ChainParams, ChainVerifier, Height, Timestamp, Work};
@@ -39,11 +39,11 @@ pub enum VerifyError {
     #[error(transparent)]
     Client(#[from] ClientError),
     #[error(
-        "the node's genesis block {node} is not the genesis of a {difficulty}-bit chain \
+        "the node's genesis block {node} is not the genesis of a chain with {params} \
          ({expected}); it follows rules this CLI does not know"
     )]
     GenesisMismatch {
-        difficulty: u32,
+        params: ChainParams,
         node: BlockHash,
         expected: BlockHash,
     },
@@ -55,10 +55,10 @@ pub enum VerifyError {
 /// (its length is set to the chain's, and grows if the chain does meanwhile).
 pub fn verify(client: &Client, progress: &ProgressBar) -> Result<Verification, VerifyError> {
     let status = client.status()?.value;
-    let params = ChainParams::new(status.difficulty);
+    let params = status.params;
     if params.genesis_hash() != status.genesis {
         return Err(VerifyError::GenesisMismatch {
-            difficulty: status.difficulty.bits(),
+            params,
             node: status.genesis,
             expected: params.genesis_hash(),
         });

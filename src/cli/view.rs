@@ -231,7 +231,7 @@ pub fn block_row(block: &WireBlock) -> Vec<String> {
         utc(block.timestamp),
         block_hash(block).short(),
         block.transactions.len().to_string(),
-        block.difficulty.to_string(),
+        format!("{:.2}", block.target.difficulty_bits()),
     ]
 }
 
@@ -256,7 +256,7 @@ pub fn block_details(block: &WireBlock) -> String {
             "time",
             format!("{} UTC ({})", utc(block.timestamp), block.timestamp),
         ),
-        ("difficulty", block.difficulty.to_string()),
+        ("target", block.target.to_string()),
         ("nonce", block.nonce.to_string()),
         ("version", block.version.to_string()),
         ("transactions", block.transactions.len().to_string()),
@@ -303,7 +303,11 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
         ("height", s.height.to_string()),
         ("tip", s.tip.to_string()),
         ("total work", s.total_work.to_string()),
-        ("difficulty", s.difficulty.to_string()),
+        (
+            "difficulty",
+            format!("{:.2} bits ({})", s.difficulty, s.next_target),
+        ),
+        ("rules", s.params.to_string()),
         ("genesis", s.genesis.to_string()),
         (
             "peers",

@@ -67,17 +67,11 @@ impl Midstate {
     }
 }
 
-/// Leading zero bits of a hash given as big-endian words, without converting to bytes.
+/// The first 64 bits of a hash given as big-endian words (what a target is compared with),
+/// without converting to bytes.
 #[inline]
-pub fn leading_zero_bits(words: &[u32; 8]) -> u32 {
-    let mut bits = 0;
-    for w in words {
-        if *w != 0 {
-            return bits + w.leading_zeros();
-        }
-        bits += 32;
-    }
-    bits
+pub fn hash_prefix(words: &[u32; 8]) -> u64 {
+    (u64::from(words[0]) << 32) | u64::from(words[1])
 }
 
 #[cfg(test)]
@@ -95,8 +89,8 @@ mod tests {
             header.nonce = nonce;
             assert_eq!(mid.hash(nonce), header.hash(), "nonce {nonce}");
             assert_eq!(
-                leading_zero_bits(&mid.hash_words(nonce)),
-                crate::chain::leading_zero_bits(header.hash().as_bytes())
+                hash_prefix(&mid.hash_words(nonce)),
+                crate::chain::hash_prefix(&header.hash())
             );
         }
     }

@@ -12,7 +12,7 @@ pub use midstate::Midstate;
 pub use search::{scan, search_parallel, search_sequential, Outcome, CHUNK};
 pub use stats::{cpu_percent, ProcessSample, ProcessSampler, ProcessUsage, UsageMonitor};
 
-use crate::chain::{Difficulty, Header};
+use crate::chain::{Header, Target};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -142,7 +142,7 @@ impl Miner {
     /// Hashes for `duration` at a difficulty no search will meet, and reports the rate.
     pub fn benchmark(&self, duration: Duration) -> MiningStats {
         let mut header = *crate::chain::ChainParams::default().genesis().header();
-        header.difficulty = Difficulty::MAX;
+        header.target = Target::HARDEST;
         let stop = AtomicBool::new(false);
         std::thread::scope(|s| {
             s.spawn(|| {
@@ -156,20 +156,26 @@ impl Miner {
 
 /// A header for a new block on `parent` carrying `transactions`, nonce 0. Its timestamp is the
 /// clock, or just past the parent's median time when the clock lags behind it (blocks mined
-/// faster than the clock ticks would otherwise break the median-time rule).
+/// faster than the clock ticks would otherwise break the median-time rule), and never before the
+/// parent's when the block opens a retarget period (the time-warp rule).
 pub fn template(
     parent: &crate::chain::Parent,
     params: &crate::chain::ChainParams,
     transactions: &[crate::chain::Transaction],
     now: crate::chain::Timestamp,
 ) -> Header {
+    let height = parent.height.next();
+    let mut timestamp = now.max(parent.median_time_past.saturating_add_millis(1));
+    if params.is_retarget_boundary(height) {
+        timestamp = timestamp.max(parent.timestamp);
+    }
     Header {
         version: params.version,
-        height: parent.height.next(),
+        height,
         prev_hash: parent.hash,
         merkle_root: crate::chain::merkle_root(transactions.iter().map(|tx| tx.txid())),
-        timestamp: now.max(parent.median_time_past.saturating_add_millis(1)),
-        difficulty: params.required_difficulty(),
+        timestamp,
+        target: parent.next_target,
         nonce: 0,
     }
 }
@@ -177,7 +183,8 @@ pub fn template(
 /// A block on `parent` paying its reward (subsidy plus fees) to `miner`, then `transactions`,
 /// stamped `timestamp` (or just after the parent's), mined on the calling thread with the
 /// reference search. For tests, benches and tools: it takes the parent's timestamp as the median
-/// time, which holds while timestamps only grow, as they do on chains it builds.
+/// time, which holds while timestamps only grow, as they do on chains it builds, and it knows
+/// only the parent, so it cannot mine the first block of a retarget period.
 pub fn mine_child_sequential(
     params: &crate::chain::ChainParams,
     parent: &crate::chain::Block,
@@ -191,10 +198,18 @@ pub fn mine_child_sequential(
         &transactions,
     )];
     entries.extend(transactions);
+    let child = parent.height().next();
+    let next_target =
+        params.next_target(child, parent.header.target, parent.header.timestamp, |_| {
+            Err(())
+        });
     let p = crate::chain::Parent {
         hash: parent.hash(),
         height: parent.height(),
+        timestamp: parent.header.timestamp,
         median_time_past: parent.header.timestamp,
+        next_target: next_target
+            .expect("mine_child_sequential is not given the blocks a retarget measures"),
     };
     crate::chain::Block {
         header: solve_sequential(template(&p, params, &entries, timestamp)),

@@ -5,8 +5,8 @@
 //! `best` are skipped, while chunks below it are always finished. So the answer is the lowest
 //! solving nonce, exactly what the sequential search returns, whatever the thread count or timing.
 
-use super::midstate::{leading_zero_bits, Midstate};
-use crate::chain::{Difficulty, Header};
+use super::midstate::{hash_prefix, Midstate};
+use crate::chain::{Header, Target};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -15,16 +15,16 @@ pub const CHUNK: u64 = 1 << 16;
 /// How often (in nonces) a worker looks at the stop conditions inside a chunk.
 const POLL_EVERY: u64 = 1 << 12;
 
-/// Scans `range` in order for the first nonce meeting `difficulty`, giving up as soon as
+/// Scans `range` in order for the first nonce meeting `target`, giving up as soon as
 /// `give_up()` is true (checked every few thousand nonces). Returns the nonce, if any, and how
 /// many nonces were tried.
 pub fn scan(
     mid: &Midstate,
-    difficulty: Difficulty,
+    target: Target,
     range: Range<u64>,
     give_up: impl Fn() -> bool,
 ) -> (Option<u64>, u64) {
-    let bits = difficulty.bits();
+    let max_prefix = target.max_prefix();
     let mut nonce = range.start;
     while nonce < range.end {
         if give_up() {
@@ -32,7 +32,7 @@ pub fn scan(
         }
         let stop_at = nonce.saturating_add(POLL_EVERY).min(range.end);
         while nonce < stop_at {
-            if leading_zero_bits(&mid.hash_words(nonce)) >= bits {
+            if hash_prefix(&mid.hash_words(nonce)) <= max_prefix {
                 return (Some(nonce), nonce - range.start + 1);
             }
             nonce += 1;
@@ -43,7 +43,7 @@ pub fn scan(
 
 /// The reference search: one thread, lowest solving nonce in `range`.
 pub fn search_sequential(header: &Header, range: Range<u64>) -> Option<u64> {
-    scan(&Midstate::new(header), header.difficulty, range, || false).0
+    scan(&Midstate::new(header), header.target, range, || false).0
 }
 
 /// How a parallel search ended.
@@ -87,7 +87,7 @@ pub fn search_parallel(
             break;
         }
         let end = start.saturating_add(CHUNK).min(range.end);
-        let (found, tried) = scan(&mid, header.difficulty, start..end, || {
+        let (found, tried) = scan(&mid, header.target, start..end, || {
             stop.load(Ordering::Relaxed) || best.load(Ordering::Relaxed) < start
         });
         attempts.fetch_add(tried, Ordering::Relaxed);
@@ -143,7 +143,7 @@ mod tests {
                 assert_eq!(par, Outcome::Found(seq), "threads {threads} salt {salt}");
                 let mut solved = h;
                 solved.nonce = seq;
-                assert!(h.difficulty.check_hash(&solved.hash()));
+                assert!(h.target.check_hash(&solved.hash()));
             }
         }
     }

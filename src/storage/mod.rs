@@ -29,7 +29,7 @@ pub use migrate::{Migration, SCHEMA_VERSION};
 
 use crate::chain::{
     apply_block, median_time_past, prefers, touched, validate_block, validate_genesis, Account,
-    Accounts, Address, Block, BlockHash, ChainParams, Height, InvalidBlock, Parent, Rule,
+    Accounts, Address, Block, BlockHash, ChainParams, Header, Height, InvalidBlock, Parent, Rule,
     SignatureCheck, Timestamp, TxId, VerifiedBlock, Work, MEDIAN_TIME_SPAN,
 };
 use sled::transaction::{TransactionError, Transactional};
@@ -67,6 +67,16 @@ pub enum StoreError {
     NewerSchema { found: u32, supported: u32 },
     #[error("this store (schema version {found}) cannot be opened: {reason}")]
     Retired { found: u32, reason: &'static str },
+    #[error(
+        "the chain in {} has block version {found}, which this build no longer runs \
+         (it runs version {supported}); start this build with another --data-dir",
+        path.display()
+    )]
+    OldChain {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error("no upgrade is known from store schema version {0}")]
     NoUpgrade(u32),
     #[error("the store is corrupt: {0}")]
@@ -330,6 +340,15 @@ impl Store {
             Some(bytes) => {
                 let stored = ChainParams::decode(&bytes)
                     .ok_or_else(|| StoreError::Corrupt("unreadable chain parameters".into()))?;
+                // Blocks of another version hash and validate differently: no upgrade can carry
+                // them over, so say so before comparing parameters.
+                if stored.version != ChainParams::BLOCK_VERSION {
+                    return Err(StoreError::OldChain {
+                        path: dir.to_owned(),
+                        found: stored.version,
+                        supported: ChainParams::BLOCK_VERSION,
+                    });
+                }
                 match requested {
                     Some(requested) if requested != stored => {
                         return Err(StoreError::ParamsMismatch {
@@ -347,7 +366,7 @@ impl Store {
         let genesis_tip = Tip {
             hash: genesis.hash(),
             height: Height::GENESIS,
-            work: genesis.header().difficulty.work(),
+            work: genesis.header().target.work(),
         };
         let store = Store {
             blocks: db.open_tree("blocks")?,
@@ -388,7 +407,7 @@ impl Store {
     fn init(&self, genesis: VerifiedBlock) -> Result<(), StoreError> {
         let meta = BlockMeta {
             height: Height::GENESIS,
-            chain_work: genesis.header().difficulty.work(),
+            chain_work: genesis.header().target.work(),
             parent: BlockHash::ZERO,
             timestamp: genesis.header().timestamp,
             invalid: false,
@@ -399,7 +418,7 @@ impl Store {
             .heights
             .insert(&height_key(Height::GENESIS), genesis.hash().as_bytes());
         writes.tip(genesis.hash());
-        writes.meta.insert(KEY_PARAMS, &self.params.encode());
+        writes.meta.insert(KEY_PARAMS, self.params.encode());
         self.commit(&writes)
     }
 
@@ -517,11 +536,7 @@ impl Store {
                 }));
                 break;
             }
-            let parent = Parent {
-                hash: prev,
-                height: parent_meta.height,
-                median_time_past: self.median_time_past(parent_meta, &batch.metas)?,
-            };
+            let parent = self.parent_context(prev, parent_meta, &batch)?;
             let verified = match validate_block(block, &parent, &self.params, now, signatures) {
                 Ok(v) => v,
                 Err(e) => {
@@ -531,7 +546,7 @@ impl Store {
             };
             let meta = BlockMeta {
                 height: verified.header().height,
-                chain_work: parent_meta.chain_work + verified.header().difficulty.work(),
+                chain_work: parent_meta.chain_work + verified.header().target.work(),
                 parent: prev,
                 timestamp: verified.header().timestamp,
                 invalid: false,
@@ -761,21 +776,88 @@ impl Store {
         Ok(median_time_past(&times))
     }
 
+    /// What validation needs to know about the block `hash` (indexed as `meta`, stored or in
+    /// `batch`) to check a child of it: its median time past and the target the child must carry.
+    fn parent_context(
+        &self,
+        hash: BlockHash,
+        meta: BlockMeta,
+        batch: &Batch,
+    ) -> Result<Parent, StoreError> {
+        let target = match batch.blocks.get(&hash) {
+            Some(block) => block.header.target,
+            None => self.header(&hash)?.target,
+        };
+        let child = meta.height.next();
+        let next_target = self
+            .params
+            .next_target(child, target, meta.timestamp, |start| {
+                self.ancestor_timestamp(hash, meta, start, &batch.metas)
+            })?;
+        Ok(Parent {
+            hash,
+            height: meta.height,
+            timestamp: meta.timestamp,
+            median_time_past: self.median_time_past(meta, &batch.metas)?,
+            next_target,
+        })
+    }
+
+    /// The header of a stored block, decoded without its transactions.
+    fn header(&self, hash: &BlockHash) -> Result<Header, StoreError> {
+        let bytes = self
+            .blocks
+            .get(hash.as_bytes())?
+            .ok_or_else(|| StoreError::Corrupt(format!("block {hash} missing")))?;
+        bytes
+            .get(..Header::SIZE)
+            .and_then(|b| Header::decode(b.try_into().ok()?).ok())
+            .ok_or_else(|| StoreError::Corrupt(format!("block {hash} has no readable header")))
+    }
+
+    /// The timestamp of the ancestor at `height` of block `hash` (indexed as `meta`). On the main
+    /// chain that is one lookup by height; a side branch is walked back to it, which happens
+    /// once per retarget period at most.
+    fn ancestor_timestamp(
+        &self,
+        hash: BlockHash,
+        meta: BlockMeta,
+        height: Height,
+        pending: &HashMap<BlockHash, BlockMeta>,
+    ) -> Result<Timestamp, StoreError> {
+        if self.hash_at(meta.height)? == Some(hash) {
+            let ancestor = self
+                .hash_at(height)?
+                .ok_or_else(|| StoreError::Corrupt(format!("main chain lacks block {height}")))?;
+            return self.meta(&ancestor)?.map(|m| m.timestamp).ok_or_else(|| {
+                StoreError::Corrupt(format!("main-chain block {ancestor} missing"))
+            });
+        }
+        let mut meta = meta;
+        while meta.height > height {
+            let parent = meta.parent;
+            meta = self
+                .lookup(&parent, pending)?
+                .ok_or_else(|| StoreError::Corrupt(format!("ancestor {parent} missing")))?;
+        }
+        Ok(meta.timestamp)
+    }
+
     /// The parent context for a block built on the current tip (what a miner needs).
     pub fn tip_context(&self) -> Result<(Tip, Parent), StoreError> {
         let tip = self.tip();
-        let meta = self
-            .meta(&tip.hash)?
+        let parent = self
+            .context_of(&tip.hash)?
             .ok_or_else(|| StoreError::Corrupt(format!("tip {} has no index entry", tip.hash)))?;
-        let mtp = self.median_time_past(meta, &HashMap::new())?;
-        Ok((
-            tip,
-            Parent {
-                hash: tip.hash,
-                height: tip.height,
-                median_time_past: mtp,
-            },
-        ))
+        Ok((tip, parent))
+    }
+
+    /// The parent context for a child of the stored block `hash`, on whichever branch it is.
+    pub fn context_of(&self, hash: &BlockHash) -> Result<Option<Parent>, StoreError> {
+        match self.meta(hash)? {
+            Some(meta) => Ok(Some(self.parent_context(*hash, meta, &Batch::default())?)),
+            None => Ok(None),
+        }
     }
 
     /// Applies `writes` atomically across trees, then waits for them to reach the disk.

@@ -1,7 +1,10 @@
 //! Store tests on temporary directories with an easy difficulty.
 
 use super::*;
-use crate::chain::{block_reward, Difficulty, Note, Rule, SingleThread, Transaction};
+use crate::chain::{
+    block_reward, merkle_root, ChainVerifier, Difficulty, Note, Retarget, Rule, SingleThread,
+    Transaction,
+};
 use crate::mining::{solve_sequential, template};
 
 /// Where the test blocks' rewards go.
@@ -28,7 +31,9 @@ fn branch(store: &Store, parent_hash: BlockHash, n: usize, tag: &str) -> Vec<Blo
     let mut parent = Parent {
         hash: parent_hash,
         height: meta.height,
+        timestamp: meta.timestamp,
         median_time_past: meta.timestamp,
+        next_target: store.params().initial_target(),
     };
     let mut ts = meta.timestamp;
     (0..n)
@@ -45,7 +50,8 @@ fn branch(store: &Store, parent_hash: BlockHash, n: usize, tag: &str) -> Vec<Blo
             parent = Parent {
                 hash: block.hash(),
                 height: block.height(),
-                median_time_past: parent.median_time_past,
+                timestamp: block.header.timestamp,
+                ..parent
             };
             block
         })
@@ -403,6 +409,38 @@ fn a_schema_1_store_is_refused_with_the_reason() {
 }
 
 #[test]
+fn a_chain_of_an_older_block_version_is_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::open(dir.path(), Some(params())).unwrap());
+    {
+        // What a build of block version 2 stored: eight bytes, version then difficulty bits.
+        let db = sled::open(dir.path()).unwrap();
+        let mut old = 2u32.to_le_bytes().to_vec();
+        old.extend_from_slice(&6u32.to_le_bytes());
+        db.open_tree("meta")
+            .unwrap()
+            .insert(KEY_PARAMS, old)
+            .unwrap();
+        db.flush().unwrap();
+    }
+    for requested in [None, Some(params())] {
+        let err = Store::open(dir.path(), requested).err().unwrap();
+        assert!(
+            matches!(
+                err,
+                StoreError::OldChain {
+                    found: 2,
+                    supported: 3,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("another --data-dir"), "{err}");
+    }
+}
+
+#[test]
 fn a_schema_2_store_is_upgraded_to_3_with_an_empty_peers_tree() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), Some(params())).unwrap();
@@ -431,4 +469,82 @@ fn a_schema_2_store_is_upgraded_to_3_with_an_empty_peers_tree() {
     drop(store);
     let store = Store::open(dir.path(), None).unwrap();
     assert_eq!(store.peers::<String>().unwrap(), ["a record"]);
+}
+
+/// Mines `gaps.len()` blocks on the stored block `from`, each stamped its gap after its parent
+/// and carrying the target the store requires there, storing each before mining the next.
+fn extend(store: &Store, from: BlockHash, gaps: &[u64]) -> Vec<Block> {
+    let mut hash = from;
+    gaps.iter()
+        .map(|gap| {
+            let parent = store.context_of(&hash).unwrap().unwrap();
+            let txs = vec![block_reward(miner(), parent.height.next(), &[])];
+            let ts = parent.timestamp.saturating_add_millis(*gap);
+            let block = Block {
+                header: solve_sequential(template(&parent, store.params(), &txs, ts)),
+                transactions: txs,
+            };
+            let report = store.accept([block.clone()], now(), &SingleThread).unwrap();
+            assert!(report.rejected.is_none(), "{:?}", report.rejected);
+            hash = block.hash();
+            block
+        })
+        .collect()
+}
+
+#[test]
+fn retargets_follow_each_branch_and_the_heavier_one_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = params().with_retarget(Some(Retarget::new(4, 1_000, 4).unwrap()));
+    let store = Store::open(dir.path(), Some(params)).unwrap();
+    let genesis = params.genesis_hash();
+    let initial = params.initial_target().value();
+
+    // The main chain runs four times too fast, so block 4 is four times harder, 8 sixteen.
+    let main = extend(&store, genesis, &[250; 9]);
+    assert_eq!(main[3].header.target.value(), initial / 4);
+    assert_eq!(main[7].header.target.value(), initial / 16);
+
+    // A branch from block 2 keeps the pace of one block a second: its block 4 measures its own
+    // blocks 0 to 3 (which the store finds by walking the branch back, not by height on the
+    // main chain) and is only twice as hard.
+    let side = extend(&store, main[1].hash(), &[1_000; 3]);
+    assert_eq!(side[1].height(), Height::new(4));
+    assert_eq!(side[1].header.target.value(), initial / 2);
+    assert_eq!(store.tip().hash, main[8].hash());
+
+    // The main chain's target is wrong on the branch, though it is harder.
+    let parent = store.context_of(&side[2].hash()).unwrap().unwrap();
+    let mut wrong = template(
+        &parent,
+        &params,
+        &[],
+        parent.timestamp.saturating_add_millis(1),
+    );
+    wrong.target = main[7].header.target;
+    let txs = vec![block_reward(miner(), wrong.height, &[])];
+    wrong.merkle_root = merkle_root(txs.iter().map(Transaction::txid));
+    let wrong = Block {
+        header: solve_sequential(wrong),
+        transactions: txs,
+    };
+    let report = store.accept([wrong], now(), &SingleThread).unwrap();
+    assert!(matches!(
+        report.rejected,
+        Some(Rejection::Invalid(InvalidBlock {
+            rule: Rule::BadTarget { .. },
+            ..
+        }))
+    ));
+
+    // Once the branch outweighs the main chain it becomes the main chain, and the whole chain
+    // verifies with the same rules from genesis.
+    let side_tip = side.last().unwrap().hash();
+    let more = extend(&store, side_tip, &[1_000; 40]);
+    assert_eq!(store.tip().hash, more.last().unwrap().hash());
+    let mut verifier = ChainVerifier::new(&params, now());
+    for block in store.main_chain(Height::GENESIS, 100).unwrap() {
+        verifier.push(block).unwrap();
+    }
+    assert_eq!(verifier.work(), store.tip().work);
 }
