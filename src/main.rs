@@ -447,6 +447,8 @@ fn run_client(command: ClientCommand) -> ExitCode {
 }
 
 fn run_node(args: NodeArgs) -> anyhow::Result<()> {
+    // Checked before anything touches the disk, so a bad flag leaves no empty chain behind.
+    let params = args.chain.params()?;
     let data_dir = args
         .data_dir
         .unwrap_or_else(|| PathBuf::from("data").join(args.port.to_string()));
@@ -458,7 +460,7 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
         None => None,
     };
     let node = Node::open(NodeConfig {
-        params: args.chain.params()?,
+        params,
         peers,
         flag_peers: args.peer,
         public_url: args.public_url,

@@ -11,7 +11,7 @@ use ferrochain::chain::WireBlock;
 use rexpect::process::WaitStatus;
 use rexpect::reader::Options;
 use rexpect::session::PtySession;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
@@ -770,4 +770,59 @@ fn the_guided_cli_creates_a_wallet_sends_coins_and_mines() {
         "--json",
     ]);
     assert_eq!(bob.assert_success().json()["balance"], 250_000_000u64);
+}
+
+#[test]
+fn chain_rule_flags_start_a_retargeting_chain_and_bad_ones_are_refused() {
+    let node = NodeProcess::start_with(
+        tempfile::tempdir().unwrap(),
+        &[
+            "--retarget-interval",
+            "2",
+            "--block-time",
+            "60",
+            "--retarget-step",
+            "2",
+        ],
+    );
+    let url = node.url.as_str();
+    for _ in 0..6 {
+        cli(&["mine", "--node", url]).assert_success();
+    }
+    let v = cli(&["status", "--json", "--node", url])
+        .assert_success()
+        .json();
+    assert_eq!(
+        v["params"]["retarget"],
+        json!({"interval": 2, "block_time_ms": 60_000, "max_factor": 2})
+    );
+    // Block 2 measured the time since the genesis block (months: as easy as the chain allows);
+    // blocks 4 and 6 each measured a period mined far faster than a minute a block, and made
+    // the difficulty one bit harder each.
+    assert_eq!(v["difficulty"], 10.0);
+    let verified = cli(&["verify", "--json", "--node", url])
+        .assert_success()
+        .json();
+    assert_eq!(verified["valid"], true);
+
+    for (args, message) in [
+        (&["--retarget-interval", "1"][..], "between 2 and"),
+        (
+            &["--retarget-interval", "0", "--block-time", "5"][..],
+            "need retargeting on",
+        ),
+        (&["--block-time", "0"][..], "more than 0"),
+        (&["--retarget-step", "1"][..], "factor between 2 and"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = node_command(dir.path());
+        let out = cmd.args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} started a node");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(
+            !dir.path().join("chain").exists(),
+            "{args:?} created a chain"
+        );
+    }
 }
