@@ -10,8 +10,9 @@ use super::{StoreError, KEY_SCHEMA};
 
 /// The schema this build writes. Version 2 (`migrations/0002_accounts.md`) adds account state,
 /// undo data and a transaction index for chains with signed transfers; version 3
-/// (`migrations/0003_peers.md`) adds the `peers` tree.
-pub const SCHEMA_VERSION: u32 = 3;
+/// (`migrations/0003_peers.md`) adds the `peers` tree; version 4 (`migrations/0004_targets.md`)
+/// holds chains of block version 3, whose parameters may carry a retarget rule.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The tree of peer records (schema version 3).
 pub(super) const PEERS_TREE: &str = "peers";
@@ -34,17 +35,32 @@ pub struct Migration {
 
 /// Every known upgrade, in order; a new schema adds its step here and its notes in
 /// `migrations/`. Version 1 is retired rather than upgraded (see [`RETIRED`]).
-pub(super) const MIGRATIONS: &[Migration] = &[Migration {
-    from: 2,
-    describe: "add the peers tree (known peers and their state, kept across restarts)",
-    apply: add_peers_tree,
-}];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        from: 2,
+        describe: "add the peers tree (known peers and their state, kept across restarts)",
+        apply: add_peers_tree,
+    },
+    Migration {
+        from: 3,
+        describe: "mark the store for chains with retargeted difficulty (block version 3)",
+        apply: allow_retarget_params,
+    },
+];
 
 /// 2 -> 3. Opening a tree creates it if it is missing and leaves it alone if not, so running
 /// this twice (a crash before the version was recorded) changes nothing. Existing data is
 /// untouched: a version-2 store simply had no peers stored.
 pub(super) fn add_peers_tree(db: &sled::Db, _meta: &sled::Tree) -> Result<(), StoreError> {
     db.open_tree(PEERS_TREE)?;
+    Ok(())
+}
+
+/// 3 -> 4. Nothing to rewrite: the step only records that the parameters may now be 24 bytes,
+/// so that an older build refuses the store as newer instead of calling its parameters corrupt.
+/// A store of this version still holding a chain of block version 2 (every store of version 3
+/// does) is refused when it is opened, by [`Store::open`](super::Store::open), with the reason.
+fn allow_retarget_params(_db: &sled::Db, _meta: &sled::Tree) -> Result<(), StoreError> {
     Ok(())
 }
 

@@ -441,7 +441,7 @@ fn a_chain_of_an_older_block_version_is_refused_with_the_reason() {
 }
 
 #[test]
-fn a_schema_2_store_is_upgraded_to_3_with_an_empty_peers_tree() {
+fn a_schema_2_store_is_upgraded_with_an_empty_peers_tree() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), Some(params())).unwrap();
     let blocks = branch(&store, params().genesis_hash(), 2, "v2");
@@ -459,7 +459,7 @@ fn a_schema_2_store_is_upgraded_to_3_with_an_empty_peers_tree() {
         db.flush().unwrap();
     }
     let store = Store::open(dir.path(), None).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(store.tip(), tip);
     assert!(store.peers::<serde_json::Value>().unwrap().is_empty());
     store.put_peer("http://127.0.0.1:1", &"a record").unwrap();
