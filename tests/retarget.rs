@@ -1,11 +1,15 @@
 //! Difficulty retargeting end to end: blocks mined through the API carry the targets the chain
-//! requires, a second node accepts them block by block, and a block that keeps an outdated
-//! target at a period's start is refused.
+//! requires, a second node accepts them block by block, a block that keeps an outdated target at
+//! a period's start is refused, and a longer chain of easier blocks loses to a shorter one with
+//! more work.
 
 mod common;
 
-use common::params;
-use ferrochain::chain::{Block, ChainParams, Retarget, Target, WireBlock};
+use common::{params, test_miner, TestNode};
+use ferrochain::chain::{
+    block_reward, Block, ChainParams, Parent, Retarget, Target, Timestamp, WireBlock,
+};
+use ferrochain::mining::{solve_sequential, template};
 use ferrochain::node::{Node, NodeConfig};
 use rocket::http::Status;
 use rocket::local::blocking::Client;
@@ -96,4 +100,61 @@ fn mined_blocks_follow_the_retarget_and_another_node_accepts_them() {
         json(&other, "/status")["tip"],
         blocks.last().unwrap().hash().to_string()
     );
+}
+
+/// `n` blocks on genesis a minute apart, ending now: on the pace the chain aims for, so every
+/// block keeps the starting (easiest) target.
+fn on_pace_chain(params: &ChainParams, n: u64) -> Vec<Block> {
+    let mut parent = params.genesis().into_block();
+    let start = Timestamp::now().as_millis() - n * 60_000;
+    (1..=n)
+        .map(|i| {
+            let context = Parent {
+                hash: parent.hash(),
+                height: parent.height(),
+                timestamp: parent.header.timestamp,
+                median_time_past: parent.header.timestamp,
+                next_target: params.initial_target(),
+            };
+            let txs = vec![block_reward(test_miner(), context.height.next(), &[])];
+            let ts = Timestamp::from_millis(start + i * 60_000);
+            let block = Block {
+                header: solve_sequential(template(&context, params, &txs, ts)),
+                transactions: txs,
+            };
+            parent = block.clone();
+            block
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_longer_chain_with_less_work_does_not_win() {
+    let params = retargeting();
+    // A mines 12 blocks back to back: blocks 8 to 11 are four times harder than the start, block
+    // 12 sixteen times: 7 + 4 * 4 + 16 = 39 times the work of an easy block.
+    let a = TestNode::start(params).await;
+    for _ in 0..3 * INTERVAL {
+        a.node.mine(vec![]).await.unwrap();
+    }
+    // B holds 24 easy blocks, every one valid: twice A's length, 24 easy blocks of work.
+    let b = TestNode::start(params).await;
+    let report = b.node.accept(on_pace_chain(&params, 24)).await.unwrap();
+    assert!(report.rejected.is_none(), "{:?}", report.rejected);
+    assert_eq!(b.node.tip().height.get(), 24);
+    assert!(b.node.tip().work < a.node.tip().work);
+
+    // A asks B and keeps its own chain; B asks A and switches to the shorter, heavier one.
+    let a_tip = a.node.tip();
+    a.node.set_peers(vec![b.peer_url()]);
+    let resolved = a.node.resolve().await.unwrap();
+    assert!(!resolved.replaced);
+    assert_eq!(a.node.tip(), a_tip);
+    b.node.set_peers(vec![a.peer_url()]);
+    let resolved = b.node.resolve().await.unwrap();
+    assert!(resolved.replaced);
+    assert_eq!(b.node.tip(), a_tip);
+    let verified = b.node.verify().await.unwrap();
+    assert!(verified.error.is_none(), "{:?}", verified.error);
+    assert_eq!(verified.work, a_tip.work);
 }
