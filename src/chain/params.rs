@@ -264,8 +264,10 @@ impl std::fmt::Display for ChainParams {
         match self.retarget {
             Some(r) => write!(
                 f,
-                ", retargeted every {} blocks toward {} ms per block (at most {}x)",
-                r.interval, r.block_time_ms, r.max_factor
+                ", retargeted every {} blocks toward a block every {} s (at most {}x)",
+                r.interval,
+                r.block_time_ms as f64 / 1000.0,
+                r.max_factor
             )?,
             None => write!(f, ", fixed")?,
         }

@@ -303,10 +303,7 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
         ("height", s.height.to_string()),
         ("tip", s.tip.to_string()),
         ("total work", s.total_work.to_string()),
-        (
-            "difficulty",
-            format!("{:.2} bits ({})", s.difficulty, s.next_target),
-        ),
+        ("difficulty", s.next_target.to_string()),
         ("rules", s.params.to_string()),
         ("genesis", s.genesis.to_string()),
         (
