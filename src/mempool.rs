@@ -2,9 +2,10 @@
 //!
 //! Each sender's pending transfers carry consecutive nonces starting at the account's next one,
 //! and their total cost stays within the balance, so whatever the miner picks (in nonce order per
-//! sender) is valid on the tip. The pool is bounded; after the tip moves it is rebuilt against the
-//! new accounts, dropping what was mined or became invalid and taking back the transfers of
-//! blocks a reorganisation abandoned.
+//! sender) is valid on the tip. The pool is bounded: when it is full, a transfer paying a higher fee
+//! pushes out the cheapest one that can leave without breaking another sender's nonce sequence.
+//! After the tip moves it is rebuilt against the new accounts, dropping what was mined or became
+//! invalid and taking back the transfers of blocks a reorganisation abandoned.
 
 use crate::chain::{Account, Address, Amount, BlockHash, Transfer, TxId};
 use std::cmp::Reverse;
@@ -33,8 +34,11 @@ pub enum MempoolError {
         needed: Amount,
         pending: Amount,
     },
-    #[error("the mempool is full ({capacity} transfers); try again after the next block")]
-    Full { capacity: usize },
+    #[error(
+        "the mempool is full ({capacity} transfers) and none pays less than this one's fee of \
+         {fee}; raise the fee or try again after the next block"
+    )]
+    Full { capacity: usize, fee: Amount },
 }
 
 impl MempoolError {
@@ -144,9 +148,7 @@ impl Mempool {
             });
         }
         if self.txs.len() >= self.capacity {
-            return Err(MempoolError::Full {
-                capacity: self.capacity,
-            });
+            self.evict_cheaper_than(&transfer)?;
         }
         self.by_sender
             .entry(transfer.from)
@@ -154,6 +156,39 @@ impl Mempool {
             .insert(transfer.nonce, txid);
         self.txs.insert(txid, transfer);
         Ok(txid)
+    }
+
+    /// Makes room for `transfer` by dropping the cheapest transfer that is last in its sender's
+    /// sequence (so the others stay consecutive), if it pays less than `transfer`. The sender's
+    /// own transfers are spared: `transfer` follows them. Scans one entry per sender, and only
+    /// when the pool is full.
+    fn evict_cheaper_than(&mut self, transfer: &Transfer) -> Result<TxId, MempoolError> {
+        let cheapest = self
+            .by_sender
+            .iter()
+            .filter(|(sender, _)| **sender != transfer.from)
+            .filter_map(|(sender, nonces)| {
+                let (_, id) = nonces.last_key_value()?;
+                Some((self.txs[id].fee, *sender, *id))
+            })
+            .min();
+        match cheapest {
+            Some((fee, sender, id)) if fee < transfer.fee => {
+                self.txs.remove(&id);
+                if let Some(nonces) = self.by_sender.get_mut(&sender) {
+                    nonces.pop_last();
+                    if nonces.is_empty() {
+                        self.by_sender.remove(&sender);
+                    }
+                }
+                log::debug!("mempool full: transfer {id} (fee {fee}) makes room for a higher fee");
+                Ok(id)
+            }
+            _ => Err(MempoolError::Full {
+                capacity: self.capacity,
+                fee: transfer.fee,
+            }),
+        }
     }
 
     /// Up to `max` transfers for a block, highest fee first, each sender's in nonce order.
@@ -294,13 +329,46 @@ mod tests {
     }
 
     #[test]
-    fn the_pool_is_bounded() {
-        let mut pool = Mempool::new(1, BlockHash::ZERO);
-        pool.insert(transfer(&key(3), 0, 1, 0), rich()).unwrap();
+    fn a_full_pool_lets_a_higher_fee_push_out_the_cheapest_last_transfer() {
+        let mut pool = Mempool::new(3, BlockHash::ZERO);
+        let (a, b, c, d) = (key(3), key(4), key(10), key(11));
+        let a0 = transfer(&a, 0, 1, 1);
+        let a1 = transfer(&a, 1, 1, 9);
+        let b0 = transfer(&b, 0, 1, 5);
+        for t in [&a0, &a1, &b0] {
+            pool.insert(t.clone(), rich()).unwrap();
+        }
+        // Paying no more than the cheapest that could leave (b0 at 5: a0 cannot, a1 follows it).
         assert_eq!(
-            pool.insert(transfer(&key(4), 0, 1, 0), rich()),
-            Err(MempoolError::Full { capacity: 1 })
+            pool.insert(transfer(&c, 0, 1, 5), rich()),
+            Err(MempoolError::Full {
+                capacity: 3,
+                fee: Amount::from_units(5)
+            })
         );
+        // Paying more pushes b0 out; the pool stays at its bound.
+        let c0 = pool.insert(transfer(&c, 0, 1, 6), rich()).unwrap();
+        assert_eq!(pool.len(), 3);
+        assert!(pool.get(&b0.txid()).is_none() && pool.get(&c0).is_some());
+        assert_eq!(
+            pool.pending(&Address::from_public_key(&b.verifying_key()))
+                .count,
+            0
+        );
+        // Next cheapest last transfer is c0 (6), not a0 (1), which a1 needs.
+        pool.insert(transfer(&d, 0, 1, 7), rich()).unwrap();
+        assert!(pool.get(&c0).is_none());
+        assert!(pool.get(&a0.txid()).is_some() && pool.get(&a1.txid()).is_some());
+        // A sender's next transfer never pushes out its own earlier ones.
+        assert!(matches!(
+            pool.insert(transfer(&d, 1, 1, 100), rich()),
+            Ok(_)
+        ));
+        assert!(
+            pool.get(&a1.txid()).is_none(),
+            "a1 (9) was the cheapest other last transfer"
+        );
+        assert_eq!(pool.len(), 3);
     }
 
     #[test]
