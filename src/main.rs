@@ -140,6 +140,22 @@ enum PeersAction {
         #[arg(value_name = "URL", required = true, value_parser = parse_url)]
         urls: Vec<PeerUrl>,
     },
+    /// Make the node ignore a known peer for a while: no relay, sync or discovery with it.
+    Ban {
+        #[arg(value_name = "URL", value_parser = parse_url)]
+        url: PeerUrl,
+        /// How long, in seconds (up to a year).
+        #[arg(long, default_value_t = 86_400)]
+        seconds: u64,
+        /// Why, shown in the node's peer list.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift a peer's ban (the operator's or one the node set).
+    Unban {
+        #[arg(value_name = "URL", value_parser = parse_url)]
+        url: PeerUrl,
+    },
 }
 
 #[derive(Args)]
@@ -378,6 +394,16 @@ fn run_client(command: ClientCommand) -> ExitCode {
         ClientCommand::Peers { action, target } => target.run(match action {
             None => Action::Peers,
             Some(PeersAction::Add { urls }) => Action::AddPeers(urls),
+            Some(PeersAction::Ban {
+                url,
+                seconds,
+                reason,
+            }) => Action::BanPeer {
+                peer: url,
+                seconds,
+                reason,
+            },
+            Some(PeersAction::Unban { url }) => Action::UnbanPeer(url),
         }),
         ClientCommand::Wallet { action, wallet_dir } => {
             let keys = Keystore::new(wallet_dir);

@@ -110,6 +110,8 @@ pub enum NodeError {
     /// beside the other variants every `Result` of the node carries.
     #[error(transparent)]
     WrongChain(Box<WrongChain>),
+    #[error("{0} is not a known peer")]
+    UnknownPeer(PeerUrl),
 }
 
 impl From<WrongChain> for NodeError {

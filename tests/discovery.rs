@@ -5,10 +5,11 @@
 mod common;
 
 use common::*;
-use ferrochain::chain::{Block, ChainParams, Difficulty};
+use ferrochain::chain::{Amount, Block, ChainParams, Difficulty, Transfer};
 use ferrochain::network::PeerUrl;
 use ferrochain::node::NodeConfig;
 use ferrochain::storage::Store;
+use ferrochain::wallet::{Keystore, Wallet};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
@@ -61,14 +62,24 @@ async fn peer_entry(node: &TestNode, peer: &PeerUrl) -> Option<Value> {
         .find(|p| p["url"] == peer.to_string().as_str())
 }
 
+/// Waits until each of `nodes` lists exactly the others in `GET /nodes`.
+async fn all_know_each_other(nodes: &[&TestNode]) {
+    for node in nodes {
+        let others: BTreeSet<String> = nodes
+            .iter()
+            .filter(|n| n.addr != node.addr)
+            .map(|n| n.peer_url().to_string())
+            .collect();
+        wait_for("every node to know all the others", || {
+            let others = others.clone();
+            async move { (known_by(node).await == others).then_some(()) }
+        })
+        .await;
+    }
+}
+
 async fn register(node: &TestNode, body: &Value) -> (u16, Value) {
-    let resp = http()
-        .post(node.url("/nodes/register"))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap())
+    post(node, "/nodes/register", body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -77,19 +88,7 @@ async fn nodes_started_from_one_seed_all_learn_each_other() {
     let b = discovering(params(), &[&a]).await;
     let c = discovering(params(), &[&a]).await;
     let d = discovering(params(), &[&a]).await;
-    let all = [&a, &b, &c, &d];
-    for node in all {
-        let others: BTreeSet<String> = all
-            .iter()
-            .filter(|n| n.addr != node.addr)
-            .map(|n| n.peer_url().to_string())
-            .collect();
-        wait_for("every node to know the three others", || {
-            let others = others.clone();
-            async move { (known_by(node).await == others).then_some(()) }
-        })
-        .await;
-    }
+    all_know_each_other(&[&a, &b, &c, &d]).await;
     // The seed heard of the others through their registrations; they are used, not candidates.
     for n in [&b, &c, &d] {
         let entry = peer_entry(&a, &n.peer_url()).await.unwrap();
@@ -187,6 +186,65 @@ async fn malformed_registrations_are_4xx_and_change_nothing() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["message"], "no new peers");
     assert_eq!(nodes_of(&a).await["nodes"], before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_bans_are_checked_shown_honoured_and_lifted() {
+    let a = TestNode::start(params()).await;
+    let b = TestNode::start(params()).await;
+    let (status, _) = register(&a, &json!({ "nodes": [b.peer_url()] })).await;
+    assert_eq!(status, 201);
+    let b_url = b.peer_url().to_string();
+    for (body, status, code) in [
+        (json!({"node": "not a url"}), 422, "bad_peer_url"),
+        (json!({"node": "http://127.0.0.1:1"}), 404, "unknown_peer"),
+        (
+            json!({"node": b_url, "seconds": 0}),
+            422,
+            "bad_ban_duration",
+        ),
+        (
+            json!({"node": b_url, "seconds": 400_000_000}),
+            422,
+            "bad_ban_duration",
+        ),
+        (json!({"node": b_url, "for": 10}), 422, "invalid_json"),
+        (json!([b_url]), 422, "invalid_json"),
+    ] {
+        let (got, v) = post(&a, "/nodes/ban", &body).await;
+        assert_eq!(
+            (got, v["error"].as_str().unwrap()),
+            (status, code),
+            "{body}: {v}"
+        );
+        assert!(!v["message"].as_str().unwrap().is_empty());
+    }
+    assert_eq!(peer_entry(&a, &b.peer_url()).await.unwrap()["state"], "ok");
+
+    let (status, v) = post(&a, "/nodes/ban", &json!({"node": b_url, "seconds": 600})).await;
+    assert_eq!(status, 200, "{v}");
+    let entry = peer_entry(&a, &b.peer_url()).await.unwrap();
+    assert_eq!(entry["state"], "banned", "{entry}");
+    assert_eq!(
+        entry["ban_reason"],
+        "banned by the operator: no reason given"
+    );
+    assert!(a.node.usable_peers().is_empty());
+    // Neither relay nor resolve goes to it: B's heavier chain stays unknown to A.
+    let mined = b.node.mine(vec![]).await.unwrap();
+    let resolved = a.node.resolve().await.unwrap();
+    assert!(!resolved.replaced && resolved.peers[0].skipped);
+    // Nor does a restart lift it: bans are kept with the peer's record.
+    let dir = a.stop();
+    let a = TestNode::start_in(dir, params()).await;
+    let entry = peer_entry(&a, &b.peer_url()).await.unwrap();
+    assert_eq!(entry["state"], "banned", "{entry}");
+
+    let (status, v) = post(&a, "/nodes/unban", &json!({"node": b_url})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(peer_entry(&a, &b.peer_url()).await.unwrap()["state"], "ok");
+    assert!(a.node.resolve().await.unwrap().replaced);
+    assert_eq!(a.node.tip().hash, mined.block.hash());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -335,7 +393,7 @@ async fn learned_peers_survive_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_version_2_store_is_upgraded_and_keeps_its_chain() {
+async fn a_schema_2_store_is_upgraded_and_keeps_its_chain() {
     let dir = tempfile::tempdir().unwrap();
     let node = TestNode::start_in(dir, params()).await;
     let mined = node
@@ -344,7 +402,8 @@ async fn a_version_2_store_is_upgraded_and_keeps_its_chain() {
         .await
         .unwrap();
     let dir = node.stop();
-    // Wait for the node to let go of the store, then make it what a version-2 build left.
+    // Wait for the node to let go of the store, then make it what a schema-2 build left (the
+    // peers tree is what schema 3 added).
     let path = dir.path().to_owned();
     wait_for("the store to be released", || {
         let path = path.clone();
@@ -362,7 +421,10 @@ async fn a_version_2_store_is_upgraded_and_keeps_its_chain() {
     .await;
 
     let store = Store::open(dir.path(), None).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(
+        store.schema_version().unwrap(),
+        ferrochain::storage::SCHEMA_VERSION
+    );
     assert_eq!(store.tip().hash, mined.block.hash());
     drop(store);
 
@@ -458,4 +520,162 @@ fn a_node_on_every_address_has_no_default_public_url() {
     let node = ferrochain::node::Node::open(config).unwrap();
     node.set_local_addr("0.0.0.0:5000".parse().unwrap());
     assert_eq!(node.public_url(), Some(given));
+}
+
+async fn post(node: &TestNode, path: &str, body: &Value) -> (u16, Value) {
+    let resp = http().post(node.url(path)).json(body).send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// Makes every node of `side` ban (or, with `ban` false, unban) every node of `other`, and the
+/// other way round, through the API.
+async fn set_partition(side: &[&TestNode], other: &[&TestNode], ban: bool) {
+    for (from, to) in [(side, other), (other, side)] {
+        for n in from {
+            for peer in to {
+                let (path, body) = match ban {
+                    true => (
+                        "/nodes/ban",
+                        json!({"node": peer.peer_url(), "seconds": 3600, "reason": "partition drill"}),
+                    ),
+                    false => ("/nodes/unban", json!({"node": peer.peer_url()})),
+                };
+                let (status, v) = post(n, path, &body).await;
+                assert_eq!(status, 200, "{v}");
+            }
+        }
+    }
+}
+
+/// Waits until every node's tip is `hash`.
+async fn all_at(nodes: &[&TestNode], hash: ferrochain::chain::BlockHash, what: &str) {
+    for n in nodes {
+        wait_for(what, || async { (n.node.tip().hash == hash).then_some(()) }).await;
+    }
+}
+
+/// A transfer of one coin, signed for the test chain.
+fn one_coin(from: &Wallet, to: &Wallet, nonce: u64) -> Transfer {
+    from.sign_transfer(
+        to.address,
+        Amount::from_coins(1),
+        Amount::from_units(100),
+        nonce,
+        &params().genesis_hash(),
+    )
+}
+
+/// The drill: five nodes grown from one seed split into two groups (by operator bans),
+/// mine and trade apart, heal, and all end on the heaviest chain with every transfer confirmed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_nodes_split_mine_apart_heal_and_converge_without_losing_a_transfer() {
+    let keys_dir = tempfile::tempdir().unwrap();
+    let keys = Keystore::new(keys_dir.path());
+    let wallets: Vec<Wallet> = (0..5)
+        .map(|i| keys.create(&format!("w{i}")).unwrap())
+        .collect();
+    // Node i pays its rewards to wallet i; nodes 1 to 4 know only the seed, node 0.
+    let start = |i: usize, seeds: Vec<PeerUrl>| {
+        let dir = tempfile::tempdir().unwrap();
+        let config = NodeConfig {
+            flag_peers: seeds,
+            discovery_interval: ROUND,
+            miner: Some(wallets[i].address),
+            ..test_config(dir.path(), params())
+        };
+        TestNode::start_config(dir, config)
+    };
+    let seed = start(0, vec![]).await;
+    let mut nodes = vec![seed];
+    for i in 1..5 {
+        let node = start(i, vec![nodes[0].peer_url()]).await;
+        nodes.push(node);
+    }
+    let all: Vec<&TestNode> = nodes.iter().collect();
+    all_know_each_other(&all).await;
+    for n in &all {
+        wait_for("every peer to pass its handshake", || async {
+            (n.node.usable_peers().len() == 4).then_some(())
+        })
+        .await;
+    }
+
+    // Mining on several nodes: wallets 1 and 3 get coins, and every node follows.
+    for i in [1, 3] {
+        let mined = all[i].node.mine(vec![]).await.unwrap();
+        all_at(
+            &all,
+            mined.block.hash(),
+            "the shared blocks to reach everyone",
+        )
+        .await;
+    }
+
+    // The split: nodes 0 and 1 on one side, 2, 3 and 4 on the other.
+    let (left, right) = (&all[..2], &all[2..]);
+    set_partition(left, right, true).await;
+    let entry = peer_entry(all[0], &all[2].peer_url()).await.unwrap();
+    assert_eq!(entry["state"], "banned", "{entry}");
+    assert!(entry["ban_reason"]
+        .as_str()
+        .unwrap()
+        .contains("partition drill"));
+
+    // Apart, each side trades and mines: the left 2 blocks, the right 3 (so more work).
+    let t_left = one_coin(&wallets[1], &wallets[0], 0);
+    let t_right = one_coin(&wallets[3], &wallets[2], 0);
+    assert_eq!(post(all[1], "/transactions", &json!(t_left)).await.0, 201);
+    assert_eq!(post(all[3], "/transactions", &json!(t_right)).await.0, 201);
+    let mut left_tip = None;
+    for i in [1, 0] {
+        left_tip = Some(all[i].node.mine(vec![]).await.unwrap().block.hash());
+        all_at(left, left_tip.unwrap(), "the left side to agree").await;
+    }
+    let mut right_tip = None;
+    for i in [3, 2, 4] {
+        right_tip = Some(all[i].node.mine(vec![]).await.unwrap().block.hash());
+        all_at(right, right_tip.unwrap(), "the right side to agree").await;
+    }
+    // Nothing crossed the split.
+    for n in left {
+        assert_eq!(n.node.tip().hash, left_tip.unwrap());
+        assert_eq!(n.node.tip().height.get(), 4);
+    }
+    assert!(all[2].node.transaction(&t_left.txid()).unwrap().is_none());
+    assert!(all[0].node.transaction(&t_right.txid()).unwrap().is_none());
+
+    // Heal. The next block the heavier side finds reaches the left side, whose nodes catch up
+    // from their peers and reorganise onto the heavier chain; the left side's transfer goes back
+    // to their mempools.
+    set_partition(left, right, false).await;
+    let healed = all[4].node.mine(vec![]).await.unwrap().block.hash();
+    all_at(&all, healed, "every node to converge on the heaviest chain").await;
+    assert_eq!(all[0].node.tip().height.get(), 6);
+    for n in left {
+        wait_for("the abandoned transfer to be pending again", || async {
+            n.node
+                .transaction(&t_left.txid())
+                .unwrap()
+                .is_some()
+                .then_some(())
+        })
+        .await;
+    }
+    // A node of the side that lost mines it again; it reaches everyone, and on every node both
+    // transfers are confirmed on one chain that verifies.
+    let last = all[1].node.mine(vec![]).await.unwrap();
+    assert!(last
+        .block
+        .transactions
+        .iter()
+        .any(|t| t.txid() == t_left.txid()));
+    all_at(&all, last.block.hash(), "the last block to reach everyone").await;
+    for n in &all {
+        for t in [&t_left, &t_right] {
+            let v = get(n, &format!("/transactions/{}", t.txid())).await;
+            assert_eq!(v["status"], "confirmed", "{v}");
+        }
+        let verified = n.node.verify().await.unwrap();
+        assert!(verified.error.is_none(), "{:?}", verified.error);
+    }
 }

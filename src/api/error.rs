@@ -72,6 +72,9 @@ impl From<NodeError> for ApiError {
             NodeError::Transaction(e) => {
                 Self::new(Status::UnprocessableEntity, e.code(), e.to_string())
             }
+            e @ NodeError::UnknownPeer(_) => {
+                Self::new(Status::NotFound, "unknown_peer", e.to_string())
+            }
             NodeError::WrongChain(e) => {
                 Self::new(Status::UnprocessableEntity, "wrong_chain", e.to_string())
             }

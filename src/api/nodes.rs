@@ -1,5 +1,5 @@
-//! `GET /nodes/resolve`, `GET /nodes`, `POST /nodes/register` and `GET /status`: the node's
-//! peers as the API shows them.
+//! `GET /nodes/resolve`, `GET /nodes`, `POST /nodes/register`, `POST /nodes/ban`,
+//! `POST /nodes/unban` and `GET /status`: the node's peers as the API shows them.
 
 use super::chain::stream_chain;
 use super::error::ApiError;
@@ -13,7 +13,7 @@ use rocket::State;
 use serde_json::{json, Value};
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![resolve, nodes, register, status]
+    rocket::routes![resolve, nodes, register, ban, unban, status]
 }
 
 /// Syncs from every peer and adopts the valid chain with the most work. Answers with the
@@ -80,9 +80,8 @@ async fn register(
     let peers = request
         .nodes
         .iter()
-        .map(|url| PeerUrl::parse(url))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::new(Status::UnprocessableEntity, "bad_peer_url", e.to_string()))?;
+        .map(|url| parse_peer_url(url))
+        .collect::<Result<Vec<_>, _>>()?;
     let registration = node.register(peers).await?;
     let added = registration.added;
     let status = match added.is_empty() {
@@ -106,6 +105,84 @@ async fn register(
             "peers": node.peer_views(),
         })),
     ))
+}
+
+/// The longest ban an operator can set: a year.
+const MAX_BAN_SECONDS: u64 = 365 * 24 * 60 * 60;
+
+/// `{"node": url, "seconds": n, "reason": "..."}`; `seconds` defaults to a day.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BanRequest {
+    node: String,
+    #[serde(default = "a_day")]
+    seconds: u64,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn a_day() -> u64 {
+    24 * 60 * 60
+}
+
+/// `{"node": url}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnbanRequest {
+    node: String,
+}
+
+fn parse_peer_url(url: &str) -> Result<PeerUrl, ApiError> {
+    PeerUrl::parse(url)
+        .map_err(|e| ApiError::new(Status::UnprocessableEntity, "bad_peer_url", e.to_string()))
+}
+
+/// The answer to a ban or unban: what happened, and the peers as `GET /nodes` shows them.
+fn peers_answer(node: &Node, message: String) -> Json<Value> {
+    Json(json!({
+        "message": message,
+        "nodes": node.peers(),
+        "peers": node.peer_views(),
+    }))
+}
+
+/// Ignores a known peer for `seconds` (1 to a year): no relay, sync or discovery with it. Its
+/// state shows as `banned` with the reason in `GET /nodes`. 404 `unknown_peer` for a peer the
+/// node does not know; 422 for a bad URL or duration.
+#[rocket::post("/nodes/ban", data = "<body>")]
+fn ban(
+    node: &State<Node>,
+    body: Result<Json<BanRequest>, json::Error<'_>>,
+) -> Result<Json<Value>, ApiError> {
+    let request = body.map_err(ApiError::from_json)?.into_inner();
+    let url = parse_peer_url(&request.node)?;
+    if !(1..=MAX_BAN_SECONDS).contains(&request.seconds) {
+        return Err(ApiError::new(
+            Status::UnprocessableEntity,
+            "bad_ban_duration",
+            format!(
+                "a ban lasts 1 to {MAX_BAN_SECONDS} seconds, got {}",
+                request.seconds
+            ),
+        ));
+    }
+    let reason = request.reason.unwrap_or_else(|| "no reason given".into());
+    let duration = std::time::Duration::from_secs(request.seconds);
+    node.ban(&url, duration, &reason)?;
+    let message = format!("{url} banned for {} s", request.seconds);
+    Ok(peers_answer(node, message))
+}
+
+/// Lifts a peer's ban (the operator's or one the node set itself) and its back-off.
+#[rocket::post("/nodes/unban", data = "<body>")]
+fn unban(
+    node: &State<Node>,
+    body: Result<Json<UnbanRequest>, json::Error<'_>>,
+) -> Result<Json<Value>, ApiError> {
+    let request = body.map_err(ApiError::from_json)?.into_inner();
+    let url = parse_peer_url(&request.node)?;
+    node.unban(&url)?;
+    Ok(peers_answer(node, format!("{url} unbanned")))
 }
 
 #[rocket::get("/status")]

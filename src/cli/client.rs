@@ -144,6 +144,20 @@ pub struct Peers {
     #[serde(default)]
     pub message: Option<String>,
     pub nodes: Vec<String>,
+    /// How each peer stands (nodes before discovery send only `nodes`).
+    #[serde(default)]
+    pub peers: Vec<PeerLine>,
+}
+
+/// One entry of `peers` in `GET /nodes`: the fields the CLI shows.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct PeerLine {
+    pub url: String,
+    pub state: String,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub ban_reason: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -231,6 +245,29 @@ impl Client {
             self.http
                 .post(self.node.join("/nodes/register"))
                 .json(&body),
+        )
+    }
+
+    /// `POST /nodes/ban`: ignore `peer` for `seconds`.
+    pub fn ban(
+        &self,
+        peer: &PeerUrl,
+        seconds: u64,
+        reason: Option<&str>,
+    ) -> Result<Answer<Peers>, ClientError> {
+        let body = serde_json::json!({ "node": peer, "seconds": seconds, "reason": reason });
+        self.send(
+            "POST /nodes/ban",
+            self.http.post(self.node.join("/nodes/ban")).json(&body),
+        )
+    }
+
+    /// `POST /nodes/unban`.
+    pub fn unban(&self, peer: &PeerUrl) -> Result<Answer<Peers>, ClientError> {
+        let body = serde_json::json!({ "node": peer });
+        self.send(
+            "POST /nodes/unban",
+            self.http.post(self.node.join("/nodes/unban")).json(&body),
         )
     }
 

@@ -34,6 +34,13 @@ pub enum Action {
     Resolve,
     Peers,
     AddPeers(Vec<PeerUrl>),
+    /// Ignore a peer for a while (the operator's ban).
+    BanPeer {
+        peer: PeerUrl,
+        seconds: u64,
+        reason: Option<String>,
+    },
+    UnbanPeer(PeerUrl),
     /// A wallet's (or any address's) balance and pending transfers.
     Account {
         name: Option<String>,
@@ -136,6 +143,14 @@ fn print(text: &str) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// Prints the peer list a registration, ban or unban answered with.
+fn peers_answer(json: bool, answer: Answer<super::client::Peers>) -> Result<(), CommandError> {
+    match json {
+        true => print(&answer.raw),
+        false => print(&view::peers(&answer.value)),
+    }
+}
+
 pub fn execute(client: &Client, format: Format, action: Action) -> Result<(), CommandError> {
     let json = format == Format::Json;
     match action {
@@ -182,13 +197,13 @@ pub fn execute(client: &Client, format: Format, action: Action) -> Result<(), Co
                 false => print(&view::peers(&peers.value)),
             }
         }
-        Action::AddPeers(urls) => {
-            let peers = client.register(&urls)?;
-            match json {
-                true => print(&peers.raw),
-                false => print(&view::peers(&peers.value)),
-            }
-        }
+        Action::AddPeers(urls) => peers_answer(json, client.register(&urls)?),
+        Action::BanPeer {
+            peer,
+            seconds,
+            reason,
+        } => peers_answer(json, client.ban(&peer, seconds, reason.as_deref())?),
+        Action::UnbanPeer(peer) => peers_answer(json, client.unban(&peer)?),
         Action::Account { name, address } => {
             let account = client.account(&address)?;
             match json {

@@ -363,6 +363,16 @@ pub fn peers(p: &Peers) -> String {
             let _ = write!(out, "{n} peer{}:", if n == 1 { "" } else { "s" });
             for node in &p.nodes {
                 let _ = write!(out, "\n  {node}");
+                let Some(line) = p.peers.iter().find(|l| l.url == *node) else {
+                    continue;
+                };
+                let _ = match (line.state.as_str(), &line.ban_reason, &line.last_error) {
+                    ("ok", _, _) => Ok(()),
+                    (state, Some(why), _) | (state, None, Some(why)) => {
+                        write!(out, "  {state}: {why}")
+                    }
+                    (state, None, None) => write!(out, "  {state}"),
+                };
             }
         }
     }

@@ -364,10 +364,33 @@ impl PeerBook {
 
     /// Ignores the peer for [`BAN`]; returns when the ban ends.
     pub fn ban(&mut self, url: &PeerUrl, reason: String, now: Timestamp) -> Option<Timestamp> {
+        self.ban_for(url, reason, BAN, now)
+    }
+
+    /// Ignores the peer for `duration`, replacing any ban it had (the operator's word is the
+    /// last); returns when the ban ends, or `None` for an unknown peer.
+    pub fn ban_for(
+        &mut self,
+        url: &PeerUrl,
+        reason: String,
+        duration: Duration,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
         let p = self.get_mut(url)?;
-        let until = later(now, BAN);
+        let until = later(now, duration);
         p.ban = Some(Ban { until, reason });
         Some(until)
+    }
+
+    /// Lifts the peer's ban and any back-off, so it is contacted again at once; false for an
+    /// unknown peer.
+    pub fn unban(&mut self, url: &PeerUrl) -> bool {
+        let Some(p) = self.get_mut(url) else {
+            return false;
+        };
+        p.ban = None;
+        p.retry_at = None;
+        true
     }
 }
 
@@ -490,6 +513,26 @@ mod tests {
         let after = later(T0, BAN);
         assert_eq!(book.usable(after), [url(1)]);
         assert_eq!(book.get(&url(1)).unwrap().view(after).banned_until, None);
+    }
+
+    #[test]
+    fn an_operator_ban_lasts_as_long_as_asked_and_can_be_lifted() {
+        let mut book = PeerBook::new(8);
+        book.insert(PeerRecord::new(url(1), PeerSource::Flag, T0));
+        let hour = Duration::from_secs(3600);
+        let until = book.ban_for(&url(1), "partition drill".into(), hour, T0);
+        assert_eq!(until, Some(later(T0, hour)));
+        // Past the automatic ban's length, still banned.
+        let later_on = later(T0, BAN + Duration::from_secs(1));
+        assert_eq!(
+            book.get(&url(1)).unwrap().state(later_on),
+            PeerState::Banned
+        );
+        assert!(book.usable(later_on).is_empty());
+        assert!(book.unban(&url(1)));
+        assert_eq!(book.usable(later_on), vec![url(1)]);
+        assert!(!book.unban(&url(2)));
+        assert_eq!(book.ban_for(&url(2), "x".into(), hour, T0), None);
     }
 
     #[test]

@@ -134,6 +134,43 @@ impl Node {
         });
     }
 
+    /// The operator's ban: `url` is not contacted (no relay, sync or discovery) for `duration`,
+    /// whatever its source, and the reason is shown in `GET /nodes`. What it sends meanwhile
+    /// is not trusted more than anyone's: blocks are still validated on their own merits.
+    pub fn ban(
+        &self,
+        url: &PeerUrl,
+        duration: std::time::Duration,
+        reason: &str,
+    ) -> Result<PeerView, NodeError> {
+        let mut book = self.inner.book.lock().expect("book lock");
+        let now = Timestamp::now();
+        book.ban_for(
+            url,
+            format!("banned by the operator: {reason}"),
+            duration,
+            now,
+        )
+        .ok_or_else(|| NodeError::UnknownPeer(url.clone()))?;
+        self.persist(&book, url);
+        log::warn!(
+            "peer {url} banned by the operator for {} s: {reason}",
+            duration.as_secs()
+        );
+        Ok(book.get(url).expect("just banned").view(now))
+    }
+
+    /// Lifts a ban (the operator's or an automatic one) and any back-off on `url`.
+    pub fn unban(&self, url: &PeerUrl) -> Result<PeerView, NodeError> {
+        let mut book = self.inner.book.lock().expect("book lock");
+        if !book.unban(url) {
+            return Err(NodeError::UnknownPeer(url.clone()));
+        }
+        self.persist(&book, url);
+        log::info!("peer {url} unbanned by the operator");
+        Ok(book.get(url).expect("just unbanned").view(Timestamp::now()))
+    }
+
     /// The peer sent an invalid block or chain: ignore it for a while, and say why.
     pub(super) fn ban_peer(&self, url: &PeerUrl, reason: &dyn Display) {
         self.update_peer(url, |book, now| {
