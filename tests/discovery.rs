@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use ferrochain::chain::{Amount, Block, ChainParams, Difficulty, Transfer};
+use ferrochain::chain::{Amount, Block, BlockHash, ChainParams, Difficulty, Transfer};
 use ferrochain::network::PeerUrl;
 use ferrochain::node::NodeConfig;
 use ferrochain::storage::Store;
@@ -548,7 +548,7 @@ async fn set_partition(side: &[&TestNode], other: &[&TestNode], ban: bool) {
 }
 
 /// Waits until every node's tip is `hash`.
-async fn all_at(nodes: &[&TestNode], hash: ferrochain::chain::BlockHash, what: &str) {
+async fn all_at(nodes: &[&TestNode], hash: BlockHash, what: &str) {
     for n in nodes {
         wait_for(what, || async { (n.node.tip().hash == hash).then_some(()) }).await;
     }
@@ -626,19 +626,21 @@ async fn five_nodes_split_mine_apart_heal_and_converge_without_losing_a_transfer
     let t_right = one_coin(&wallets[3], &wallets[2], 0);
     assert_eq!(post(all[1], "/transactions", &json!(t_left)).await.0, 201);
     assert_eq!(post(all[3], "/transactions", &json!(t_right)).await.0, 201);
-    let mut left_tip = None;
-    for i in [1, 0] {
-        left_tip = Some(all[i].node.mine(vec![]).await.unwrap().block.hash());
-        all_at(left, left_tip.unwrap(), "the left side to agree").await;
+    /// Mines on each of `miners` in turn, each block reaching its whole `side` before the next.
+    async fn mine_on_side(all: &[&TestNode], miners: &[usize], side: &[&TestNode]) -> BlockHash {
+        let mut tip = all[0].node.tip().hash;
+        for &i in miners {
+            tip = all[i].node.mine(vec![]).await.unwrap().block.hash();
+            all_at(side, tip, "one side to agree").await;
+        }
+        tip
     }
-    let mut right_tip = None;
-    for i in [3, 2, 4] {
-        right_tip = Some(all[i].node.mine(vec![]).await.unwrap().block.hash());
-        all_at(right, right_tip.unwrap(), "the right side to agree").await;
-    }
+    let left_tip = mine_on_side(&all, &[1, 0], left).await;
+    let right_tip = mine_on_side(&all, &[3, 2, 4], right).await;
+    assert_ne!(left_tip, right_tip);
     // Nothing crossed the split.
     for n in left {
-        assert_eq!(n.node.tip().hash, left_tip.unwrap());
+        assert_eq!(n.node.tip().hash, left_tip);
         assert_eq!(n.node.tip().height.get(), 4);
     }
     assert!(all[2].node.transaction(&t_left.txid()).unwrap().is_none());
