@@ -213,7 +213,10 @@ async fn operator_bans_are_checked_shown_honoured_and_lifted() {
     ] {
         let (got, v) = post(&a, "/nodes/ban", &body).await;
         assert_eq!(
-            (got, v["error"].as_str().unwrap()),
+            (
+                got,
+                v["error"].as_str().unwrap_or_else(|| panic!("{body}: {v}"))
+            ),
             (status, code),
             "{body}: {v}"
         );

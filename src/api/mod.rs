@@ -3,6 +3,7 @@
 //! Building the `Rocket` is separate from launching it, so tests drive the same routes through
 //! Rocket's local client, and real-socket tests launch it on port 0.
 
+mod body;
 mod chain;
 mod error;
 mod mine;

@@ -1,6 +1,7 @@
 //! `GET /nodes/resolve`, `GET /nodes`, `POST /nodes/register`, `POST /nodes/ban`,
 //! `POST /nodes/unban` and `GET /status`: the node's peers as the API shows them.
 
+use super::body::Object;
 use super::chain::stream_chain;
 use super::error::ApiError;
 use crate::chain::Height;
@@ -67,9 +68,9 @@ struct RegisterRequest {
 #[rocket::post("/nodes/register", data = "<body>")]
 async fn register(
     node: &State<Node>,
-    body: Result<Json<RegisterRequest>, json::Error<'_>>,
+    body: Result<Json<Object<RegisterRequest>>, json::Error<'_>>,
 ) -> Result<(Status, Json<Value>), ApiError> {
-    let request = body.map_err(ApiError::from_json)?.into_inner();
+    let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
     if request.nodes.is_empty() {
         return Err(ApiError::new(
             Status::UnprocessableEntity,
@@ -152,9 +153,9 @@ fn peers_answer(node: &Node, message: String) -> Json<Value> {
 #[rocket::post("/nodes/ban", data = "<body>")]
 fn ban(
     node: &State<Node>,
-    body: Result<Json<BanRequest>, json::Error<'_>>,
+    body: Result<Json<Object<BanRequest>>, json::Error<'_>>,
 ) -> Result<Json<Value>, ApiError> {
-    let request = body.map_err(ApiError::from_json)?.into_inner();
+    let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
     let url = parse_peer_url(&request.node)?;
     if !(1..=MAX_BAN_SECONDS).contains(&request.seconds) {
         return Err(ApiError::new(
@@ -177,9 +178,9 @@ fn ban(
 #[rocket::post("/nodes/unban", data = "<body>")]
 fn unban(
     node: &State<Node>,
-    body: Result<Json<UnbanRequest>, json::Error<'_>>,
+    body: Result<Json<Object<UnbanRequest>>, json::Error<'_>>,
 ) -> Result<Json<Value>, ApiError> {
-    let request = body.map_err(ApiError::from_json)?.into_inner();
+    let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
     let url = parse_peer_url(&request.node)?;
     node.unban(&url)?;
     Ok(peers_answer(node, format!("{url} unbanned")))
