@@ -13,17 +13,17 @@ mod discovery;
 pub use discovery::Registration;
 
 use crate::chain::{
-    block_reward, validate_transactions, verify_signatures, Account, Address, Amount, Block,
-    BlockHash, ChainParams, ChainVerifier, Height, InvalidBlock, Rule, SignatureCheck, Target,
-    Timestamp, Transaction, Transfer, TxId, Work,
+    block_reward, prefers, validate_transactions, verify_signatures, Account, Address, Amount,
+    Block, BlockHash, ChainParams, ChainVerifier, Height, InvalidBlock, Rule, SignatureCheck,
+    Target, Timestamp, Transaction, Transfer, TxId, Work,
 };
 use crate::mempool::{Mempool, MempoolError, Pending};
 use crate::mining::{self, Miner, MinerError, MiningStats, ProcessUsage, Progress, UsageMonitor};
 use crate::network::{
-    self, PeerBook, PeerClient, PeerError, PeerRecord, PeerSource, PeerUrl, RelayOutcome, Timeouts,
-    WrongChain, DEFAULT_MAX_PEERS,
+    self, ChainPage, ClaimedTip, PeerBook, PeerClient, PeerError, PeerRecord, PeerSource, PeerUrl,
+    RelayOutcome, Timeouts, WrongChain, DEFAULT_MAX_PEERS,
 };
-use crate::storage::{AcceptReport, Rejection, Store, StoreError, Tip};
+use crate::storage::{AcceptReport, ForkPoint, Rejection, Store, StoreError, Tip};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,10 +32,10 @@ use std::time::Duration;
 
 /// Blocks asked of a peer per request while syncing.
 pub const SYNC_PAGE: usize = 500;
+/// Times one sync locates the fork point again after the peer's chain moved under it.
+pub const MAX_RELOCATES: usize = 3;
 /// Blocks read per step when re-verifying the stored chain.
 const VERIFY_PAGE: usize = 1000;
-/// How far below our tip a sync starts looking at a peer's chain (see `Node::sync_from`).
-pub const SYNC_OVERLAP: u64 = 100;
 /// How often a node announces itself to its peers and learns theirs, by default.
 pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -236,12 +236,23 @@ pub struct NodeStatus {
 
 #[derive(Debug, thiserror::Error)]
 enum SyncError {
+    /// The peer could not be reached or answered nonsense: back it off.
     #[error(transparent)]
     Peer(#[from] PeerError),
+    /// The peer sent an invalid block, or claims what it cannot show: ban it.
     #[error("peer sent {0}")]
     Invalid(String),
+    /// The peer's chain kept changing under the sync; honest, but no use now.
+    #[error("peer gave up: {0}")]
+    Unsettled(String),
     #[error(transparent)]
     Node(#[from] NodeError),
+}
+
+impl From<StoreError> for SyncError {
+    fn from(e: StoreError) -> Self {
+        SyncError::Node(e.into())
+    }
 }
 
 #[derive(Clone)]
@@ -738,15 +749,11 @@ impl Node {
         })
     }
 
-    /// Asks every peer for its chain, verifies each candidate block by block (a claimed length
-    /// counts for nothing) and adopts the chain with the most work. Peers that fail or lie are
-    /// reported and skipped; the good ones still count.
+    /// Syncs from every peer (see [`Node::sync_with`]) and so adopts the chain with the most
+    /// work. Peers that fail or lie are reported and skipped; the good ones still count.
     ///
     /// Banned and backed-off peers, and discovered ones whose handshake has not passed, are not
-    /// asked; they are listed with `skipped` and the reason. A peer that does not answer is
-    /// backed off; one that sends an invalid block or chain is banned. This is where a peer
-    /// that misbehaves is known by its URL: a block pushed with `POST /add_block` does not say
-    /// which node sent it, so an invalid one is refused but cannot be pinned on a peer.
+    /// asked; they are listed with `skipped` and the reason.
     pub async fn resolve(&self) -> Result<Resolved, NodeError> {
         let before = self.tip();
         let now = Timestamp::now();
@@ -759,38 +766,15 @@ impl Node {
         };
         let plan = plan.into_iter().filter(|(url, _)| !self.is_self(url));
         let syncs = plan.map(|(peer, skip)| async move {
-            if let Some(reason) = skip {
-                return Ok(PeerSync {
+            match skip {
+                Some(reason) => Ok(PeerSync {
                     peer,
                     added: 0,
                     error: Some(reason),
                     skipped: true,
-                });
+                }),
+                None => self.sync_with(&peer).await,
             }
-            let mut added = 0;
-            let error = match self.sync_from(&peer, &mut added).await {
-                Ok(()) => {
-                    self.peer_answered(&peer);
-                    None
-                }
-                Err(SyncError::Node(e)) => return Err(e),
-                Err(SyncError::Peer(e)) => {
-                    log::info!("sync from {peer} stopped: {e}");
-                    self.peer_failed(&peer, &e);
-                    Some(e.to_string())
-                }
-                Err(e @ SyncError::Invalid(_)) => {
-                    log::info!("sync from {peer} stopped: {e}");
-                    self.ban_peer(&peer, &e);
-                    Some(e.to_string())
-                }
-            };
-            Ok(PeerSync {
-                peer,
-                added,
-                error,
-                skipped: false,
-            })
         });
         let peers = futures::future::join_all(syncs)
             .await
@@ -810,62 +794,149 @@ impl Node {
         })
     }
 
-    /// Downloads `peer`'s main chain page by page and offers each page to [`Node::accept`]: known
+    /// Syncs from `peer` (see `sync_from`) and applies the verdict to the peer book: a peer that
+    /// does not answer is backed off, one that sends an invalid block or lies about its chain is
+    /// banned. Only a failure of this node itself (its store) is an error.
+    pub async fn sync_with(&self, peer: &PeerUrl) -> Result<PeerSync, NodeError> {
+        let mut added = 0;
+        let error = match self.sync_from(peer, &mut added).await {
+            Ok(()) => {
+                self.peer_answered(peer);
+                None
+            }
+            Err(SyncError::Node(e)) => return Err(e),
+            Err(e @ (SyncError::Peer(_) | SyncError::Unsettled(_))) => {
+                log::info!("sync from {peer} stopped: {e}");
+                self.peer_failed(peer, &e);
+                Some(e.to_string())
+            }
+            Err(e @ SyncError::Invalid(_)) => {
+                log::info!("sync from {peer} stopped: {e}");
+                self.ban_peer(peer, &e);
+                Some(e.to_string())
+            }
+        };
+        Ok(PeerSync {
+            peer: peer.clone(),
+            added,
+            error,
+            skipped: false,
+        })
+    }
+
+    /// Our main chain as a block locator (see `storage/locator.rs`).
+    pub async fn locator(&self) -> Result<Vec<BlockHash>, NodeError> {
+        let node = self.clone();
+        Ok(tokio::task::spawn_blocking(move || node.inner.store.locator()).await??)
+    }
+
+    /// The highest entry of a peer's `locator` on our main chain.
+    pub async fn find_fork(&self, locator: Vec<BlockHash>) -> Result<Option<ForkPoint>, NodeError> {
+        let node = self.clone();
+        Ok(tokio::task::spawn_blocking(move || node.inner.store.find_fork(&locator)).await??)
+    }
+
+    /// Fetches what `peer` has and we lack, and offers it to [`Node::accept`] page by page: known
     /// blocks are skipped, new ones validated against their parents and stored (a heavier branch
     /// becomes the main chain as soon as it outweighs ours).
     ///
-    /// The download starts [`SYNC_OVERLAP`] blocks below our tip, where the peer's chain most
-    /// likely still matches ours; if the first block it sends there does not attach to anything
-    /// we have (the chains forked deeper), it starts again from genesis. Either way every block we
-    /// lack is validated, and those we have are identical by hash, history included.
+    /// First the peer is sent our block locator and answers where our chains meet, with its tip.
+    /// If it claims no more work than we have, there is nothing to fetch. Otherwise its main
+    /// chain is read from just above the fork point. Every page must continue the one before:
+    /// a page whose first block does not link to what we have means the peer's chain moved
+    /// (it reorganised) while we read it, so we locate again, at most [`MAX_RELOCATES`] times.
+    /// A page that does not link inside itself, an invalid block, or a claimed tip the peer does
+    /// not serve (after re-locating) is a lie: [`SyncError::Invalid`].
     async fn sync_from(&self, peer: &PeerUrl, added: &mut usize) -> Result<(), SyncError> {
         let client = &self.inner.client;
-        let start = Height::new(self.tip().height.get().saturating_sub(SYNC_OVERLAP));
-        let mut from = start;
-        loop {
-            let page = client.chain_page(peer, from, SYNC_PAGE).await?;
-            let count = page.chain.len();
-            if count == 0 {
-                return Ok(());
+        let mut relocates = 0;
+        let mut relocate = |why: String| {
+            relocates += 1;
+            match relocates > MAX_RELOCATES {
+                true => Err(why),
+                false => Ok(()),
             }
-            if count > SYNC_PAGE {
+        };
+        'locate: loop {
+            let locator = self.locator().await?;
+            let located = client.locate(peer, &locator).await?;
+            let (fork, claimed) = (located.fork, located.tip);
+            let ours = self.inner.store.meta(&fork.hash)?;
+            if !locator.contains(&fork.hash) || ours.map(|m| m.height) != Some(fork.height) {
                 return Err(SyncError::Invalid(format!(
-                    "{count} blocks where at most {SYNC_PAGE} were asked for"
+                    "fork point {} at {} that is not in our locator",
+                    fork.hash, fork.height
                 )));
             }
-            let mut blocks = Vec::with_capacity(count);
-            for (i, wire) in page.chain.into_iter().enumerate() {
-                let expected = Height::new(from.get() + i as u64);
-                if wire.index != expected {
-                    return Err(SyncError::Invalid(format!(
-                        "block {} where block {expected} was due",
-                        wire.index
-                    )));
-                }
-                blocks.push(
-                    wire.into_block()
-                        .map_err(|e| SyncError::Invalid(e.to_string()))?,
-                );
-            }
-            let report = self.accept(blocks).await?;
-            *added += report.stored.len();
-            match report.rejected {
-                Some(Rejection::Invalid(e)) => return Err(SyncError::Invalid(e.to_string())),
-                Some(Rejection::Orphan { .. }) if from == start && from != Height::GENESIS => {
-                    from = Height::GENESIS;
-                    continue;
-                }
-                Some(Rejection::Orphan { hash, .. }) => {
-                    return Err(SyncError::Invalid(format!(
-                        "block {hash} that does not link to the chain it sent"
-                    )))
-                }
-                None => {}
-            }
-            if count < SYNC_PAGE {
+            if !prefers(claimed.work, self.tip().work) {
                 return Ok(());
             }
-            from = Height::new(from.get() + count as u64);
+            if claimed.height <= fork.height {
+                return Err(SyncError::Invalid(format!(
+                    "a tip at {} with work {} below its fork point with us at {}",
+                    claimed.height, claimed.work, fork.height
+                )));
+            }
+            let (mut from, mut parent) = (fork.height.next(), fork.hash);
+            loop {
+                let page = client.chain_page(peer, from, SYNC_PAGE).await?;
+                let blocks = check_page(page, from, SYNC_PAGE)?;
+                let Some(last) = blocks.last().map(|b| (b.hash(), b.height())) else {
+                    // The peer serves less than it claimed. Its chain may have moved to a shorter
+                    // one since it answered; ask again before calling it a lie.
+                    let why = format!(
+                        "a tip at {} but serves blocks only up to {}",
+                        claimed.height,
+                        from.prev().unwrap_or_default()
+                    );
+                    relocate(why).map_err(SyncError::Invalid)?;
+                    continue 'locate;
+                };
+                if blocks[0].header.prev_hash != parent {
+                    let why = format!(
+                        "its chain kept moving while we read it (block {} no longer follows {})",
+                        from,
+                        parent.short()
+                    );
+                    relocate(why).map_err(SyncError::Unsettled)?;
+                    continue 'locate;
+                }
+                let report = self.accept(blocks).await?;
+                *added += report.stored.len();
+                match report.rejected {
+                    Some(Rejection::Invalid(e)) => return Err(SyncError::Invalid(e.to_string())),
+                    Some(Rejection::Orphan { hash, .. }) => {
+                        // Cannot happen: the page links to a block we have, and inside itself.
+                        return Err(SyncError::Invalid(format!(
+                            "block {hash} that links nowhere"
+                        )));
+                    }
+                    None => {}
+                }
+                (from, parent) = (last.1.next(), last.0);
+                if last.1 >= claimed.height {
+                    return self.check_claim(&claimed, last.0);
+                }
+            }
+        }
+    }
+
+    /// Once a sync reached the height a peer claimed: if it ended on the claimed tip, the work
+    /// the peer claimed must be what its blocks carry.
+    fn check_claim(&self, claimed: &ClaimedTip, last: BlockHash) -> Result<(), SyncError> {
+        if last != claimed.hash {
+            // The peer grew or reorganised meanwhile; what we stored was checked block by block.
+            return Ok(());
+        }
+        let work = self.inner.store.meta(&last)?.map(|m| m.chain_work);
+        match work {
+            Some(work) if work == claimed.work => Ok(()),
+            _ => Err(SyncError::Invalid(format!(
+                "a tip {} with work {}, but its blocks carry {}",
+                claimed.hash,
+                claimed.work,
+                work.unwrap_or_default()
+            ))),
         }
     }
 
@@ -918,4 +989,37 @@ impl Node {
             }
         }
     }
+}
+
+/// The blocks of a `GET /chain` page asked for from `from`: at most `limit`, at consecutive
+/// heights from `from`, each the child of the one before. Anything else is a lie.
+fn check_page(page: ChainPage, from: Height, limit: usize) -> Result<Vec<Block>, SyncError> {
+    let count = page.chain.len();
+    if count > limit {
+        return Err(SyncError::Invalid(format!(
+            "{count} blocks where at most {limit} were asked for"
+        )));
+    }
+    let mut blocks: Vec<Block> = Vec::with_capacity(count);
+    for (i, wire) in page.chain.into_iter().enumerate() {
+        let expected = Height::new(from.get() + i as u64);
+        if wire.index != expected {
+            return Err(SyncError::Invalid(format!(
+                "block {} where block {expected} was due",
+                wire.index
+            )));
+        }
+        let block = wire
+            .into_block()
+            .map_err(|e| SyncError::Invalid(e.to_string()))?;
+        if let Some(prev) = blocks.last() {
+            if block.header.prev_hash != prev.hash() {
+                return Err(SyncError::Invalid(format!(
+                    "block {expected} that does not follow the block before it"
+                )));
+            }
+        }
+        blocks.push(block);
+    }
+    Ok(blocks)
 }

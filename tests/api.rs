@@ -299,6 +299,88 @@ fn chain_pages_and_single_blocks() {
 }
 
 #[test]
+fn locate_answers_the_fork_point_and_the_tip() {
+    let (client, _dir) = client();
+    for i in 0..4 {
+        let resp = client
+            .post("/mine")
+            .json(&json!({"transactions": [format!("tx {i}")]}))
+            .dispatch();
+        assert_eq!(resp.status(), Status::Created);
+    }
+    let all = chain(&client);
+    let foreign = "ab".repeat(32);
+    let locate = |locator: Value| {
+        client
+            .post("/chain/locate")
+            .json(&json!({ "locator": locator }))
+    };
+
+    // The highest entry on the main chain wins; unknown entries before it are passed over.
+    let v = body(
+        locate(json!([
+            foreign,
+            all[2].hash(),
+            all[1].hash(),
+            all[0].hash()
+        ]))
+        .dispatch(),
+    );
+    assert_eq!(v["fork"], json!({"height": 2, "hash": all[2].hash()}));
+    assert_eq!(v["tip"]["height"], 4);
+    assert_eq!(v["tip"]["hash"], all[4].hash().to_string());
+    assert_eq!(
+        v["tip"]["work"],
+        (5 * (1u128 << common::TEST_BITS)).to_string()
+    );
+
+    assert_error(
+        locate(json!([foreign])).dispatch(),
+        Status::UnprocessableEntity,
+        "no_common_block",
+    );
+    // The whole locator is checked before anything is looked up.
+    let too_many = vec![all[0].hash().to_string(); ferrochain::storage::MAX_LOCATOR + 1];
+    for bad in [
+        json!([]),
+        json!(too_many),
+        json!([all[0].hash(), "xyz"]),
+        json!([7]),
+    ] {
+        let resp = locate(bad.clone()).dispatch();
+        assert_eq!(resp.status(), Status::UnprocessableEntity, "{bad}");
+        let v = body(resp);
+        assert!(
+            ["bad_locator", "invalid_json"].contains(&v["error"].as_str().unwrap()),
+            "{v}"
+        );
+    }
+    let message = assert_error(
+        locate(json!([all[0].hash(), "xyz"])).dispatch(),
+        Status::UnprocessableEntity,
+        "bad_locator",
+    );
+    assert!(message.contains("entry 1"), "{message}");
+    assert_error(
+        client
+            .post("/chain/locate")
+            .json(&json!({"locator": [], "extra": 1}))
+            .dispatch(),
+        Status::UnprocessableEntity,
+        "invalid_json",
+    );
+    assert_error(
+        client
+            .post("/chain/locate")
+            .header(ContentType::JSON)
+            .body("{")
+            .dispatch(),
+        Status::BadRequest,
+        "malformed_json",
+    );
+}
+
+#[test]
 fn status_reports_the_tip_work_and_parameters() {
     let (client, _dir) = client();
     client.post("/mine").dispatch();

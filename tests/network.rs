@@ -4,9 +4,12 @@
 mod common;
 
 use common::*;
-use ferrochain::chain::{Block, ChainParams, Difficulty, Height};
+use ferrochain::chain::{Block, ChainParams, Difficulty, Height, Work};
 use ferrochain::network::PeerUrl;
+use ferrochain::node::{MAX_RELOCATES, SYNC_PAGE};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 async fn tip_of(node: &TestNode) -> String {
@@ -157,60 +160,43 @@ async fn tampered_blocks_are_refused_and_not_relayed() {
     assert_eq!(chain_of(&b).await.len(), 2);
 }
 
-/// The JSON a lying peer serves for every request: our genesis, then `blocks`, under a claimed
-/// length.
-fn fake_chain_body(length: u64, blocks: &[Block]) -> String {
-    let mut chain = vec![params().genesis().into_block()];
-    chain.extend_from_slice(blocks);
-    json!({ "length": length, "chain": chain }).to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_claiming_a_long_invalid_chain_is_ignored() {
     let honest = TestNode::start(params()).await;
     mine_http(&honest, &["real"]).await;
     let before = chain_of(&honest).await;
+    let genesis = params().genesis().into_block();
 
     // A long chain whose blocks carry no proof of work.
-    let mut forged = Vec::new();
-    let mut parent = params().genesis().into_block();
+    let mut forged = vec![genesis.clone()];
     for i in 0..50 {
-        let mut b = mine_on(&parent, vec![note(&format!("forged {i}"))]);
+        let mut b = mine_on(forged.last().unwrap(), vec![note(&format!("forged {i}"))]);
         while params().initial_target().check_hash(&b.hash()) {
             b.header.nonce += 1;
         }
-        parent = b.clone();
         forged.push(b);
     }
-    let no_work = hostile_peer(Hostile::Respond(json_response(
-        "200 OK",
-        &fake_chain_body(1_000_000, &forged),
-    )))
-    .await;
+    let (no_work, _) = chain_peer(forged, Claim::default()).await;
 
     // A chain mined properly, then edited.
-    let mut edited = Vec::new();
-    let mut parent = params().genesis().into_block();
+    let mut edited = vec![genesis.clone()];
     for i in 0..5 {
-        let b = mine_on(&parent, vec![note(&format!("honest {i}"))]);
-        parent = b.clone();
+        let b = mine_on(edited.last().unwrap(), vec![note(&format!("honest {i}"))]);
         edited.push(b);
     }
-    edited[0].transactions[1] = note("edited after mining");
-    let tampered = hostile_peer(Hostile::Respond(json_response(
-        "200 OK",
-        &fake_chain_body(6, &edited),
-    )))
-    .await;
+    edited[1].transactions[1] = note("edited after mining");
+    let (tampered, _) = chain_peer(edited, Claim::default()).await;
 
-    // A claimed length with nothing behind it.
-    let empty_claim = hostile_peer(Hostile::Respond(json_response(
-        "200 OK",
-        &json!({"length": 5000, "chain": []}).to_string(),
-    )))
-    .await;
+    // A claimed height and work with nothing behind them.
+    let claim = Claim {
+        height: Some(5000),
+        work: Some(Work::from_u128(block_work().to_u128() * 5001)),
+    };
+    let (empty_claim, asked) = chain_peer(vec![genesis], claim).await;
 
-    honest.node.set_peers(vec![no_work, tampered, empty_claim]);
+    honest
+        .node
+        .set_peers(vec![no_work, tampered, empty_claim.clone()]);
     let v = resolve(&honest).await;
     assert_eq!(v["replaced"], false);
     let errors: Vec<&str> = v["peers"]
@@ -219,12 +205,16 @@ async fn a_peer_claiming_a_long_invalid_chain_is_ignored() {
         .iter()
         .map(|p| p["error"].as_str().unwrap_or(""))
         .collect();
+    assert!(errors[0].contains("does not meet"), "{errors:?}");
+    assert!(errors[1].contains("Merkle root"), "{errors:?}");
     assert!(
-        errors[0].contains("proof_of_work") || errors[0].contains("does not meet"),
+        errors[2].contains("a tip at 5000 but serves blocks only up to 0"),
         "{errors:?}"
     );
-    assert!(errors[1].contains("Merkle root"), "{errors:?}");
-    assert_eq!(errors[2], "");
+    // It was asked again a bounded number of times (a locate and a page per try), then banned.
+    assert_eq!(asked.count(), 2 * (MAX_RELOCATES + 1), "{:?}", asked.log());
+    let views = honest.node.peer_views();
+    assert!(views.iter().all(|p| p.ban_reason.is_some()), "{views:?}");
     assert_eq!(chain_of(&honest).await, before);
 }
 
@@ -341,33 +331,121 @@ async fn a_peer_block_stops_a_stale_search_and_mining_resumes_on_the_new_tip() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resolve_fetches_only_the_missing_blocks_and_finds_deep_forks() {
-    let a = TestNode::start(params()).await;
-    let b = TestNode::start(params()).await;
-    for i in 0..150 {
-        a.node
-            .mine(vec![note(&format!("shared {i}"))])
-            .await
-            .unwrap();
-    }
-    b.node.set_peers(vec![a.peer_url()]);
-    assert_eq!(resolve(&b).await["length"], 151);
-    for i in 0..3 {
-        a.node.mine(vec![note(&format!("more {i}"))]).await.unwrap();
-    }
-    // B already has the first 150 blocks: only the 3 new ones are stored.
-    let v = resolve(&b).await;
-    assert_eq!(v["replaced"], true);
-    assert_eq!(v["peers"][0]["added"], 3);
+async fn a_node_nearly_in_sync_fetches_only_the_blocks_it_lacks() {
+    let genesis = params().genesis().into_block();
+    let mut chain = vec![genesis.clone()];
+    chain.extend(build_chain(&genesis, 9_950, "long"));
+    let node = TestNode::start(params()).await;
+    give(&node, &chain[1..9_941]).await;
+    assert_eq!(node.node.tip().height.get(), 9_940);
 
-    // C forks from genesis and outgrows A by more than the sync overlap.
+    let (peer, requests) = chain_peer(chain.clone(), Claim::default()).await;
+    node.node.set_peers(vec![peer]);
+    let v = resolve(&node).await;
+    assert_eq!(v["replaced"], true);
+    assert_eq!(v["peers"][0]["added"], 10, "{}", v["peers"]);
+    assert_eq!(node.node.tip().hash, chain[9_950].hash());
+    // One locate, then one page from just above the fork point: nothing it already had. (The
+    // node also relays its new tip to the peer, which is not part of the sync.)
+    let sync_requests = || {
+        let log = requests.log().into_iter();
+        log.filter(|r| r != "POST /add_block").collect::<Vec<_>>()
+    };
+    assert_eq!(
+        sync_requests(),
+        [
+            "POST /chain/locate".to_owned(),
+            format!("GET /chain?from=9941&limit={SYNC_PAGE}")
+        ]
+    );
+
+    // In sync now: the locate answer shows no more work, so no page is asked for.
+    resolve(&node).await;
+    assert_eq!(sync_requests().len(), 3);
+    assert_eq!(sync_requests()[2], "POST /chain/locate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_that_reorganises_mid_sync_is_located_again_not_read_from_genesis() {
+    let genesis = params().genesis().into_block();
+    let mut before = vec![genesis.clone()];
+    before.extend(build_chain(&genesis, 600, "before"));
+    // After its first page is served, the peer switches to a heavier chain that parted from
+    // the first one at 400.
+    let mut after = before[..=400].to_vec();
+    after.extend(build_chain(&before[400], 300, "after"));
+    let new_tip = after[700].hash();
+    let served = Arc::new(AtomicUsize::new(0));
+    let (peer, requests) = scripted_peer(move |method, path, body| {
+        let page = path.starts_with("/chain?");
+        let chain = match served.load(Ordering::SeqCst) {
+            0 => &before,
+            _ => &after,
+        };
+        let answer = chain_answer(chain, Claim::default(), method, path, body);
+        if page {
+            served.fetch_add(1, Ordering::SeqCst);
+        }
+        answer
+    })
+    .await;
+
+    let node = TestNode::start(params()).await;
+    node.node.set_peers(vec![peer]);
+    let v = resolve(&node).await;
+    assert_eq!(v["peers"][0]["error"], Value::Null, "{v}");
+    assert_eq!(node.node.tip().hash, new_tip);
+    // The first page (1 to 500 of the old chain), then a page that no longer follows it; then a
+    // new locate meets the node at 365 (its locator: 500 to 491, 489, 485, 477, 461, 429, 365,
+    // 237, 0) and the rest comes from there: nothing is read from genesis again.
+    let log: Vec<String> = requests
+        .log()
+        .into_iter()
+        .filter(|r| r != "POST /add_block")
+        .collect();
+    assert_eq!(
+        log,
+        [
+            "POST /chain/locate".to_owned(),
+            format!("GET /chain?from=1&limit={SYNC_PAGE}"),
+            format!("GET /chain?from=501&limit={SYNC_PAGE}"),
+            "POST /chain/locate".to_owned(),
+            format!("GET /chain?from=366&limit={SYNC_PAGE}"),
+        ]
+    );
+    assert_eq!(v["peers"][0]["added"], 500 + 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deep_fork_with_more_work_on_the_peer_side_is_resolved() {
+    let genesis = params().genesis().into_block();
+    let shared = build_chain(&genesis, 50, "shared");
+    let ours = build_chain(shared.last().unwrap(), 120, "ours");
+    let theirs = build_chain(shared.last().unwrap(), 130, "theirs");
+    let a = TestNode::start(params()).await;
     let c = TestNode::start(params()).await;
-    for i in 0..160 {
-        c.node.mine(vec![note(&format!("c {i}"))]).await.unwrap();
-    }
+    give(&a, &shared).await;
+    give(&a, &ours).await;
+    give(&c, &shared).await;
+    give(&c, &theirs).await;
+
     a.node.set_peers(vec![c.peer_url()]);
     let v = resolve(&a).await;
     assert_eq!(v["replaced"], true);
-    assert_eq!(v["length"], 161);
+    assert_eq!(v["length"], 181);
+    // Only C's blocks above the fork point at 50 were fetched and stored.
+    assert_eq!(v["peers"][0]["added"], 130, "{}", v["peers"]);
     assert_eq!(tip_of(&a).await, tip_of(&c).await);
+    assert_eq!(
+        a.node.block_at(Height::new(50)).unwrap().unwrap(),
+        shared[49]
+    );
+    // A's own branch is kept on the side, by hash.
+    assert!(a.node.block(&ours[119].hash()).unwrap().is_some());
+
+    // C, heavier, finds nothing to take from A.
+    c.node.set_peers(vec![a.peer_url()]);
+    let v = resolve(&c).await;
+    assert_eq!(v["replaced"], false);
+    assert_eq!(v["peers"][0]["added"], 0);
 }

@@ -1,8 +1,9 @@
-//! `GET /chain`, `GET /blocks/<height or hash>` and `POST /add_block`.
+//! `GET /chain`, `POST /chain/locate`, `GET /blocks/<height or hash>` and `POST /add_block`.
 
 use super::error::ApiError;
 use crate::chain::{Block, BlockHash, Height, WireBlock};
 use crate::node::{Node, Submitted};
+use crate::storage::MAX_LOCATOR;
 use rocket::http::{ContentType, Status};
 use rocket::response::stream::ByteStream;
 use rocket::serde::json::{self, Json};
@@ -18,7 +19,7 @@ pub const PAGE_BYTES: usize = 8 * 1024 * 1024;
 const STREAM_BATCH: usize = 256;
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![chain, verify, block, add_block]
+    rocket::routes![chain, locate, verify, block, add_block]
 }
 
 fn parse_query<T: std::str::FromStr>(
@@ -106,6 +107,53 @@ pub(super) fn stream_chain(
         yield b"]}".to_vec();
     };
     (ContentType::JSON, stream)
+}
+
+/// `{"locator": [hash, ...]}`: a peer's main-chain hashes, newest first (see
+/// `storage/locator.rs`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LocateRequest {
+    locator: Vec<String>,
+}
+
+/// Where the caller's chain meets ours: the highest locator entry on our main chain (`fork`), and
+/// our tip, so the caller knows what there is to fetch (`GET /chain?from=<fork height + 1>`). The
+/// locator is checked whole before anything is looked up: at most [`MAX_LOCATOR`] entries, each a
+/// 64-character hex hash; otherwise 422 `bad_locator`. 422 `no_common_block` when no entry is on
+/// our main chain (the caller is on another chain, or sent made-up hashes).
+#[rocket::post("/chain/locate", data = "<body>")]
+async fn locate(
+    node: &State<Node>,
+    body: Result<Json<LocateRequest>, json::Error<'_>>,
+) -> Result<Json<Value>, ApiError> {
+    let request = body.map_err(ApiError::from_json)?.into_inner();
+    let bad = |message: String| ApiError::new(Status::UnprocessableEntity, "bad_locator", message);
+    if request.locator.is_empty() || request.locator.len() > MAX_LOCATOR {
+        return Err(bad(format!(
+            "a locator has 1 to {MAX_LOCATOR} block hashes, got {}",
+            request.locator.len()
+        )));
+    }
+    let locator = request
+        .locator
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            h.parse::<BlockHash>()
+                .map_err(|e| bad(format!("entry {i} of the locator: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let fork = node.find_fork(locator).await?.ok_or_else(|| {
+        ApiError::new(
+            Status::UnprocessableEntity,
+            "no_common_block",
+            "no block of the locator is on this node's main chain (is the caller on another chain?)",
+        )
+    })?;
+    // Read after the lookup, so the tip is at or above the fork point unless a reorganisation
+    // to a shorter chain happened in between (which the caller's page checks catch).
+    Ok(Json(json!({ "fork": fork, "tip": node.tip() })))
 }
 
 /// Re-verifies the stored chain from genesis: `{"valid", "length", "total_work"}`, plus

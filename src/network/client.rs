@@ -6,7 +6,7 @@
 //! time and memory and surfaces as a [`PeerError`].
 
 use super::peer::PeerUrl;
-use crate::chain::{Block, BlockHash, Height, Transfer, WireBlock};
+use crate::chain::{Block, BlockHash, Height, Transfer, WireBlock, Work};
 use std::time::Duration;
 
 /// Largest response body accepted from a peer: a full page of blocks with room to spare.
@@ -57,6 +57,30 @@ pub struct ChainPage {
     /// What the peer claims its chain length is. Informational only: nothing trusts it.
     pub length: u64,
     pub chain: Vec<WireBlock>,
+}
+
+/// A peer's answer to `POST /chain/locate`: where our chains meet, and what it claims to have.
+/// The claims are hints for what to fetch; only the blocks it then serves count.
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+pub struct Located {
+    /// The highest entry of our locator on the peer's main chain.
+    pub fork: ChainPoint,
+    pub tip: ClaimedTip,
+}
+
+/// A block named by height and hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct ChainPoint {
+    pub height: Height,
+    pub hash: BlockHash,
+}
+
+/// The tip a peer claims.
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+pub struct ClaimedTip {
+    pub height: Height,
+    pub hash: BlockHash,
+    pub work: Work,
 }
 
 /// What the handshake reads of a peer's `GET /status`.
@@ -111,6 +135,17 @@ impl PeerClient {
     ) -> Result<ChainPage, PeerError> {
         let url = peer.join(&format!("/chain?from={from}&limit={limit}"));
         self.get_json(peer, &url, MAX_RESPONSE_BYTES).await
+    }
+
+    /// `POST /chain/locate`: where `peer`'s main chain meets the chain `locator` describes.
+    pub async fn locate(
+        &self,
+        peer: &PeerUrl,
+        locator: &[BlockHash],
+    ) -> Result<Located, PeerError> {
+        let body = serde_json::json!({ "locator": locator });
+        self.post_json_read(peer, "/chain/locate", &body, MAX_SMALL_RESPONSE_BYTES)
+            .await
     }
 
     /// `GET /status`, read only as far as the handshake needs.
@@ -189,6 +224,24 @@ impl PeerClient {
         Ok(status)
     }
 
+    /// Posts `body` and reads a JSON answer of at most `limit` bytes; a non-2xx status fails.
+    async fn post_json_read<T: serde::de::DeserializeOwned>(
+        &self,
+        peer: &PeerUrl,
+        path: &str,
+        body: &impl serde::Serialize,
+        limit: usize,
+    ) -> Result<T, PeerError> {
+        let resp = self
+            .http
+            .post(peer.join(path))
+            .json(body)
+            .send()
+            .await
+            .map_err(request_failed(peer))?;
+        read_json(peer, resp, limit).await
+    }
+
     async fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         peer: &PeerUrl,
@@ -201,18 +254,27 @@ impl PeerClient {
             .send()
             .await
             .map_err(request_failed(peer))?;
-        if !resp.status().is_success() {
-            return Err(PeerError::Status {
-                peer: peer.to_string(),
-                status: resp.status(),
-            });
-        }
-        let body = read_capped(peer, resp, limit).await?;
-        serde_json::from_slice(&body).map_err(|error| PeerError::Json {
-            peer: peer.to_string(),
-            error,
-        })
+        read_json(peer, resp, limit).await
     }
+}
+
+/// The body of a 2xx answer as `T`; any other status is an error.
+async fn read_json<T: serde::de::DeserializeOwned>(
+    peer: &PeerUrl,
+    resp: reqwest::Response,
+    limit: usize,
+) -> Result<T, PeerError> {
+    if !resp.status().is_success() {
+        return Err(PeerError::Status {
+            peer: peer.to_string(),
+            status: resp.status(),
+        });
+    }
+    let body = read_capped(peer, resp, limit).await?;
+    serde_json::from_slice(&body).map_err(|error| PeerError::Json {
+        peer: peer.to_string(),
+        error,
+    })
 }
 
 /// Turns a transport error talking to `peer` into a [`PeerError`] naming it.

@@ -13,8 +13,8 @@ pub use book::{
     BACKOFF_BASE, BACKOFF_MAX, BAN, DEFAULT_MAX_PEERS, DROP_AFTER_FAILURES, DROP_AFTER_SILENCE,
 };
 pub use client::{
-    ChainPage, PeerClient, PeerError, PeerStatus, Timeouts, MAX_LISTED_PEERS, MAX_RESPONSE_BYTES,
-    MAX_SMALL_RESPONSE_BYTES,
+    ChainPage, ChainPoint, ClaimedTip, Located, PeerClient, PeerError, PeerStatus, Timeouts,
+    MAX_LISTED_PEERS, MAX_RESPONSE_BYTES, MAX_SMALL_RESPONSE_BYTES,
 };
 pub use peer::{load_peers_file, PeerUrl, PeerUrlError, PeersFileError};
 

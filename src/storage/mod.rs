@@ -23,8 +23,10 @@
 //! survives `kill -9`. Memory stays flat as the chain grows: nothing but the tip and sled's
 //! bounded page cache is held in RAM.
 
+mod locator;
 mod migrate;
 
+pub use locator::{locator_heights, ForkPoint, MAX_LOCATOR};
 pub use migrate::{Migration, SCHEMA_VERSION};
 
 use crate::chain::{

@@ -548,3 +548,41 @@ fn retargets_follow_each_branch_and_the_heavier_one_wins() {
     }
     assert_eq!(verifier.work(), store.tip().work);
 }
+
+#[test]
+fn the_fork_point_is_the_highest_locator_entry_on_the_main_chain() {
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Store::open(dir_a.path(), Some(params())).unwrap();
+    let b = Store::open(dir_b.path(), Some(params())).unwrap();
+    let shared = branch(&a, a.tip().hash, 20, "shared");
+    accept(&a, shared.clone());
+    accept(&a, branch(&a, a.tip().hash, 10, "a"));
+    accept(&b, shared.clone());
+    accept(&b, branch(&b, b.tip().hash, 15, "b"));
+
+    // B's locator names 35..26, 24, 20, 12 and genesis: 24 is B's own, 20 is shared.
+    let locator = b.locator().unwrap();
+    assert_eq!(locator.len(), 14);
+    assert_eq!(locator[0], b.tip().hash);
+    assert_eq!(*locator.last().unwrap(), params().genesis_hash());
+    let fork = a.find_fork(&locator).unwrap().unwrap();
+    assert_eq!(fork.height, Height::new(20));
+    assert_eq!(fork.hash, shared[19].hash());
+    // Our own locator meets our tip.
+    assert_eq!(
+        a.find_fork(&a.locator().unwrap()).unwrap().unwrap().hash,
+        a.tip().hash
+    );
+
+    // A block A has only on a side branch is not a fork point; the next entry is.
+    accept(&a, branch(&b, shared[19].hash(), 1, "b"));
+    let side = b.hash_at(Height::new(21)).unwrap().unwrap();
+    assert!(a.contains(&side).unwrap());
+    let fork = a.find_fork(&[side, shared[4].hash()]).unwrap().unwrap();
+    assert_eq!(fork.height, Height::new(5));
+
+    // Made-up hashes meet nothing.
+    let made_up = [BlockHash::from_bytes([7; 32]), BlockHash::ZERO];
+    assert_eq!(a.find_fork(&made_up).unwrap(), None);
+    assert_eq!(a.find_fork(&[]).unwrap(), None);
+}

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use ferrochain::chain::{Address, Block, ChainParams, Difficulty, Note, Timestamp, Transaction};
+use ferrochain::chain::{
+    Address, Block, ChainParams, Difficulty, Note, Timestamp, Transaction, Work,
+};
 use ferrochain::mining::mine_child_sequential;
 use ferrochain::network::{PeerUrl, Timeouts};
 use ferrochain::node::{Node, NodeConfig, NodeError};
@@ -287,4 +289,192 @@ pub async fn fetch_chain(base: &str) -> Vec<Block> {
     let wire: Vec<ferrochain::chain::WireBlock> =
         serde_json::from_value(v["chain"].clone()).unwrap();
     wire.into_iter().map(|w| w.into_block().unwrap()).collect()
+}
+
+/// What a scripted peer answers: a status code and a JSON body.
+pub type Answer = (u16, String);
+
+/// The requests a scripted peer has read, as `"METHOD /path?query"`, in order.
+#[derive(Clone, Default)]
+pub struct Requests(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Requests {
+    pub fn log(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+/// A peer scripted by the test: a raw HTTP/1.1 server on loopback that reads each request (head
+/// and `content-length` body) and answers `answer(method, path with query, body)`, one request
+/// per connection. Returns its URL and the requests it has read so far.
+pub async fn scripted_peer<F>(answer: F) -> (PeerUrl, Requests)
+where
+    F: Fn(&str, &str, &[u8]) -> Answer + Send + Sync + 'static,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let requests = Requests::default();
+    let counter = requests.clone();
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let (answer, counter) = (answer.clone(), counter.clone());
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 16 * 1024];
+                let head_end = loop {
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse::<usize>().ok())?
+                    })
+                    .unwrap_or(0);
+                while buf.len() < head_end + length {
+                    match socket.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let mut words = head.split_whitespace();
+                let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+                counter.0.lock().unwrap().push(format!("{method} {path}"));
+                let (status, body) = answer(method, path, &buf[head_end..head_end + length]);
+                let response = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (PeerUrl::for_socket(addr), requests)
+}
+
+/// The work one block at the test difficulty adds to a chain.
+pub fn block_work() -> Work {
+    params().initial_target().work()
+}
+
+/// What a [`chain_peer`] claims beyond the blocks it serves.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Claim {
+    /// A tip height other than its last block's.
+    pub height: Option<u64>,
+    /// Total work other than its blocks'.
+    pub work: Option<Work>,
+}
+
+/// A peer serving `blocks` (genesis first) as its main chain through `GET /status`,
+/// `POST /chain/locate` and `GET /chain?from=&limit=`, claiming what `claim` says about its tip.
+/// Blocks are served as given, so a test can hand it edited or unmined ones.
+pub async fn chain_peer(blocks: Vec<Block>, claim: Claim) -> (PeerUrl, Requests) {
+    scripted_peer(move |method, path, body| chain_answer(&blocks, claim, method, path, body)).await
+}
+
+/// How a [`chain_peer`] serving `blocks` answers one request.
+pub fn chain_answer(
+    blocks: &[Block],
+    claim: Claim,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Answer {
+    let tip = blocks.last().unwrap();
+    let height = claim.height.unwrap_or(tip.height().get());
+    let work = claim.work.unwrap_or(Work::from_u128(
+        block_work().to_u128() * blocks.len() as u128,
+    ));
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    let claimed = serde_json::json!({"height": height, "hash": tip.hash(), "work": work});
+    match (method, route) {
+        ("GET", "/status") => (
+            200,
+            serde_json::json!({"genesis": blocks[0].hash(), "height": height, "tip": tip.hash(),
+                               "total_work": work})
+            .to_string(),
+        ),
+        ("POST", "/chain/locate") => {
+            let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+            let fork = v["locator"].as_array().into_iter().flatten().find_map(|h| {
+                blocks
+                    .iter()
+                    .find(|b| b.hash().to_string() == h.as_str().unwrap_or(""))
+            });
+            match fork {
+                Some(b) => (
+                    200,
+                    serde_json::json!({"fork": {"height": b.height(), "hash": b.hash()},
+                                       "tip": claimed})
+                    .to_string(),
+                ),
+                None => (
+                    422,
+                    r#"{"error":"no_common_block","message":""}"#.to_owned(),
+                ),
+            }
+        }
+        ("GET", "/chain") => {
+            let arg = |name: &str| {
+                query.split('&').find_map(|kv| {
+                    let (k, v) = kv.split_once('=')?;
+                    (k == name).then(|| v.parse::<usize>().ok())?
+                })
+            };
+            let from = arg("from").unwrap_or(0).min(blocks.len());
+            let limit = arg("limit").unwrap_or(blocks.len());
+            let page = &blocks[from..(from + limit).min(blocks.len())];
+            (
+                200,
+                serde_json::json!({"length": height + 1, "chain": page}).to_string(),
+            )
+        }
+        _ => (404, r#"{"error":"not_found","message":""}"#.to_owned()),
+    }
+}
+
+/// `n` valid blocks on `parent`, a millisecond apart from its timestamp (so a long chain stays
+/// within the two hours a timestamp may run ahead), each with a note tagged `tag`.
+pub fn build_chain(parent: &Block, n: usize, tag: &str) -> Vec<Block> {
+    let mut blocks: Vec<Block> = Vec::with_capacity(n);
+    for i in 0..n {
+        let parent = blocks.last().unwrap_or(parent);
+        let ts = parent.header.timestamp.saturating_add_millis(1);
+        let txs = vec![note(&format!("{tag} {i}"))];
+        blocks.push(mine_child_sequential(
+            &params(),
+            parent,
+            test_miner(),
+            txs,
+            ts,
+        ));
+    }
+    blocks
+}
+
+/// Offers `blocks` to `node` a thousand at a time and checks every one was stored.
+pub async fn give(node: &TestNode, blocks: &[Block]) {
+    for chunk in blocks.chunks(1000) {
+        let report = node.node.accept(chunk.to_vec()).await.unwrap();
+        assert!(report.rejected.is_none(), "{:?}", report.rejected);
+    }
 }
