@@ -27,12 +27,24 @@ const CHAIN_BLOCKS: u64 = 10_000;
 const BITS: u64 = 8;
 
 fn main() {
-    // `cargo bench -- <filter>` passes arguments; this bench takes none.
-    mining();
-    transfers_in_a_block();
-    transfers_over_http();
-    sync();
-    propagation();
+    // `cargo bench -- sync propagation` runs only the sections named; cargo's own flags (such as
+    // `--bench`) are not names.
+    let wanted: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let sections: [(&str, fn()); 5] = [
+        ("mining", mining),
+        ("transfers", transfers_in_a_block),
+        ("http", transfers_over_http),
+        ("sync", sync),
+        ("propagation", propagation),
+    ];
+    for (name, run) in sections {
+        if wanted.is_empty() || wanted.iter().any(|w| w == name) {
+            run();
+        }
+    }
 }
 
 /// Opens a node and serves its API on 127.0.0.1, port 0, on a runtime of its own thread;

@@ -878,9 +878,9 @@ impl Node {
                 )));
             }
             let (mut from, mut parent) = (fork.height.next(), fork.hash);
+            let mut page = client.chain_page(peer, from, SYNC_PAGE).await;
             loop {
-                let page = client.chain_page(peer, from, SYNC_PAGE).await?;
-                let blocks = check_page(page, from, SYNC_PAGE)?;
+                let blocks = check_page(page?, from, SYNC_PAGE)?;
                 let Some(last) = blocks.last().map(|b| (b.hash(), b.height())) else {
                     // The peer serves less than it claimed. Its chain may have moved to a shorter
                     // one since it answered; ask again before calling it a lie.
@@ -901,7 +901,18 @@ impl Node {
                     relocate(why).map_err(SyncError::Unsettled)?;
                     continue 'locate;
                 }
-                let report = self.accept(blocks).await?;
+                // The next page downloads (and its JSON decodes) while this one is validated
+                // and written on a blocking thread: the two overlap instead of taking turns.
+                let more = last.1 < claimed.height;
+                let next_from = last.1.next();
+                let prefetch = async {
+                    match more {
+                        true => Some(client.chain_page(peer, next_from, SYNC_PAGE).await),
+                        false => None,
+                    }
+                };
+                let (report, next) = tokio::join!(self.accept(blocks), prefetch);
+                let report = report?;
                 *added += report.stored.len();
                 match report.rejected {
                     Some(Rejection::Invalid(e)) => return Err(SyncError::Invalid(e.to_string())),
@@ -913,10 +924,10 @@ impl Node {
                     }
                     None => {}
                 }
-                (from, parent) = (last.1.next(), last.0);
-                if last.1 >= claimed.height {
+                let Some(next) = next else {
                     return self.check_claim(&claimed, last.0);
-                }
+                };
+                (page, from, parent) = (next, next_from, last.0);
             }
         }
     }

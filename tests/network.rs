@@ -7,6 +7,7 @@ use common::*;
 use ferrochain::chain::{Block, ChainParams, Difficulty, Height, Work};
 use ferrochain::network::PeerUrl;
 use ferrochain::node::{MAX_RELOCATES, SYNC_PAGE};
+use ferrochain::storage::locator_heights;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -369,12 +370,13 @@ async fn a_node_nearly_in_sync_fetches_only_the_blocks_it_lacks() {
 async fn a_peer_that_reorganises_mid_sync_is_located_again_not_read_from_genesis() {
     let genesis = params().genesis().into_block();
     let mut before = vec![genesis.clone()];
-    before.extend(build_chain(&genesis, 600, "before"));
+    before.extend(build_chain(&genesis, SYNC_PAGE + 100, "before"));
     // After its first page is served, the peer switches to a heavier chain that parted from
-    // the first one at 400.
-    let mut after = before[..=400].to_vec();
-    after.extend(build_chain(&before[400], 300, "after"));
-    let new_tip = after[700].hash();
+    // the first one 100 blocks below the end of that page.
+    let part = SYNC_PAGE - 100;
+    let mut after = before[..=part].to_vec();
+    after.extend(build_chain(&before[part], 300, "after"));
+    let new_tip = after.last().unwrap().hash();
     let served = Arc::new(AtomicUsize::new(0));
     let (peer, requests) = scripted_peer(move |method, path, body| {
         let page = path.starts_with("/chain?");
@@ -395,9 +397,14 @@ async fn a_peer_that_reorganises_mid_sync_is_located_again_not_read_from_genesis
     let v = resolve(&node).await;
     assert_eq!(v["peers"][0]["error"], Value::Null, "{v}");
     assert_eq!(node.node.tip().hash, new_tip);
-    // The first page (1 to 500 of the old chain), then a page that no longer follows it; then a
-    // new locate meets the node at 365 (its locator: 500 to 491, 489, 485, 477, 461, 429, 365,
-    // 237, 0) and the rest comes from there: nothing is read from genesis again.
+    // The first page, then one that no longer follows it; then a new locate meets the node at
+    // the highest entry of its locator below the parting point, and the rest comes from there:
+    // nothing is read from genesis again.
+    let fork = locator_heights(Height::new(SYNC_PAGE as u64))
+        .into_iter()
+        .find(|h| h.get() <= part as u64)
+        .unwrap();
+    assert!(fork.get() > 0);
     let log: Vec<String> = requests
         .log()
         .into_iter()
@@ -408,12 +415,12 @@ async fn a_peer_that_reorganises_mid_sync_is_located_again_not_read_from_genesis
         [
             "POST /chain/locate".to_owned(),
             format!("GET /chain?from=1&limit={SYNC_PAGE}"),
-            format!("GET /chain?from=501&limit={SYNC_PAGE}"),
+            format!("GET /chain?from={}&limit={SYNC_PAGE}", SYNC_PAGE + 1),
             "POST /chain/locate".to_owned(),
-            format!("GET /chain?from=366&limit={SYNC_PAGE}"),
+            format!("GET /chain?from={}&limit={SYNC_PAGE}", fork.get() + 1),
         ]
     );
-    assert_eq!(v["peers"][0]["added"], 500 + 300);
+    assert_eq!(v["peers"][0]["added"], SYNC_PAGE + 300);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -89,16 +89,23 @@ pub(super) fn stream_chain(
                 }
             };
             let got = blocks.len();
+            // One chunk per batch rather than per block: thousands of tiny chunks cost more in
+            // the body channel and in writes than the JSON itself.
+            let mut out = Vec::new();
             for block in blocks {
-                let mut out = if sent == 0 { Vec::new() } else { b",".to_vec() };
+                let before = out.len();
+                if sent > 0 {
+                    out.push(b',');
+                }
                 serde_json::to_writer(&mut out, &block).expect("a block always serialises");
-                bytes += out.len();
+                bytes += out.len() - before;
                 sent += 1;
-                yield out;
                 if bytes >= budget {
+                    yield out;
                     break 'pages;
                 }
             }
+            yield out;
             if got < want {
                 break;
             }
