@@ -7,6 +7,7 @@ mod chain;
 mod error;
 mod mine;
 mod nodes;
+mod sender;
 mod transactions;
 
 pub use chain::{MAX_PAGE, PAGE_BYTES};

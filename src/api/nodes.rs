@@ -1,5 +1,5 @@
-//! `GET /nodes/resolve`, `GET /nodes`, `POST /nodes/register` and `GET /status`: the node's
-//! peers as the API shows them.
+//! `GET /nodes/resolve`, `GET /nodes`, `POST /nodes/register`, `POST` and `DELETE /nodes/ban`
+//! and `GET /status`: the node's peers as the API shows them.
 
 use super::chain::stream_chain;
 use super::error::ApiError;
@@ -11,9 +11,10 @@ use rocket::response::stream::ByteStream;
 use rocket::serde::json::{self, Json};
 use rocket::State;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![resolve, nodes, register, status]
+    rocket::routes![resolve, nodes, register, ban, unban, status]
 }
 
 /// Syncs from every peer and adopts the valid chain with the most work. Answers with the
@@ -106,6 +107,98 @@ async fn register(
             "peers": node.peer_views(),
         })),
     ))
+}
+
+/// Longest operator ban: a year. Longer is almost certainly a typo (seconds for milliseconds).
+pub const MAX_BAN_SECONDS: u64 = 365 * 24 * 60 * 60;
+/// Longest ban reason kept, in characters: it is stored and shown in every `GET /nodes`.
+pub const MAX_BAN_REASON: usize = 256;
+
+/// `{"node": url, "seconds": n, "reason": "..."}` (`reason` optional).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BanRequest {
+    node: String,
+    seconds: u64,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// `{"node": url}`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnbanRequest {
+    node: String,
+}
+
+fn parse_node(url: &str) -> Result<PeerUrl, ApiError> {
+    PeerUrl::parse(url)
+        .map_err(|e| ApiError::new(Status::UnprocessableEntity, "bad_peer_url", e.to_string()))
+}
+
+/// The operator bans a peer for a while (Bitcoin's `setban ... add`): it is not contacted, and
+/// its blocks, transfers and registrations are refused with 403 `banned`, until the ban ends or
+/// is lifted. Any URL can be banned, known or not; a new ban replaces the old one. 200 with
+/// when it ends and every peer's state; 422 for a bad URL, this node's own, a duration outside
+/// 1 second to a year, or a reason over 256 characters.
+#[rocket::post("/nodes/ban", data = "<body>")]
+fn ban(
+    node: &State<Node>,
+    body: Result<Json<BanRequest>, json::Error<'_>>,
+) -> Result<Json<Value>, ApiError> {
+    let request = body.map_err(ApiError::from_json)?.into_inner();
+    let url = parse_node(&request.node)?;
+    let unprocessable =
+        |code, message: String| ApiError::new(Status::UnprocessableEntity, code, message);
+    if node.is_self(&url) {
+        return Err(unprocessable(
+            "own_url",
+            format!("{url} is this node itself"),
+        ));
+    }
+    if !(1..=MAX_BAN_SECONDS).contains(&request.seconds) {
+        return Err(unprocessable(
+            "bad_duration",
+            format!(
+                "seconds must be 1 to {MAX_BAN_SECONDS} (a year), got {}",
+                request.seconds
+            ),
+        ));
+    }
+    let reason = request
+        .reason
+        .unwrap_or_else(|| "banned by the operator".to_owned());
+    if reason.chars().count() > MAX_BAN_REASON {
+        return Err(unprocessable(
+            "bad_reason",
+            format!("a reason has at most {MAX_BAN_REASON} characters"),
+        ));
+    }
+    let until = node.ban(&url, Duration::from_secs(request.seconds), reason);
+    Ok(Json(json!({
+        "message": format!("{url} banned"),
+        "node": url,
+        "banned_until": until,
+        "peers": node.peer_views(),
+    })))
+}
+
+/// Lifts a ban (Bitcoin's `setban ... remove`): 200, or 404 when the URL has no ban in force.
+#[rocket::delete("/nodes/ban", data = "<body>")]
+fn unban(
+    node: &State<Node>,
+    body: Result<Json<UnbanRequest>, json::Error<'_>>,
+) -> Result<Json<Value>, ApiError> {
+    let request = body.map_err(ApiError::from_json)?.into_inner();
+    let url = parse_node(&request.node)?;
+    if !node.unban(&url) {
+        return Err(ApiError::not_found(format!("{url} is not banned")));
+    }
+    Ok(Json(json!({
+        "message": format!("ban on {url} lifted"),
+        "node": url,
+        "peers": node.peer_views(),
+    })))
 }
 
 #[rocket::get("/status")]
