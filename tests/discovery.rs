@@ -286,6 +286,46 @@ async fn a_peer_serving_an_invalid_chain_is_banned_and_skipped_by_the_next_resol
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_a_ban_is_lifted_a_discovery_round_syncs_from_the_peer_ahead() {
+    let a = discovering(params(), &[]).await;
+    let b = discovering(params(), &[&a]).await;
+    wait_for("A to know B", || async {
+        a.node.usable_peers().contains(&b.peer_url()).then_some(())
+    })
+    .await;
+    // B ignores A for a while: A's blocks do not reach it.
+    let v: Value = http()
+        .post(b.url("/nodes/ban"))
+        .json(&json!({"node": a.peer_url(), "seconds": 600}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["peers"][0]["state"], "banned", "{v}");
+    // A gets ahead without relaying anything (blocks stored, not mined or submitted), so the
+    // only way for B to learn of them is to ask.
+    let genesis = params().genesis().into_block();
+    give(&a, &build_chain(&genesis, 3, "a")).await;
+    assert_eq!(b.node.tip().height.get(), 0);
+
+    // Lifted: no block is relayed, yet B's next round sees A's work and fetches the chain.
+    let resp = http()
+        .delete(b.url("/nodes/ban"))
+        .json(&json!({"node": a.peer_url()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let want = a.node.tip().hash;
+    wait_for("B to sync from A in a discovery round", || async {
+        (b.node.tip().hash == want).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn learned_peers_survive_a_restart() {
     let seed = discovering(params(), &[]).await;
     let other = discovering(params(), &[&seed]).await;

@@ -93,6 +93,10 @@ pub struct PeerStatus {
     pub genesis: BlockHash,
     #[serde(default)]
     pub version: Option<String>,
+    /// The work the peer claims for its chain: a hint that it has blocks we lack (only the
+    /// blocks it then serves count).
+    #[serde(default)]
+    pub total_work: Option<Work>,
 }
 
 /// A peer's `GET /nodes`: the plain list, and (from nodes that have it) each peer's state.

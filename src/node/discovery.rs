@@ -7,7 +7,7 @@
 //! under the client's deadlines, and a round ends before the next one starts.
 
 use super::{Node, NodeConfig, NodeError};
-use crate::chain::Timestamp;
+use crate::chain::{prefers, Timestamp};
 use crate::network::{
     self, Failed, HandshakeError, Inserted, PeerBook, PeerRecord, PeerSource, PeerUrl, PeerView,
 };
@@ -291,7 +291,8 @@ impl Node {
     }
 
     /// One discovery round. Each peer that is due (not banned, not backing off) is handshaken,
-    /// told our public URL, and asked for its peers; new ones are handshaken and added.
+    /// told our public URL, and asked for its peers; new ones are handshaken and added. A peer
+    /// whose status shows more work than we have is synced from in the background.
     pub async fn discover(&self) {
         self.prune_bans();
         let due = {
@@ -309,7 +310,18 @@ impl Node {
     async fn visit(&self, peer: &PeerUrl) {
         let client = &self.inner.client;
         match network::handshake(client, peer, &self.params().genesis_hash()).await {
-            Ok(_) => self.peer_verified(peer),
+            Ok(status) => {
+                self.peer_verified(peer);
+                // A peer ahead of us syncs now rather than when its next block happens to
+                // come: this is how nodes split by a partition (or a ban) converge once it
+                // heals, and how a node that missed a relay catches up.
+                if status
+                    .total_work
+                    .is_some_and(|w| prefers(w, self.tip().work))
+                {
+                    self.spawn_sync_with(peer.clone());
+                }
+            }
             Err(HandshakeError::Unreachable(e)) => return self.peer_failed(peer, &e),
             Err(HandshakeError::WrongChain(e)) => return self.refuse_wrong_chain(peer, &e),
         }
