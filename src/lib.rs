@@ -9,7 +9,8 @@
 //!   No I/O, no threads, no clock.
 //! - [`storage`]: the only code that touches sled. Blocks by hash, the main chain's height index,
 //!   the tip, chain parameters and the schema version, written together in one transaction; and
-//!   the known peers with their state, apart.
+//!   the known peers with their state, apart. Block locators and the fork-point lookup, views of
+//!   the height index.
 //! - [`mining`]: the nonce search, sequential (the reference) and fanned across rayon threads
 //!   with a shared stop flag; hash-rate benchmark and process statistics.
 //! - [`network`]: the HTTP client every peer request goes through (timeouts, size caps, no
@@ -18,8 +19,9 @@
 //! - [`mempool`]: signed transfers waiting for a block, checked against the tip's accounts.
 //! - [`wallet`]: the client-side keystore; private keys never reach the node.
 //! - [`node`]: [`Node`](node::Node), the cheap-to-clone handle that ties the layers together and
-//!   owns the rules of acceptance (validate, store, flush, then relay), and discovery: it
-//!   announces itself, learns its peers' peers, and mirrors the peer book to the store.
+//!   owns the rules of acceptance (validate, store, flush, then relay); locator sync, the orphan
+//!   pool, and discovery: it announces itself, learns its peers' peers, bans peers that lie,
+//!   and mirrors the peer book to the store.
 //! - [`api`]: the Rocket REST API, a thin edge over `Node`.
 //! - [`cli`]: the command-line client, beside `api` at the top: a guided dialoguer menu and
 //!   scriptable subcommands that reach a node only through its REST API (a blocking reqwest

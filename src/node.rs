@@ -6,16 +6,20 @@
 //! rayon or reqwest directly.
 //!
 //! Peers live in a [`PeerBook`] kept in memory and mirrored to the store; how the node finds,
-//! checks, backs off and bans them is in `node/discovery.rs`.
+//! checks, backs off and bans them is in `node/discovery.rs`. Blocks that arrive before their
+//! parent wait in a bounded [`OrphanPool`] (`node/orphans.rs`) while the node fetches the
+//! missing ancestors from the peer that sent them.
 
 mod discovery;
+mod orphans;
 
 pub use discovery::Registration;
+pub use orphans::{OrphanPool, Pooled, MAX_ORPHANS, MAX_ORPHAN_BYTES, ORPHAN_TTL};
 
 use crate::chain::{
-    block_reward, prefers, validate_transactions, verify_signatures, Account, Address, Amount,
-    Block, BlockHash, ChainParams, ChainVerifier, Height, InvalidBlock, Rule, SignatureCheck,
-    Target, Timestamp, Transaction, Transfer, TxId, Work,
+    block_reward, merkle_root, prefers, validate_transactions, verify_signatures, Account, Address,
+    Amount, Block, BlockHash, ChainParams, ChainVerifier, Height, InvalidBlock, Rule,
+    SignatureCheck, Target, Timestamp, Transaction, Transfer, TxId, Work,
 };
 use crate::mempool::{Mempool, MempoolError, Pending};
 use crate::mining::{self, Miner, MinerError, MiningStats, ProcessUsage, Progress, UsageMonitor};
@@ -24,6 +28,8 @@ use crate::network::{
     RelayOutcome, Timeouts, WrongChain, DEFAULT_MAX_PEERS,
 };
 use crate::storage::{AcceptReport, ForkPoint, Rejection, Store, StoreError, Tip};
+use std::collections::HashSet;
+use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -110,8 +116,13 @@ pub enum NodeError {
     /// beside the other variants every `Result` of the node carries.
     #[error(transparent)]
     WrongChain(Box<WrongChain>),
-    #[error("{0} is not a known peer")]
-    UnknownPeer(PeerUrl),
+    /// A banned peer sent something; it is refused unread.
+    #[error("{peer} is banned until {} ms (Unix time): {reason}", until.as_millis())]
+    Banned {
+        peer: PeerUrl,
+        until: Timestamp,
+        reason: String,
+    },
 }
 
 impl From<WrongChain> for NodeError {
@@ -137,6 +148,17 @@ pub enum Submitted {
     Known,
     /// The parent is unknown; the node is catching up from its peers.
     Orphan { parent: BlockHash },
+}
+
+/// Who sent a block or a transfer, as the `X-Ferrochain-Peer` header says, and the address the
+/// request came from. The header is only a claim (anyone can name any peer): it is enough to
+/// refuse a banned peer and to pick whom to ask for missing ancestors, but a sender is blamed
+/// for an invalid block only if the request came from the address its URL names
+/// ([`Node::vouches_for`]), so nobody can get an honest peer banned by naming it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sender {
+    pub url: PeerUrl,
+    pub addr: Option<IpAddr>,
 }
 
 /// What became of a transfer offered with [`Node::submit_transfer`].
@@ -232,6 +254,8 @@ pub struct NodeStatus {
     pub miner: Address,
     /// Transfers waiting in the mempool.
     pub mempool: usize,
+    /// Blocks waiting in the orphan pool for their parent.
+    pub orphans: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -280,6 +304,9 @@ struct Shared {
     search: Mutex<Option<Arc<AtomicBool>>>,
     last_mined: Mutex<Option<MiningStats>>,
     syncing: AtomicBool,
+    /// Peers a background sync is running against (one at a time each).
+    syncing_with: Mutex<HashSet<PeerUrl>>,
+    orphans: Mutex<OrphanPool>,
     usage: Mutex<UsageMonitor>,
     mempool: Mutex<Mempool>,
     miner_address: Address,
@@ -334,6 +361,8 @@ impl Node {
                 search: Mutex::new(None),
                 last_mined: Mutex::new(None),
                 syncing: AtomicBool::new(false),
+                syncing_with: Mutex::new(HashSet::new()),
+                orphans: Mutex::new(OrphanPool::default()),
                 usage: Mutex::new(UsageMonitor::new()),
                 mempool: Mutex::new(mempool),
                 miner_address,
@@ -391,11 +420,13 @@ impl Node {
     }
 
     /// Every known peer, in the order the node heard of them, minus this node itself: the plain
-    /// list of `GET /nodes`, whatever each peer's state.
+    /// list of `GET /nodes`, whatever each peer's state (URLs known only as banned are left out;
+    /// `GET /nodes` shows them under `peers`).
     pub fn peers(&self) -> Vec<PeerUrl> {
         let urls: Vec<PeerUrl> = {
             let book = self.inner.book.lock().expect("book lock");
-            book.records().iter().map(|r| r.url.clone()).collect()
+            let records = book.records().iter().filter(|r| r.source.is_peer());
+            records.map(|r| r.url.clone()).collect()
         };
         urls.into_iter().filter(|u| !self.is_self(u)).collect()
     }
@@ -468,6 +499,7 @@ impl Node {
             process: self.inner.usage.lock().expect("usage lock").usage(),
             miner: self.inner.miner_address,
             mempool: self.inner.mempool.lock().expect("mempool lock").len(),
+            orphans: self.inner.orphans.lock().expect("orphans lock").len(),
         })
     }
 
@@ -516,8 +548,50 @@ impl Node {
     }
 
     /// Validates and stores `blocks`, flushing before it returns; stops a search the new tip
-    /// made stale.
+    /// made stale. Orphans waiting for a block stored here are then offered in turn.
     pub async fn accept(&self, blocks: Vec<Block>) -> Result<AcceptReport, NodeError> {
+        let report = self.accept_batch(blocks).await?;
+        if !report.stored.is_empty() {
+            let parents = report.stored.iter().map(|(hash, _)| *hash).collect();
+            self.connect_orphans(parents).await?;
+        }
+        Ok(report)
+    }
+
+    /// Offers the orphans waiting for `parents` (and then for those, and so on), one at a time
+    /// so one invalid orphan does not hold back its siblings. Those that join the main chain
+    /// are relayed, like any new block.
+    async fn connect_orphans(&self, mut parents: Vec<BlockHash>) -> Result<(), NodeError> {
+        while let Some(parent) = parents.pop() {
+            let children = {
+                let mut pool = self.inner.orphans.lock().expect("orphans lock");
+                if pool.is_empty() {
+                    return Ok(());
+                }
+                pool.take_children(&parent)
+            };
+            for child in children {
+                let hash = child.hash();
+                let report = self.accept_batch(vec![child.clone()]).await?;
+                if let Some(Rejection::Invalid(e)) = &report.rejected {
+                    log::info!("orphan {} is invalid: {e}", hash.short());
+                }
+                if report.connected(&hash) {
+                    log::info!(
+                        "orphan {} ({}) joined the chain",
+                        child.height(),
+                        hash.short()
+                    );
+                    self.spawn_relay(child);
+                }
+                parents.extend(report.stored.iter().map(|(h, _)| *h));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Node::accept`] without the orphans.
+    async fn accept_batch(&self, blocks: Vec<Block>) -> Result<AcceptReport, NodeError> {
         let node = self.clone();
         let report = tokio::task::spawn_blocking(move || {
             node.inner
@@ -550,15 +624,51 @@ impl Node {
         Ok(report)
     }
 
-    /// Takes a block from a client or a peer (`POST /add_block`). New blocks that join the main
-    /// chain are relayed to every peer; a block whose parent is unknown starts a catch-up.
+    /// Takes a block from a client (`POST /add_block`); see [`Node::submit_from`].
     pub async fn submit(&self, block: Block) -> Result<Submitted, NodeError> {
+        self.submit_from(block, None).await
+    }
+
+    /// Takes a block from a client or a peer (`POST /add_block`), `sender` being who the request
+    /// says sent it. A banned sender is refused before anything is checked. Then the checks that
+    /// need no parent (proof of work first, then the Merkle root; signatures are never reached
+    /// by a block that fails these), then the store's full validation. New blocks that join the
+    /// main chain are relayed to every peer. A block whose parent is unknown waits in the orphan
+    /// pool while its ancestors are fetched from the sender (or from every peer if the sender
+    /// is unknown or not usable). An invalid block gets its sender banned, if the request came
+    /// from where the sender's URL points.
+    pub async fn submit_from(
+        &self,
+        block: Block,
+        sender: Option<&Sender>,
+    ) -> Result<Submitted, NodeError> {
+        if let Some(sender) = sender {
+            self.refuse_banned(&sender.url)?;
+        }
         let hash = block.hash();
+        if let Err(e) = self.precheck(&block, hash) {
+            self.blame(sender, &e).await;
+            return Err(e.into());
+        }
         let report = self.accept(vec![block.clone()]).await?;
         match report.rejected {
-            Some(Rejection::Invalid(e)) => Err(e.into()),
-            Some(Rejection::Orphan { parent, .. }) => {
-                self.spawn_catch_up();
+            Some(Rejection::Invalid(e)) => {
+                self.blame(sender, &e).await;
+                Err(e.into())
+            }
+            Some(Rejection::Orphan { parent, height, .. }) => {
+                let pooled = {
+                    let mut pool = self.inner.orphans.lock().expect("orphans lock");
+                    pool.insert(block, Timestamp::now())
+                };
+                if pooled == Pooled::Added {
+                    log::info!(
+                        "block {height} ({}) waits for its parent {}",
+                        hash.short(),
+                        parent.short()
+                    );
+                }
+                self.fetch_ancestors(sender);
                 Ok(Submitted::Orphan { parent })
             }
             None if report.known > 0 => Ok(Submitted::Known),
@@ -567,6 +677,105 @@ impl Node {
                 Ok(Submitted::Connected)
             }
             None => Ok(Submitted::SideBranch),
+        }
+    }
+
+    /// The rules a block can be held to without its parent, cheapest first: a target no easier
+    /// than the chain ever allows, met by the proof of work (one hash), the entry limits, then
+    /// the Merkle root (a hash per entry). Which target the block must carry depends on its
+    /// ancestors, so full validation checks that; this only keeps junk out of the orphan pool and
+    /// makes a flood cost one hash per block here and real work at the chain's easiest target
+    /// for whoever sends it.
+    fn precheck(&self, block: &Block, hash: BlockHash) -> Result<(), InvalidBlock> {
+        let invalid = |rule| InvalidBlock {
+            height: block.height(),
+            hash,
+            rule,
+        };
+        let (target, easiest) = (block.header.target, self.params().initial_target());
+        if target.value() > easiest.value() {
+            return Err(invalid(Rule::BadTarget {
+                required: easiest,
+                got: target,
+            }));
+        }
+        if !target.check_hash(&hash) {
+            return Err(invalid(Rule::BadProofOfWork { hash, target }));
+        }
+        validate_transactions(&block.transactions).map_err(invalid)?;
+        let computed = merkle_root(block.transactions.iter().map(Transaction::txid));
+        if computed != block.header.merkle_root {
+            return Err(invalid(Rule::BadMerkleRoot {
+                computed,
+                got: block.header.merkle_root,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Refuses anything from `peer` while it is banned.
+    pub fn refuse_banned(&self, peer: &PeerUrl) -> Result<(), NodeError> {
+        let book = self.inner.book.lock().expect("book lock");
+        let now = Timestamp::now();
+        match book
+            .get(peer)
+            .and_then(|r| r.ban.as_ref().filter(|_| r.banned_at(now)))
+        {
+            Some(ban) => Err(NodeError::Banned {
+                peer: peer.clone(),
+                until: ban.until,
+                reason: ban.reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Bans the sender of an invalid block, if it is vouched for. A timestamp too far ahead is
+    /// not held against anyone: it may be our clock that is behind.
+    async fn blame(&self, sender: Option<&Sender>, error: &InvalidBlock) {
+        let Some(sender) = sender else { return };
+        if matches!(error.rule, Rule::TimestampTooNew { .. }) {
+            return;
+        }
+        if self.vouches_for(sender).await {
+            self.ban_peer(&sender.url, &format_args!("sent {error}"));
+        } else {
+            log::info!(
+                "{error}, sent by a request from {:?} naming {}, which does not live there",
+                sender.addr,
+                sender.url
+            );
+        }
+    }
+
+    /// Whether the request really came from the peer it names: the address it came from is one
+    /// the peer's URL resolves to (looked up with a short deadline for a domain name).
+    pub async fn vouches_for(&self, sender: &Sender) -> bool {
+        let Some(addr) = sender.addr.map(|a| a.to_canonical()) else {
+            return false;
+        };
+        match sender.url.host() {
+            Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip) == addr,
+            Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).to_canonical() == addr,
+            Some(url::Host::Domain(domain)) => {
+                let port = sender.url.port().unwrap_or(0);
+                let lookup = tokio::net::lookup_host((domain.to_owned(), port));
+                match tokio::time::timeout(Duration::from_secs(2), lookup).await {
+                    Ok(Ok(mut addrs)) => addrs.any(|a| a.ip().to_canonical() == addr),
+                    _ => false,
+                }
+            }
+            None => false,
+        }
+    }
+
+    /// Fetches the ancestors of an orphan in the background: from its sender if that is a peer
+    /// we use, else from every peer.
+    fn fetch_ancestors(&self, sender: Option<&Sender>) {
+        let usable = sender.filter(|s| self.usable_peers().contains(&s.url));
+        match usable {
+            Some(sender) => self.spawn_sync_with(sender.url.clone()),
+            None => self.spawn_catch_up(),
         }
     }
 
@@ -693,6 +902,34 @@ impl Node {
         if !transfer.verify_signature(&self.params().genesis_hash()) {
             return Err(MempoolError::BadSignature { txid }.into());
         }
+        self.admit_transfer(transfer)
+    }
+
+    /// [`Node::submit_transfer`] from `sender`: refused unread if it is banned, and banned (if
+    /// vouched for) when the signature is bad, which no honest node relays. Other refusals
+    /// (nonce, balance) are not held against it: they can follow from a reorganisation.
+    pub async fn submit_transfer_from(
+        &self,
+        transfer: Transfer,
+        sender: Option<&Sender>,
+    ) -> Result<TransferSubmitted, NodeError> {
+        let Some(sender) = sender else {
+            return self.submit_transfer(transfer);
+        };
+        self.refuse_banned(&sender.url)?;
+        let txid = transfer.txid();
+        if !transfer.verify_signature(&self.params().genesis_hash()) {
+            let error = MempoolError::BadSignature { txid };
+            if self.vouches_for(sender).await {
+                self.ban_peer(&sender.url, &format_args!("sent {error}"));
+            }
+            return Err(error.into());
+        }
+        self.admit_transfer(transfer)
+    }
+
+    /// Checks a transfer with a good signature against the tip and the mempool, and relays it.
+    fn admit_transfer(&self, transfer: Transfer) -> Result<TransferSubmitted, NodeError> {
         let result = {
             let mut pool = self.inner.mempool.lock().expect("mempool lock");
             let tip = self.tip().hash;
@@ -756,6 +993,7 @@ impl Node {
     /// asked; they are listed with `skipped` and the reason.
     pub async fn resolve(&self) -> Result<Resolved, NodeError> {
         let before = self.tip();
+        self.prune_bans();
         let now = Timestamp::now();
         let plan: Vec<(PeerUrl, Option<String>)> = {
             let book = self.inner.book.lock().expect("book lock");
@@ -965,6 +1203,34 @@ impl Node {
         });
     }
 
+    /// Syncs from `peer` in the background unless a sync with it is already running.
+    fn spawn_sync_with(&self, peer: PeerUrl) {
+        if !self
+            .inner
+            .syncing_with
+            .lock()
+            .expect("syncing lock")
+            .insert(peer.clone())
+        {
+            return;
+        }
+        let node = self.clone();
+        tokio::spawn(async move {
+            match node.sync_with(&peer).await {
+                Ok(sync) if sync.added > 0 => {
+                    log::info!("took {} blocks from {peer}", sync.added)
+                }
+                Ok(_) => {}
+                Err(e) => log::warn!("syncing from {peer} failed: {e}"),
+            }
+            node.inner
+                .syncing_with
+                .lock()
+                .expect("syncing lock")
+                .remove(&peer);
+        });
+    }
+
     /// Sends `transfer` to every usable peer in the background.
     fn spawn_relay_transfer(&self, transfer: Transfer) {
         let peers = self.usable_peers();
@@ -973,7 +1239,10 @@ impl Node {
         }
         let node = self.clone();
         tokio::spawn(async move {
-            let outcome = network::broadcast_transfer(&node.inner.client, &peers, &transfer).await;
+            let me = node.public_url();
+            let outcome =
+                network::broadcast_transfer(&node.inner.client, &peers, &transfer, me.as_ref())
+                    .await;
             node.record_relay(outcome);
         });
     }
@@ -986,7 +1255,8 @@ impl Node {
         }
         let node = self.clone();
         tokio::spawn(async move {
-            let outcome = network::broadcast(&node.inner.client, &peers, &block).await;
+            let me = node.public_url();
+            let outcome = network::broadcast(&node.inner.client, &peers, &block, me.as_ref()).await;
             node.record_relay(outcome);
         });
     }

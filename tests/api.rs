@@ -402,6 +402,110 @@ fn status_reports_the_tip_work_and_parameters() {
     assert!(v["process"]["memory_bytes"].as_u64().unwrap() > 0);
 }
 
+#[test]
+fn the_operator_bans_and_unbans_any_peer_and_its_pushes_are_refused_meanwhile() {
+    let (client, _dir) = client();
+    let url = format!("http://127.0.0.1:{}", dead_port());
+    let resp = client
+        .post("/nodes/ban")
+        .json(&json!({"node": url, "seconds": 600, "reason": "partition test"}))
+        .dispatch();
+    assert_eq!(resp.status(), Status::Ok);
+    let v = body(resp);
+    let until = v["banned_until"].as_u64().unwrap();
+    let now = ferrochain::chain::Timestamp::now().as_millis();
+    assert!(until > now + 590_000 && until <= now + 600_000, "{v}");
+    let entry = &v["peers"][0];
+    assert_eq!(entry["url"], url.as_str(), "{v}");
+    assert_eq!(entry["state"], "banned");
+    assert_eq!(entry["source"], "banned");
+    assert_eq!(entry["ban_reason"], "partition test");
+    // Not a peer to talk to: the plain list leaves it out.
+    assert_eq!(body(client.get("/nodes").dispatch())["nodes"], json!([]));
+
+    // Its blocks, transfers and registrations are refused unread (the body here is not even a
+    // block).
+    for (path, body) in [("/add_block", "nonsense"), ("/transactions", "nonsense")] {
+        let resp = client
+            .post(path)
+            .header(rocket::http::Header::new("X-Ferrochain-Peer", url.clone()))
+            .body(body)
+            .dispatch();
+        let message = assert_error(resp, Status::Forbidden, "banned");
+        assert!(message.contains("partition test"), "{message}");
+    }
+    assert_error(
+        client
+            .post("/nodes/register")
+            .json(&json!({ "nodes": [url] }))
+            .dispatch(),
+        Status::Forbidden,
+        "banned",
+    );
+
+    let resp = client
+        .delete("/nodes/ban")
+        .json(&json!({ "node": url }))
+        .dispatch();
+    assert_eq!(resp.status(), Status::Ok);
+    assert_eq!(body(client.get("/nodes").dispatch())["peers"], json!([]));
+    assert_error(
+        client
+            .delete("/nodes/ban")
+            .json(&json!({ "node": url }))
+            .dispatch(),
+        Status::NotFound,
+        "not_found",
+    );
+    // Without the ban, the same nonsense is read, and refused as such.
+    assert_error(
+        client
+            .post("/add_block")
+            .header(rocket::http::Header::new("X-Ferrochain-Peer", url.clone()))
+            .body("nonsense")
+            .dispatch(),
+        Status::BadRequest,
+        "malformed_json",
+    );
+}
+
+#[test]
+fn bad_ban_requests_are_4xx_and_ban_nothing() {
+    let (client, _dir) = client();
+    let url = "http://127.0.0.1:9";
+    for (request, code) in [
+        (json!({"node": "nonsense", "seconds": 60}), "bad_peer_url"),
+        (json!({"node": url, "seconds": 0}), "bad_duration"),
+        (
+            json!({"node": url, "seconds": 400 * 24 * 3600}),
+            "bad_duration",
+        ),
+        (
+            json!({"node": url, "seconds": 60, "reason": "x".repeat(257)}),
+            "bad_reason",
+        ),
+        (json!({"node": url}), "invalid_json"),
+        (json!({"node": url, "seconds": -1}), "invalid_json"),
+        (
+            json!({"node": url, "seconds": 60, "extra": 1}),
+            "invalid_json",
+        ),
+        (json!([url]), "invalid_json"),
+    ] {
+        let resp = client.post("/nodes/ban").json(&request).dispatch();
+        assert_error(resp, Status::UnprocessableEntity, code);
+    }
+    assert_error(
+        client
+            .delete("/nodes/ban")
+            .json(&json!({"node": "x"}))
+            .dispatch(),
+        Status::UnprocessableEntity,
+        "bad_peer_url",
+    );
+    assert_eq!(body(client.get("/nodes").dispatch())["peers"], json!([]));
+}
+
 /// A loopback port where nothing listens (it was free a moment ago): registration handshakes
 /// with every new peer, and must not reach a node someone happens to run on a well-known port.
 fn dead_port() -> u16 {

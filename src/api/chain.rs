@@ -1,9 +1,12 @@
 //! `GET /chain`, `POST /chain/locate`, `GET /blocks/<height or hash>` and `POST /add_block`.
 
 use super::error::ApiError;
+use super::sender::ClaimedSender;
+use super::MAX_BLOCK_JSON;
 use crate::chain::{Block, BlockHash, Height, WireBlock};
 use crate::node::{Node, Submitted};
 use crate::storage::MAX_LOCATOR;
+use rocket::data::{ByteUnit, Data, Limits, ToByteUnit};
 use rocket::http::{ContentType, Status};
 use rocket::response::stream::ByteStream;
 use rocket::serde::json::{self, Json};
@@ -206,19 +209,26 @@ fn block(node: &State<Node>, id: &str) -> Result<Json<Block>, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no block {id}")))
 }
 
-/// A block from a peer or a client, in the JSON shape `GET /chain` shows.
+/// A block from a peer or a client, in the JSON shape `GET /chain` shows. A relaying node names
+/// itself in `X-Ferrochain-Peer`; a banned one is refused (403 `banned`) before its body is
+/// read.
 #[rocket::post("/add_block", data = "<body>")]
 async fn add_block(
     node: &State<Node>,
-    body: Result<Json<WireBlock>, json::Error<'_>>,
+    sender: ClaimedSender,
+    limits: &Limits,
+    body: Data<'_>,
 ) -> Result<(Status, Json<Value>), ApiError> {
-    let block = body
-        .map_err(ApiError::from_json)?
-        .into_inner()
+    let sender = sender.into_inner()?;
+    if let Some(sender) = &sender {
+        node.refuse_banned(&sender.url)?;
+    }
+    let block = read_json::<WireBlock>(body, limits.get("json").unwrap_or(MAX_BLOCK_JSON.bytes()))
+        .await?
         .into_block()
         .map_err(|e| ApiError::new(Status::UnprocessableEntity, "hash_mismatch", e.to_string()))?;
     let (hash, height) = (block.hash(), block.height());
-    let (status, message) = match node.submit(block).await? {
+    let (status, message) = match node.submit_from(block, sender.as_ref()).await? {
         Submitted::Connected => (Status::Created, "block added to the chain".to_owned()),
         Submitted::Known => (Status::Ok, "block already known".to_owned()),
         Submitted::SideBranch => (
@@ -227,11 +237,32 @@ async fn add_block(
         ),
         Submitted::Orphan { parent } => (
             Status::Accepted,
-            format!("parent {parent} is unknown; catching up from peers"),
+            format!("parent {parent} is unknown; the block waits while the node is catching up"),
         ),
     };
     Ok((
         status,
         Json(json!({ "message": message, "hash": hash, "index": height })),
     ))
+}
+
+/// Reads a JSON body of at most `limit` bytes as `T`, with the errors Rocket's `Json` guard
+/// would give (413, 422, 400).
+pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
+    body: Data<'_>,
+    limit: ByteUnit,
+) -> Result<T, ApiError> {
+    let bytes = body
+        .open(limit)
+        .into_bytes()
+        .await
+        .map_err(|e| ApiError::bad_request("bad_body", format!("cannot read the body: {e}")))?;
+    if !bytes.is_complete() {
+        return Err(ApiError::new(
+            Status::PayloadTooLarge,
+            "too_large",
+            "the body exceeds the size limit",
+        ));
+    }
+    serde_json::from_slice(&bytes).map_err(ApiError::from_serde)
 }

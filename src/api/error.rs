@@ -44,10 +44,18 @@ impl ApiError {
             json::Error::Io(io) => {
                 Self::bad_request("bad_body", format!("cannot read the body: {io}"))
             }
-            json::Error::Parse(_, e) if e.classify() == serde_json::error::Category::Data => {
+            json::Error::Parse(_, e) => Self::from_serde(e),
+        }
+    }
+
+    /// A body read in full that serde could not take: 422 well-formed but the wrong shape, 400
+    /// not JSON.
+    pub fn from_serde(e: serde_json::Error) -> Self {
+        match e.classify() {
+            serde_json::error::Category::Data => {
                 Self::new(Status::UnprocessableEntity, "invalid_json", e.to_string())
             }
-            json::Error::Parse(_, e) => Self::bad_request("malformed_json", e.to_string()),
+            _ => Self::bad_request("malformed_json", e.to_string()),
         }
     }
 }
@@ -72,12 +80,10 @@ impl From<NodeError> for ApiError {
             NodeError::Transaction(e) => {
                 Self::new(Status::UnprocessableEntity, e.code(), e.to_string())
             }
-            e @ NodeError::UnknownPeer(_) => {
-                Self::new(Status::NotFound, "unknown_peer", e.to_string())
-            }
             NodeError::WrongChain(e) => {
                 Self::new(Status::UnprocessableEntity, "wrong_chain", e.to_string())
             }
+            e @ NodeError::Banned { .. } => Self::new(Status::Forbidden, "banned", e.to_string()),
             other => {
                 log::error!("request failed: {other}");
                 Self::new(

@@ -8,6 +8,7 @@ mod chain;
 mod error;
 mod mine;
 mod nodes;
+mod sender;
 mod transactions;
 
 pub use chain::{MAX_PAGE, PAGE_BYTES};

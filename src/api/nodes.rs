@@ -1,5 +1,5 @@
-//! `GET /nodes/resolve`, `GET /nodes`, `POST /nodes/register`, `POST /nodes/ban`,
-//! `POST /nodes/unban` and `GET /status`: the node's peers as the API shows them.
+//! `GET /nodes/resolve`, `GET /nodes`, `POST /nodes/register`, `POST` and `DELETE /nodes/ban`
+//! and `GET /status`: the node's peers as the API shows them.
 
 use super::body::Object;
 use super::chain::stream_chain;
@@ -12,6 +12,7 @@ use rocket::response::stream::ByteStream;
 use rocket::serde::json::{self, Json};
 use rocket::State;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![resolve, nodes, register, ban, unban, status]
@@ -81,8 +82,9 @@ async fn register(
     let peers = request
         .nodes
         .iter()
-        .map(|url| parse_peer_url(url))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|url| PeerUrl::parse(url))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::new(Status::UnprocessableEntity, "bad_peer_url", e.to_string()))?;
     let registration = node.register(peers).await?;
     let added = registration.added;
     let status = match added.is_empty() {
@@ -108,22 +110,19 @@ async fn register(
     ))
 }
 
-/// The longest ban an operator can set: a year.
-const MAX_BAN_SECONDS: u64 = 365 * 24 * 60 * 60;
+/// Longest operator ban: a year. Longer is almost certainly a typo (seconds for milliseconds).
+pub const MAX_BAN_SECONDS: u64 = 365 * 24 * 60 * 60;
+/// Longest ban reason kept, in characters: it is stored and shown in every `GET /nodes`.
+pub const MAX_BAN_REASON: usize = 256;
 
-/// `{"node": url, "seconds": n, "reason": "..."}`; `seconds` defaults to a day.
+/// `{"node": url, "seconds": n, "reason": "..."}` (`reason` optional).
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BanRequest {
     node: String,
-    #[serde(default = "a_day")]
     seconds: u64,
     #[serde(default)]
     reason: Option<String>,
-}
-
-fn a_day() -> u64 {
-    24 * 60 * 60
 }
 
 /// `{"node": url}`.
@@ -133,57 +132,76 @@ struct UnbanRequest {
     node: String,
 }
 
-fn parse_peer_url(url: &str) -> Result<PeerUrl, ApiError> {
+fn parse_node(url: &str) -> Result<PeerUrl, ApiError> {
     PeerUrl::parse(url)
         .map_err(|e| ApiError::new(Status::UnprocessableEntity, "bad_peer_url", e.to_string()))
 }
 
-/// The answer to a ban or unban: what happened, and the peers as `GET /nodes` shows them.
-fn peers_answer(node: &Node, message: String) -> Json<Value> {
-    Json(json!({
-        "message": message,
-        "nodes": node.peers(),
-        "peers": node.peer_views(),
-    }))
-}
-
-/// Ignores a known peer for `seconds` (1 to a year): no relay, sync or discovery with it. Its
-/// state shows as `banned` with the reason in `GET /nodes`. 404 `unknown_peer` for a peer the
-/// node does not know; 422 for a bad URL or duration.
+/// The operator bans a peer for a while (Bitcoin's `setban ... add`): it is not contacted, and
+/// its blocks, transfers and registrations are refused with 403 `banned`, until the ban ends or
+/// is lifted. Any URL can be banned, known or not; a new ban replaces the old one. 200 with
+/// when it ends and every peer's state; 422 for a bad URL, this node's own, a duration outside
+/// 1 second to a year, or a reason over 256 characters.
 #[rocket::post("/nodes/ban", data = "<body>")]
 fn ban(
     node: &State<Node>,
     body: Result<Json<Object<BanRequest>>, json::Error<'_>>,
 ) -> Result<Json<Value>, ApiError> {
     let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
-    let url = parse_peer_url(&request.node)?;
+    let url = parse_node(&request.node)?;
+    let unprocessable =
+        |code, message: String| ApiError::new(Status::UnprocessableEntity, code, message);
+    if node.is_self(&url) {
+        return Err(unprocessable(
+            "own_url",
+            format!("{url} is this node itself"),
+        ));
+    }
     if !(1..=MAX_BAN_SECONDS).contains(&request.seconds) {
-        return Err(ApiError::new(
-            Status::UnprocessableEntity,
-            "bad_ban_duration",
+        return Err(unprocessable(
+            "bad_duration",
             format!(
-                "a ban lasts 1 to {MAX_BAN_SECONDS} seconds, got {}",
+                "seconds must be 1 to {MAX_BAN_SECONDS} (a year), got {}",
                 request.seconds
             ),
         ));
     }
-    let reason = request.reason.unwrap_or_else(|| "no reason given".into());
-    let duration = std::time::Duration::from_secs(request.seconds);
-    node.ban(&url, duration, &reason)?;
-    let message = format!("{url} banned for {} s", request.seconds);
-    Ok(peers_answer(node, message))
+    let reason = request
+        .reason
+        .unwrap_or_else(|| "banned by the operator".to_owned());
+    if reason.chars().count() > MAX_BAN_REASON {
+        return Err(unprocessable(
+            "bad_reason",
+            format!("a reason has at most {MAX_BAN_REASON} characters"),
+        ));
+    }
+    let until = node.ban(&url, Duration::from_secs(request.seconds), reason);
+    Ok(Json(json!({
+        "message": format!("{url} banned"),
+        "node": url,
+        "banned_until": until,
+        "nodes": node.peers(),
+        "peers": node.peer_views(),
+    })))
 }
 
-/// Lifts a peer's ban (the operator's or one the node set itself) and its back-off.
-#[rocket::post("/nodes/unban", data = "<body>")]
+/// Lifts a ban (Bitcoin's `setban ... remove`): 200, or 404 when the URL has no ban in force.
+#[rocket::delete("/nodes/ban", data = "<body>")]
 fn unban(
     node: &State<Node>,
     body: Result<Json<Object<UnbanRequest>>, json::Error<'_>>,
 ) -> Result<Json<Value>, ApiError> {
     let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
-    let url = parse_peer_url(&request.node)?;
-    node.unban(&url)?;
-    Ok(peers_answer(node, format!("{url} unbanned")))
+    let url = parse_node(&request.node)?;
+    if !node.unban(&url) {
+        return Err(ApiError::not_found(format!("{url} is not banned")));
+    }
+    Ok(Json(json!({
+        "message": format!("ban on {url} lifted"),
+        "node": url,
+        "nodes": node.peers(),
+        "peers": node.peer_views(),
+    })))
 }
 
 #[rocket::get("/status")]

@@ -1,11 +1,15 @@
 //! Signed transfers and accounts: `POST /transactions`, `GET /transactions/pending`,
 //! `GET /transactions/<id>` and `GET /accounts/<address>`.
 
+use super::chain::read_json;
 use super::error::ApiError;
+use super::sender::ClaimedSender;
+use super::MAX_BLOCK_JSON;
 use crate::chain::{Address, Transfer, TxId};
 use crate::node::{AccountView, Node, TransactionStatus, TransferSubmitted};
+use rocket::data::{Data, Limits, ToByteUnit};
 use rocket::http::Status;
-use rocket::serde::json::{self, Json};
+use rocket::serde::json::Json;
 use rocket::State;
 use serde_json::{json, Value};
 
@@ -14,23 +18,33 @@ pub fn routes() -> Vec<rocket::Route> {
 }
 
 /// A transfer signed by a wallet: 201 when admitted (and relayed), 200 when already pending,
-/// 422 naming the rule it breaks.
+/// 422 naming the rule it breaks. A relaying node names itself in `X-Ferrochain-Peer`; a banned
+/// one is refused (403 `banned`).
 #[rocket::post("/transactions", data = "<body>")]
-fn submit(
+async fn submit(
     node: &State<Node>,
-    body: Result<Json<Transfer>, json::Error<'_>>,
+    sender: ClaimedSender,
+    limits: &Limits,
+    body: Data<'_>,
 ) -> Result<(Status, Json<Value>), ApiError> {
-    let transfer = body.map_err(ApiError::from_json)?.into_inner();
-    Ok(match node.submit_transfer(transfer)? {
-        TransferSubmitted::New(id) => (
-            Status::Created,
-            Json(json!({ "message": "transfer accepted into the mempool", "id": id })),
-        ),
-        TransferSubmitted::Known(id) => (
-            Status::Ok,
-            Json(json!({ "message": "transfer already pending", "id": id })),
-        ),
-    })
+    let sender = sender.into_inner()?;
+    if let Some(sender) = &sender {
+        node.refuse_banned(&sender.url)?;
+    }
+    let limit = limits.get("json").unwrap_or(MAX_BLOCK_JSON.bytes());
+    let transfer: Transfer = read_json(body, limit).await?;
+    Ok(
+        match node.submit_transfer_from(transfer, sender.as_ref()).await? {
+            TransferSubmitted::New(id) => (
+                Status::Created,
+                Json(json!({ "message": "transfer accepted into the mempool", "id": id })),
+            ),
+            TransferSubmitted::Known(id) => (
+                Status::Ok,
+                Json(json!({ "message": "transfer already pending", "id": id })),
+            ),
+        },
+    )
 }
 
 #[rocket::get("/transactions/pending")]

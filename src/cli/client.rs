@@ -262,12 +262,12 @@ impl Client {
         )
     }
 
-    /// `POST /nodes/unban`.
+    /// `DELETE /nodes/ban`: lift `peer`'s ban.
     pub fn unban(&self, peer: &PeerUrl) -> Result<Answer<Peers>, ClientError> {
         let body = serde_json::json!({ "node": peer });
         self.send(
-            "POST /nodes/unban",
-            self.http.post(self.node.join("/nodes/unban")).json(&body),
+            "DELETE /nodes/ban",
+            self.http.delete(self.node.join("/nodes/ban")).json(&body),
         )
     }
 

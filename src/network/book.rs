@@ -11,6 +11,9 @@
 //!   [`DROP_AFTER_FAILURES`] failures in a row, or when it has failed for [`DROP_AFTER_SILENCE`];
 //!   peers the operator gave (`nodes.json`, `--peer`) are only ever backed off;
 //! - a peer caught sending an invalid block or chain is banned for [`BAN`], whatever its source;
+//!   the operator can ban any URL for any time (and lift it); a URL known only through its ban
+//!   is kept (as source `banned`, at most [`MAX_BANNED`] of them) until the ban ends, never
+//!   contacted, and then forgotten;
 //! - learned and registered peers are used (relay, sync) only once their handshake passed.
 
 use super::PeerUrl;
@@ -30,6 +33,9 @@ pub const DROP_AFTER_SILENCE: Duration = Duration::from_secs(60 * 60);
 pub const BAN: Duration = Duration::from_secs(10 * 60);
 /// Known peers a node keeps by default; operator peers are always kept, even past it.
 pub const DEFAULT_MAX_PEERS: usize = 64;
+/// Most URLs kept only because they are banned; past it, the ban that ends first goes. Each
+/// costs a record, and a flood can name many URLs.
+pub const MAX_BANNED: usize = 1024;
 
 /// Where a peer came from. Operator sources are trusted to be meant and never dropped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,12 +49,20 @@ pub enum PeerSource {
     Registered,
     /// Another peer listed it in `GET /nodes`.
     Learned,
+    /// Known only because it is banned (it pushed something invalid, or the operator banned
+    /// it): never contacted, and forgotten when the ban ends.
+    Banned,
 }
 
 impl PeerSource {
     /// Whether the operator named this peer: used without a handshake, never dropped.
     pub fn is_operator(self) -> bool {
         matches!(self, PeerSource::File | PeerSource::Flag)
+    }
+
+    /// Whether a record from this source stands for a peer to talk to, rather than a ban.
+    pub fn is_peer(self) -> bool {
+        self != PeerSource::Banned
     }
 }
 
@@ -253,9 +267,14 @@ impl PeerBook {
         self.peers.is_empty()
     }
 
-    /// Whether a discovered peer would be refused for lack of room.
+    /// Whether a discovered peer would be refused for lack of room (bans take none).
     pub fn is_full(&self) -> bool {
-        self.peers.len() >= self.max
+        self.peer_count() >= self.max
+    }
+
+    /// Records of peers, as opposed to bans of URLs known for nothing else.
+    pub fn peer_count(&self) -> usize {
+        self.peers.iter().filter(|p| p.source.is_peer()).count()
     }
 
     pub fn max(&self) -> usize {
@@ -313,7 +332,7 @@ impl PeerBook {
     pub fn due(&self, now: Timestamp) -> Vec<PeerUrl> {
         self.peers
             .iter()
-            .filter(|p| p.is_due(now))
+            .filter(|p| p.source.is_peer() && p.is_due(now))
             .map(|p| p.url.clone())
             .collect()
     }
@@ -362,35 +381,70 @@ impl PeerBook {
         Failed::BackedOff { until, failures }
     }
 
-    /// Ignores the peer for [`BAN`]; returns when the ban ends.
-    pub fn ban(&mut self, url: &PeerUrl, reason: String, now: Timestamp) -> Option<Timestamp> {
+    /// Ignores the peer for [`BAN`]; returns when the ban ends. See [`PeerBook::ban_for`].
+    pub fn ban(&mut self, url: &PeerUrl, reason: String, now: Timestamp) -> Timestamp {
         self.ban_for(url, reason, BAN, now)
     }
 
-    /// Ignores the peer for `duration`, replacing any ban it had (the operator's word is the
-    /// last); returns when the ban ends, or `None` for an unknown peer.
+    /// Ignores `url` for `duration` (replacing any ban it has); returns when the ban ends. A URL
+    /// the book does not know is kept as a ban-only record (source [`PeerSource::Banned`]).
     pub fn ban_for(
         &mut self,
         url: &PeerUrl,
         reason: String,
         duration: Duration,
         now: Timestamp,
-    ) -> Option<Timestamp> {
-        let p = self.get_mut(url)?;
+    ) -> Timestamp {
         let until = later(now, duration);
-        p.ban = Some(Ban { until, reason });
-        Some(until)
+        let ban = Some(Ban { until, reason });
+        if let Some(p) = self.get_mut(url) {
+            p.ban = ban;
+            return until;
+        }
+        let banned_only = self.peers.iter().filter(|p| !p.source.is_peer()).count();
+        if banned_only >= MAX_BANNED {
+            let first_to_end = self
+                .peers
+                .iter()
+                .filter(|p| !p.source.is_peer())
+                .min_by_key(|p| p.ban.as_ref().map(|b| b.until))
+                .map(|p| p.url.clone());
+            if let Some(old) = first_to_end {
+                self.remove(&old);
+            }
+        }
+        let mut record = PeerRecord::new(url.clone(), PeerSource::Banned, now);
+        record.ban = ban;
+        self.peers.push(record);
+        until
     }
 
-    /// Lifts the peer's ban and any back-off, so it is contacted again at once; false for an
-    /// unknown peer.
-    pub fn unban(&mut self, url: &PeerUrl) -> bool {
+    /// Lifts the ban on `url`: a peer is used again, a ban-only record is forgotten. Returns
+    /// whether there was a ban in force.
+    pub fn unban(&mut self, url: &PeerUrl, now: Timestamp) -> bool {
         let Some(p) = self.get_mut(url) else {
             return false;
         };
+        let was = p.banned_at(now);
         p.ban = None;
-        p.retry_at = None;
-        true
+        if !p.source.is_peer() {
+            self.remove(url);
+        }
+        was
+    }
+
+    /// Forgets ban-only records whose ban has ended; returns their URLs.
+    pub fn prune(&mut self, now: Timestamp) -> Vec<PeerUrl> {
+        let ended: Vec<PeerUrl> = self
+            .peers
+            .iter()
+            .filter(|p| !p.source.is_peer() && !p.banned_at(now))
+            .map(|p| p.url.clone())
+            .collect();
+        for url in &ended {
+            self.remove(url);
+        }
+        ended
     }
 }
 
@@ -501,7 +555,7 @@ mod tests {
         let mut book = PeerBook::new(8);
         book.insert(PeerRecord::new(url(1), PeerSource::Flag, T0));
         let until = book.ban(&url(1), "sent block 3 with a bad Merkle root".into(), T0);
-        assert_eq!(until, Some(later(T0, BAN)));
+        assert_eq!(until, later(T0, BAN));
         let p = book.get(&url(1)).unwrap();
         assert_eq!(p.state(T0), PeerState::Banned);
         let view = p.view(T0);
@@ -516,23 +570,49 @@ mod tests {
     }
 
     #[test]
-    fn an_operator_ban_lasts_as_long_as_asked_and_can_be_lifted() {
-        let mut book = PeerBook::new(8);
-        book.insert(PeerRecord::new(url(1), PeerSource::Flag, T0));
-        let hour = Duration::from_secs(3600);
-        let until = book.ban_for(&url(1), "partition drill".into(), hour, T0);
-        assert_eq!(until, Some(later(T0, hour)));
-        // Past the automatic ban's length, still banned.
-        let later_on = later(T0, BAN + Duration::from_secs(1));
+    fn a_ban_on_an_unknown_url_is_kept_apart_and_forgotten_when_it_ends() {
+        let mut book = PeerBook::new(2);
+        book.insert(PeerRecord::new(url(1), PeerSource::Learned, T0));
+        book.verified(&url(1), T0);
+        let until = book.ban_for(&url(2), "flooded us".into(), Duration::from_secs(60), T0);
+        assert_eq!(until, at(60_000));
+        let p = book.get(&url(2)).unwrap();
         assert_eq!(
-            book.get(&url(1)).unwrap().state(later_on),
-            PeerState::Banned
+            (p.source, p.state(T0)),
+            (PeerSource::Banned, PeerState::Banned)
         );
-        assert!(book.usable(later_on).is_empty());
-        assert!(book.unban(&url(1)));
-        assert_eq!(book.usable(later_on), vec![url(1)]);
-        assert!(!book.unban(&url(2)));
-        assert_eq!(book.ban_for(&url(2), "x".into(), hour, T0), None);
+        // A ban takes no room from peers and is never contacted.
+        assert_eq!(
+            (book.len(), book.peer_count(), book.is_full()),
+            (2, 1, false)
+        );
+        assert_eq!(book.usable(T0), [url(1)]);
+        assert_eq!(book.due(at(60_000)), [url(1)]);
+        assert!(book.prune(at(59_999)).is_empty());
+        assert_eq!(book.prune(at(60_000)), [url(2)]);
+        assert!(!book.contains(&url(2)));
+
+        // Lifting a ban: a peer stays and is used again, a ban-only record goes.
+        book.ban(&url(1), "x".into(), T0);
+        book.ban_for(&url(3), "y".into(), BAN, T0);
+        assert!(book.usable(T0).is_empty());
+        assert!(book.unban(&url(1), T0) && book.unban(&url(3), T0));
+        assert!(!book.unban(&url(3), T0) && !book.unban(&url(1), T0));
+        assert_eq!(book.usable(T0), [url(1)]);
+        assert!(!book.contains(&url(3)));
+    }
+
+    #[test]
+    fn ban_only_records_are_capped_by_the_ban_that_ends_first() {
+        let mut book = PeerBook::new(8);
+        for i in 0..MAX_BANNED as u64 {
+            let secs = Duration::from_secs(1000 + i);
+            book.ban_for(&url(10_000 + i as u16), "flood".into(), secs, T0);
+        }
+        book.ban_for(&url(9), "late".into(), BAN, T0);
+        assert_eq!(book.len(), MAX_BANNED);
+        assert!(!book.contains(&url(10_000)), "the ban ending first went");
+        assert!(book.contains(&url(10_001)) && book.contains(&url(9)));
     }
 
     #[test]

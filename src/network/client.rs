@@ -13,6 +13,9 @@ use std::time::Duration;
 pub const MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
 /// Largest `GET /status` or `GET /nodes` body accepted: far more than an honest one needs.
 pub const MAX_SMALL_RESPONSE_BYTES: usize = 256 * 1024;
+/// The header in which a node names itself (its public URL) when it relays a block or a
+/// transfer, so the receiver knows whom to ask for missing ancestors and whom to blame.
+pub const PEER_HEADER: &str = "X-Ferrochain-Peer";
 /// Most peer URLs taken from one `GET /nodes` answer; the rest are ignored.
 pub const MAX_LISTED_PEERS: usize = 256;
 
@@ -90,6 +93,10 @@ pub struct PeerStatus {
     pub genesis: BlockHash,
     #[serde(default)]
     pub version: Option<String>,
+    /// The work the peer claims for its chain: a hint that it has blocks we lack (only the
+    /// blocks it then serves count).
+    #[serde(default)]
+    pub total_work: Option<Work>,
 }
 
 /// A peer's `GET /nodes`: the plain list, and (from nodes that have it) each peer's state.
@@ -161,7 +168,8 @@ impl PeerClient {
         me: &PeerUrl,
     ) -> Result<reqwest::StatusCode, PeerError> {
         let body = serde_json::json!({ "nodes": [me] });
-        self.post_json(peer, "/nodes/register", &body).await
+        self.post_json(peer, "/nodes/register", &body, Some(me))
+            .await
     }
 
     /// The peers `peer` lists in `GET /nodes`, at most [`MAX_LISTED_PEERS`]. When the peer shows
@@ -187,22 +195,25 @@ impl PeerClient {
             .collect())
     }
 
-    /// `POST /add_block`; returns the peer's status code (2xx: taken or known).
+    /// `POST /add_block`, naming us as the sender when we have a public URL; returns the peer's
+    /// status code (2xx: taken or known).
     pub async fn send_block(
         &self,
         peer: &PeerUrl,
         block: &Block,
+        me: Option<&PeerUrl>,
     ) -> Result<reqwest::StatusCode, PeerError> {
-        self.post_json(peer, "/add_block", block).await
+        self.post_json(peer, "/add_block", block, me).await
     }
 
-    /// `POST /transactions`; returns the peer's status code.
+    /// `POST /transactions`, naming us as the sender; returns the peer's status code.
     pub async fn send_transfer(
         &self,
         peer: &PeerUrl,
         transfer: &Transfer,
+        me: Option<&PeerUrl>,
     ) -> Result<reqwest::StatusCode, PeerError> {
-        self.post_json(peer, "/transactions", transfer).await
+        self.post_json(peer, "/transactions", transfer, me).await
     }
 
     async fn post_json(
@@ -210,14 +221,13 @@ impl PeerClient {
         peer: &PeerUrl,
         path: &str,
         body: &impl serde::Serialize,
+        me: Option<&PeerUrl>,
     ) -> Result<reqwest::StatusCode, PeerError> {
-        let resp = self
-            .http
-            .post(peer.join(path))
-            .json(body)
-            .send()
-            .await
-            .map_err(request_failed(peer))?;
+        let mut request = self.http.post(peer.join(path)).json(body);
+        if let Some(me) = me {
+            request = request.header(PEER_HEADER, me.to_string());
+        }
+        let resp = request.send().await.map_err(request_failed(peer))?;
         let status = resp.status();
         // Drain (bounded) so the connection can be reused; the body itself is not needed.
         read_capped(peer, resp, 64 * 1024).await.ok();

@@ -11,10 +11,11 @@ mod peer;
 pub use book::{
     backoff, Ban, Failed, Inserted, PeerBook, PeerRecord, PeerSource, PeerState, PeerView,
     BACKOFF_BASE, BACKOFF_MAX, BAN, DEFAULT_MAX_PEERS, DROP_AFTER_FAILURES, DROP_AFTER_SILENCE,
+    MAX_BANNED,
 };
 pub use client::{
     ChainPage, ChainPoint, ClaimedTip, Located, PeerClient, PeerError, PeerStatus, Timeouts,
-    MAX_LISTED_PEERS, MAX_RESPONSE_BYTES, MAX_SMALL_RESPONSE_BYTES,
+    MAX_LISTED_PEERS, MAX_RESPONSE_BYTES, MAX_SMALL_RESPONSE_BYTES, PEER_HEADER,
 };
 pub use peer::{load_peers_file, PeerUrl, PeerUrlError, PeersFileError};
 
@@ -65,11 +66,17 @@ pub async fn handshake(
 /// refusal is an answer, and the sender's business to log, not a peer failure).
 pub type RelayOutcome = Vec<(PeerUrl, Result<(), PeerError>)>;
 
-/// Sends `block` to every peer at once and waits for all of them (each bounded by the client's
-/// deadlines). Refusals are logged: a down peer will catch up by syncing.
-pub async fn broadcast(client: &PeerClient, peers: &[PeerUrl], block: &Block) -> RelayOutcome {
+/// Sends `block` to every peer at once, naming us (`me`) as the sender, and waits for all of
+/// them (each bounded by the client's deadlines). Refusals are logged: a down peer will catch up
+/// by syncing.
+pub async fn broadcast(
+    client: &PeerClient,
+    peers: &[PeerUrl],
+    block: &Block,
+    me: Option<&PeerUrl>,
+) -> RelayOutcome {
     let sends = peers.iter().map(|peer| async move {
-        let result = match client.send_block(peer, block).await {
+        let result = match client.send_block(peer, block, me).await {
             Ok(status) if status.is_success() => Ok(()),
             Ok(status) => {
                 log::info!(
@@ -89,14 +96,16 @@ pub async fn broadcast(client: &PeerClient, peers: &[PeerUrl], block: &Block) ->
     futures::future::join_all(sends).await
 }
 
-/// Sends a transfer to every peer at once (`POST /transactions`); failures are logged.
+/// Sends a transfer to every peer at once (`POST /transactions`), naming us as the sender;
+/// failures are logged.
 pub async fn broadcast_transfer(
     client: &PeerClient,
     peers: &[PeerUrl],
     transfer: &Transfer,
+    me: Option<&PeerUrl>,
 ) -> RelayOutcome {
     let sends = peers.iter().map(|peer| async move {
-        let result = client.send_transfer(peer, transfer).await.map(drop);
+        let result = client.send_transfer(peer, transfer, me).await.map(drop);
         if let Err(e) = &result {
             log::info!("relay of transfer {} failed: {e}", transfer.txid().short());
         }

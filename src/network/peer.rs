@@ -70,6 +70,11 @@ impl PeerUrl {
         self.0.port_or_known_default()
     }
 
+    /// The host as written: an IP address (IPv6 without brackets) or a domain name.
+    pub fn host(&self) -> Option<url::Host<&str>> {
+        self.0.host()
+    }
+
     /// Whether this URL points at the node listening on `local` (same port, and a host that is
     /// that address, loopback, or `localhost` when the node listens on loopback or everywhere).
     pub fn is_local_node(&self, local: SocketAddr) -> bool {

@@ -7,7 +7,7 @@
 //! under the client's deadlines, and a round ends before the next one starts.
 
 use super::{Node, NodeConfig, NodeError};
-use crate::chain::Timestamp;
+use crate::chain::{prefers, Timestamp};
 use crate::network::{
     self, Failed, HandshakeError, Inserted, PeerBook, PeerRecord, PeerSource, PeerUrl, PeerView,
 };
@@ -134,55 +134,50 @@ impl Node {
         });
     }
 
-    /// The operator's ban: `url` is not contacted (no relay, sync or discovery) for `duration`,
-    /// whatever its source, and the reason is shown in `GET /nodes`. What it sends meanwhile
-    /// is not trusted more than anyone's: blocks are still validated on their own merits.
-    pub fn ban(
-        &self,
-        url: &PeerUrl,
-        duration: std::time::Duration,
-        reason: &str,
-    ) -> Result<PeerView, NodeError> {
-        let mut book = self.inner.book.lock().expect("book lock");
-        let now = Timestamp::now();
-        book.ban_for(
-            url,
-            format!("banned by the operator: {reason}"),
-            duration,
-            now,
-        )
-        .ok_or_else(|| NodeError::UnknownPeer(url.clone()))?;
-        self.persist(&book, url);
-        log::warn!(
-            "peer {url} banned by the operator for {} s: {reason}",
-            duration.as_secs()
-        );
-        Ok(book.get(url).expect("just banned").view(now))
-    }
-
-    /// Lifts a ban (the operator's or an automatic one) and any back-off on `url`.
-    pub fn unban(&self, url: &PeerUrl) -> Result<PeerView, NodeError> {
-        let mut book = self.inner.book.lock().expect("book lock");
-        if !book.unban(url) {
-            return Err(NodeError::UnknownPeer(url.clone()));
-        }
-        self.persist(&book, url);
-        log::info!("peer {url} unbanned by the operator");
-        Ok(book.get(url).expect("just unbanned").view(Timestamp::now()))
-    }
-
     /// The peer sent an invalid block or chain: ignore it for a while, and say why.
     pub(super) fn ban_peer(&self, url: &PeerUrl, reason: &dyn Display) {
         self.update_peer(url, |book, now| {
-            let Some(until) = book.ban(url, reason.to_string(), now) else {
-                return false;
-            };
+            let until = book.ban(url, reason.to_string(), now);
             log::warn!(
                 "peer {url} banned for {} min: {reason}",
                 until.as_millis().saturating_sub(now.as_millis()) / 60_000
             );
             true
         });
+    }
+
+    /// Forgets URLs that were known only for a ban that has ended.
+    pub(super) fn prune_bans(&self) {
+        let mut book = self.inner.book.lock().expect("book lock");
+        for url in book.prune(Timestamp::now()) {
+            log::info!("ban on {url} ended");
+            self.persist(&book, &url);
+        }
+    }
+
+    /// Bans `url` for `duration` at the operator's request (`POST /nodes/ban`): it is not
+    /// contacted, and what it sends is refused, until then. A URL the node does not know is
+    /// remembered for the ban alone. Returns when the ban ends.
+    pub fn ban(&self, url: &PeerUrl, duration: std::time::Duration, reason: String) -> Timestamp {
+        let mut book = self.inner.book.lock().expect("book lock");
+        let until = book.ban_for(url, reason.clone(), duration, Timestamp::now());
+        log::warn!(
+            "peer {url} banned by the operator until {} ms: {reason}",
+            until.as_millis()
+        );
+        self.persist(&book, url);
+        until
+    }
+
+    /// Lifts a ban (`DELETE /nodes/ban`); returns whether one was in force.
+    pub fn unban(&self, url: &PeerUrl) -> bool {
+        let mut book = self.inner.book.lock().expect("book lock");
+        let lifted = book.unban(url, Timestamp::now());
+        if lifted {
+            log::info!("ban on {url} lifted by the operator");
+        }
+        self.persist(&book, url);
+        lifted
     }
 
     /// A peer on another chain: a discovered one is forgotten; one the operator named cannot be
@@ -207,8 +202,12 @@ impl Node {
     /// Takes peers that announced themselves (`POST /nodes/register`). Each new one must pass
     /// the handshake: one on another chain refuses the whole request and adds nothing; one that
     /// does not answer is kept as a candidate with back-off, not used until a later discovery
-    /// round reaches it. Known peers, repeats and this node itself are skipped.
+    /// round reaches it. Known peers, repeats and this node itself are skipped. A list naming a
+    /// banned peer is refused whole.
     pub async fn register(&self, urls: Vec<PeerUrl>) -> Result<Registration, NodeError> {
+        for url in &urls {
+            self.refuse_banned(url)?;
+        }
         let mut seen = HashSet::new();
         let (mut fresh, room) = {
             let book = self.inner.book.lock().expect("book lock");
@@ -292,8 +291,10 @@ impl Node {
     }
 
     /// One discovery round. Each peer that is due (not banned, not backing off) is handshaken,
-    /// told our public URL, and asked for its peers; new ones are handshaken and added.
+    /// told our public URL, and asked for its peers; new ones are handshaken and added. A peer
+    /// whose status shows more work than we have is synced from in the background.
     pub async fn discover(&self) {
+        self.prune_bans();
         let due = {
             let book = self.inner.book.lock().expect("book lock");
             book.due(Timestamp::now())
@@ -309,7 +310,18 @@ impl Node {
     async fn visit(&self, peer: &PeerUrl) {
         let client = &self.inner.client;
         match network::handshake(client, peer, &self.params().genesis_hash()).await {
-            Ok(_) => self.peer_verified(peer),
+            Ok(status) => {
+                self.peer_verified(peer);
+                // A peer ahead of us syncs now rather than when its next block happens to
+                // come: this is how nodes split by a partition (or a ban) converge once it
+                // heals, and how a node that missed a relay catches up.
+                if status
+                    .total_work
+                    .is_some_and(|w| prefers(w, self.tip().work))
+                {
+                    self.spawn_sync_with(peer.clone());
+                }
+            }
             Err(HandshakeError::Unreachable(e)) => return self.peer_failed(peer, &e),
             Err(HandshakeError::WrongChain(e)) => return self.refuse_wrong_chain(peer, &e),
         }

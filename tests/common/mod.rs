@@ -294,12 +294,26 @@ pub async fn fetch_chain(base: &str) -> Vec<Block> {
 /// What a scripted peer answers: a status code and a JSON body.
 pub type Answer = (u16, String);
 
-/// The requests a scripted peer has read, as `"METHOD /path?query"`, in order.
+/// The requests a scripted peer has read, in order: `"METHOD /path?query"` and the sender the
+/// request named in `X-Ferrochain-Peer`, if any.
 #[derive(Clone, Default)]
-pub struct Requests(Arc<std::sync::Mutex<Vec<String>>>);
+pub struct Requests(Arc<std::sync::Mutex<Vec<Request>>>);
+
+/// `"METHOD /path?query"` and the `X-Ferrochain-Peer` it named.
+pub type Request = (String, Option<String>);
 
 impl Requests {
     pub fn log(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+
+    /// Each request with the sender it named.
+    pub fn senders(&self) -> Vec<Request> {
         self.0.lock().unwrap().clone()
     }
 
@@ -356,7 +370,16 @@ where
                 }
                 let mut words = head.split_whitespace();
                 let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-                counter.0.lock().unwrap().push(format!("{method} {path}"));
+                let sender = head.lines().find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case("x-ferrochain-peer")
+                        .then(|| value.trim().to_owned())
+                });
+                counter
+                    .0
+                    .lock()
+                    .unwrap()
+                    .push((format!("{method} {path}"), sender));
                 let (status, body) = answer(method, path, &buf[head_end..head_end + length]);
                 let response = format!(
                     "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\n\

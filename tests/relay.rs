@@ -1,0 +1,140 @@
+//! Relay between nodes: relayed blocks and transfers name their sender, blocks that arrive
+//! before their parent wait in the orphan pool while the node fetches the missing ancestors
+//! (from the sender when it can), and a sender is held to what it sends.
+
+mod common;
+
+use common::*;
+use ferrochain::chain::{Amount, Block};
+use ferrochain::network::{PeerUrl, PEER_HEADER};
+use ferrochain::wallet::Keystore;
+use serde_json::Value;
+
+async fn post_block(node: &TestNode, block: &Block, sender: Option<&str>) -> (u16, Value) {
+    let mut request = http().post(node.url("/add_block")).json(block);
+    if let Some(sender) = sender {
+        request = request.header(PEER_HEADER, sender);
+    }
+    let resp = request.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+async fn status(node: &TestNode) -> Value {
+    http()
+        .get(node.url("/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orphans_wait_for_their_parent_and_join_the_chain_when_it_arrives() {
+    let node = TestNode::start(params()).await;
+    let genesis = params().genesis().into_block();
+    let blocks = build_chain(&genesis, 3, "early");
+
+    // Newest first: each waits for a parent that is not there yet.
+    for (i, b) in blocks[1..].iter().rev().enumerate() {
+        let (code, v) = post_block(&node, b, None).await;
+        assert_eq!(code, 202, "{v}");
+        assert!(v["message"].as_str().unwrap().contains("unknown"), "{v}");
+        assert_eq!(status(&node).await["orphans"], i + 1);
+    }
+    assert_eq!(node.node.tip().height.get(), 0);
+    // A block without its proof of work is refused before it could wait.
+    let mut unmined = blocks[2].clone();
+    while params().initial_target().check_hash(&unmined.hash()) {
+        unmined.header.nonce += 1;
+    }
+    let (code, v) = post_block(&node, &unmined, None).await;
+    assert_eq!(
+        (code, v["error"].as_str()),
+        (422, Some("bad_proof_of_work"))
+    );
+    assert_eq!(status(&node).await["orphans"], 2);
+
+    // The parent arrives: it and both orphans are on the chain when the answer comes.
+    let (code, v) = post_block(&node, &blocks[0], None).await;
+    assert_eq!(code, 201, "{v}");
+    assert_eq!(node.node.tip().hash, blocks[2].hash());
+    assert_eq!(status(&node).await["orphans"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orphan_from_a_peer_makes_the_node_fetch_its_ancestors_from_that_peer() {
+    let a = TestNode::start(params()).await;
+    for i in 0..5 {
+        a.node.mine(vec![note(&format!("a{i}"))]).await.unwrap();
+    }
+    // Another peer, which must not be asked: it would serve only genesis anyway.
+    let genesis = params().genesis().into_block();
+    let (other, other_requests) = chain_peer(vec![genesis], Claim::default()).await;
+    let b = TestNode::start(params()).await;
+    b.node.set_peers(vec![other, a.peer_url()]);
+
+    let tip = a.node.block_at(a.node.tip().height).unwrap().unwrap();
+    let (code, v) = post_block(&b, &tip, Some(&a.peer_url().to_string())).await;
+    assert_eq!(code, 202, "{v}");
+    wait_for("B to fetch the ancestors from A", || async {
+        (b.node.tip().hash == tip.hash()).then_some(())
+    })
+    .await;
+    assert_eq!(status(&b).await["orphans"], 0);
+    let asked: Vec<String> = other_requests
+        .log()
+        .into_iter()
+        .filter(|r| r.contains("/chain"))
+        .collect();
+    assert!(asked.is_empty(), "the other peer was asked: {asked:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relayed_blocks_and_transfers_name_the_node_that_relays_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = Keystore::new(dir.path().join("wallets"));
+    let alice = keys.create("alice").unwrap();
+    let node =
+        TestNode::start_with(tempfile::tempdir().unwrap(), params(), Some(alice.address)).await;
+    let (peer, requests) = scripted_peer(|_, _, _| (200, "{}".to_owned())).await;
+    node.node.set_peers(vec![peer]);
+
+    node.node.mine(vec![note("relayed")]).await.unwrap();
+    let transfer = alice.sign_transfer(
+        test_miner(),
+        Amount::from_coins(1),
+        Amount::from_units(1),
+        0,
+        &params().genesis_hash(),
+    );
+    node.node.submit_transfer(transfer).unwrap();
+    let me = Some(node.peer_url().to_string());
+    for path in ["POST /add_block", "POST /transactions"] {
+        let relayed = wait_for("the relay to reach the peer", || {
+            let found = requests.senders().into_iter().find(|(r, _)| r == path);
+            async move { found }
+        })
+        .await;
+        assert_eq!(relayed.1, me, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sender_header_that_is_not_a_peer_url_is_a_400() {
+    let node = TestNode::start(params()).await;
+    let genesis = params().genesis().into_block();
+    let block = mine_on(&genesis, vec![note("x")]);
+    for bad in ["not a url", "http://127.0.0.1", "ftp://127.0.0.1:1"] {
+        let (code, v) = post_block(&node, &block, Some(bad)).await;
+        assert_eq!(
+            (code, v["error"].as_str()),
+            (400, Some("bad_peer_header")),
+            "{bad}"
+        );
+    }
+    assert_eq!(node.node.tip().height.get(), 0);
+    let url = PeerUrl::parse("http://127.0.0.1:1").unwrap();
+    assert!(node.node.peer_views().iter().all(|p| p.url != url));
+}
