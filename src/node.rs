@@ -1153,6 +1153,14 @@ impl Node {
                 let report = report?;
                 *added += report.stored.len();
                 match report.rejected {
+                    // A block from the future may be our clock's fault: stop, blame no one.
+                    Some(Rejection::Invalid(e))
+                        if matches!(e.rule, Rule::TimestampTooNew { .. }) =>
+                    {
+                        return Err(SyncError::Unsettled(format!(
+                            "{e} (this node's clock may be behind)"
+                        )))
+                    }
                     Some(Rejection::Invalid(e)) => return Err(SyncError::Invalid(e.to_string())),
                     Some(Rejection::Orphan { hash, .. }) => {
                         // Cannot happen: the page links to a block we have, and inside itself.

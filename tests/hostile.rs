@@ -11,7 +11,9 @@
 mod common;
 
 use common::*;
-use ferrochain::chain::{Address, Amount, Block, Signature, Transaction, Transfer, Work};
+use ferrochain::chain::{
+    Address, Amount, Block, Signature, Timestamp, Transaction, Transfer, Work,
+};
 use ferrochain::mining::mine_child_sequential;
 use ferrochain::network::{PeerUrl, PEER_HEADER};
 use serde_json::Value;
@@ -178,6 +180,40 @@ async fn a_longer_branch_whose_blocks_lack_proof_of_work_changes_nothing() {
         .ban_reason
         .unwrap()
         .contains("does not meet"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_a_block_ahead_of_our_clock_is_backed_off_not_banned() {
+    let honest = honest_node(2).await;
+    // The peer's chain: ours, two good blocks, then one stamped three hours ahead of our clock
+    // (the rule allows two). Its clock may be right and ours behind, so it is not a lie.
+    let mut chain = main_chain(&honest);
+    for i in 0..2 {
+        chain.push(mine_on(
+            chain.last().unwrap(),
+            vec![note(&format!("good {i}"))],
+        ));
+    }
+    let ahead = Timestamp::now().saturating_add_millis(3 * 60 * 60 * 1000);
+    let early = mine_child_sequential(
+        &params(),
+        chain.last().unwrap(),
+        test_miner(),
+        vec![],
+        ahead,
+    );
+    chain.push(early);
+    let (peer, _) = chain_peer(chain.clone(), Claim::default()).await;
+    honest.node.set_peers(vec![peer.clone()]);
+
+    let v = resolve(&honest).await;
+    let error = v["peers"][0]["error"].as_str().unwrap();
+    assert!(error.contains("clock may be behind"), "{error}");
+    // The good blocks before it are kept; the peer waits out a back-off instead of a ban.
+    assert_eq!(main_chain(&honest), chain[..chain.len() - 1]);
+    let view = entry(&honest, &peer);
+    assert_eq!(view.ban_reason, None);
+    assert_eq!(view.state, ferrochain::network::PeerState::Backoff);
 }
 
 /// An invalid block for the flood: a valid-looking reward, then `transfers` transfers with
