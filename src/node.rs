@@ -28,7 +28,7 @@ use crate::network::{
     RelayOutcome, Timeouts, WrongChain, DEFAULT_MAX_PEERS,
 };
 use crate::storage::{AcceptReport, ForkPoint, Rejection, Store, StoreError, Tip};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -304,8 +304,10 @@ struct Shared {
     search: Mutex<Option<Arc<AtomicBool>>>,
     last_mined: Mutex<Option<MiningStats>>,
     syncing: AtomicBool,
-    /// Peers a background sync is running against (one at a time each).
-    syncing_with: Mutex<HashSet<PeerUrl>>,
+    /// One sync at a time per peer: a resolve, a discovery round and an orphan can all want to
+    /// sync from the same peer at once, and two downloads of the same blocks would only compete
+    /// for the store. The entry is removed when no sync holds or waits for it.
+    syncing_with: Mutex<HashMap<PeerUrl, Arc<tokio::sync::Mutex<()>>>>,
     orphans: Mutex<OrphanPool>,
     usage: Mutex<UsageMonitor>,
     mempool: Mutex<Mempool>,
@@ -361,7 +363,7 @@ impl Node {
                 search: Mutex::new(None),
                 last_mined: Mutex::new(None),
                 syncing: AtomicBool::new(false),
-                syncing_with: Mutex::new(HashSet::new()),
+                syncing_with: Mutex::new(HashMap::new()),
                 orphans: Mutex::new(OrphanPool::default()),
                 usage: Mutex::new(UsageMonitor::new()),
                 mempool: Mutex::new(mempool),
@@ -1034,8 +1036,20 @@ impl Node {
 
     /// Syncs from `peer` (see `sync_from`) and applies the verdict to the peer book: a peer that
     /// does not answer is backed off, one that sends an invalid block or lies about its chain is
-    /// banned. Only a failure of this node itself (its store) is an error.
+    /// banned. Only a failure of this node itself (its store) is an error. A sync already
+    /// running with the same peer is waited for first; this one then usually finds nothing left
+    /// to fetch.
     pub async fn sync_with(&self, peer: &PeerUrl) -> Result<PeerSync, NodeError> {
+        let lock = self.sync_lock(peer);
+        let result = {
+            let _one_at_a_time = lock.lock().await;
+            self.sync_verdict(peer).await
+        };
+        self.release_sync_lock(peer, lock);
+        result
+    }
+
+    async fn sync_verdict(&self, peer: &PeerUrl) -> Result<PeerSync, NodeError> {
         let mut added = 0;
         let error = match self.sync_from(peer, &mut added).await {
             Ok(()) => {
@@ -1213,13 +1227,7 @@ impl Node {
 
     /// Syncs from `peer` in the background unless a sync with it is already running.
     fn spawn_sync_with(&self, peer: PeerUrl) {
-        if !self
-            .inner
-            .syncing_with
-            .lock()
-            .expect("syncing lock")
-            .insert(peer.clone())
-        {
+        if self.sync_lock(&peer).try_lock().is_err() {
             return;
         }
         let node = self.clone();
@@ -1231,12 +1239,22 @@ impl Node {
                 Ok(_) => {}
                 Err(e) => log::warn!("syncing from {peer} failed: {e}"),
             }
-            node.inner
-                .syncing_with
-                .lock()
-                .expect("syncing lock")
-                .remove(&peer);
         });
+    }
+
+    /// The lock that keeps syncs with `peer` one at a time.
+    fn sync_lock(&self, peer: &PeerUrl) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.inner.syncing_with.lock().expect("syncing lock");
+        locks.entry(peer.clone()).or_default().clone()
+    }
+
+    /// Forgets the sync lock of `peer` once nobody holds or waits for it (the map and `lock`
+    /// itself are the only references left).
+    fn release_sync_lock(&self, peer: &PeerUrl, lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut locks = self.inner.syncing_with.lock().expect("syncing lock");
+        if Arc::strong_count(&lock) == 2 {
+            locks.remove(peer);
+        }
     }
 
     /// Sends `transfer` to every usable peer in the background.

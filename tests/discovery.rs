@@ -356,6 +356,26 @@ async fn learned_peers_survive_a_restart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_ban_survives_a_restart() {
+    let node = discovering(params(), &[]).await;
+    let banned = PeerUrl::parse("http://127.0.0.1:9").unwrap();
+    let resp = http()
+        .post(node.url("/nodes/ban"))
+        .json(&json!({"node": banned, "seconds": 3600, "reason": "kept"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let before = peer_entry(&node, &banned).await.unwrap();
+
+    let node = discovering_in(node.stop(), params(), &[]).await;
+    let after = peer_entry(&node, &banned).await.unwrap();
+    assert_eq!(after, before);
+    assert_eq!(after["state"], "banned");
+    assert_eq!(after["ban_reason"], "kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_schema_2_store_is_upgraded_and_keeps_its_chain() {
     let dir = tempfile::tempdir().unwrap();
     let node = TestNode::start_in(dir, params()).await;

@@ -424,6 +424,34 @@ async fn a_peer_that_reorganises_mid_sync_is_located_again_not_read_from_genesis
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_syncs_with_one_peer_at_once_download_its_blocks_once() {
+    let genesis = params().genesis().into_block();
+    let mut chain = vec![genesis.clone()];
+    chain.extend(build_chain(&genesis, 2 * SYNC_PAGE + 200, "twice"));
+    let (peer, requests) = chain_peer(chain.clone(), Claim::default()).await;
+    let node = TestNode::start(params()).await;
+    node.node.set_peers(vec![peer.clone()]);
+
+    let (first, second) = tokio::join!(node.node.sync_with(&peer), node.node.sync_with(&peer));
+    let added = first.unwrap().added + second.unwrap().added;
+    assert_eq!(added, chain.len() - 1);
+    assert_eq!(node.node.tip().hash, chain.last().unwrap().hash());
+    // The second waited for the first, then found nothing more to fetch.
+    let log: Vec<String> = requests
+        .log()
+        .into_iter()
+        .filter(|r| r != "POST /add_block")
+        .collect();
+    let pages: Vec<String> = (0..3)
+        .map(|i| format!("GET /chain?from={}&limit={SYNC_PAGE}", 1 + i * SYNC_PAGE))
+        .collect();
+    let mut expected = vec!["POST /chain/locate".to_owned()];
+    expected.extend(pages);
+    expected.push("POST /chain/locate".to_owned());
+    assert_eq!(log, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deep_fork_with_more_work_on_the_peer_side_is_resolved() {
     let genesis = params().genesis().into_block();
     let shared = build_chain(&genesis, 50, "shared");

@@ -205,6 +205,7 @@ impl Node {
     /// round reaches it. Known peers, repeats and this node itself are skipped. A list naming a
     /// banned peer is refused whole.
     pub async fn register(&self, urls: Vec<PeerUrl>) -> Result<Registration, NodeError> {
+        self.prune_bans();
         for url in &urls {
             self.refuse_banned(url)?;
         }
@@ -215,7 +216,7 @@ impl Node {
                 .into_iter()
                 .filter(|u| !book.contains(u) && seen.insert(u.clone()))
                 .collect();
-            (fresh, book.max().saturating_sub(book.len()))
+            (fresh, book.max().saturating_sub(book.peer_count()))
         };
         fresh.retain(|u| !self.is_self(u));
         let full = fresh.len() > room;
@@ -348,7 +349,7 @@ impl Node {
         let mut seen = HashSet::new();
         let mut fresh: Vec<PeerUrl> = {
             let book = self.inner.book.lock().expect("book lock");
-            let room = book.max().saturating_sub(book.len());
+            let room = book.max().saturating_sub(book.peer_count());
             listed
                 .into_iter()
                 .filter(|u| !book.contains(u) && seen.insert(u.clone()))
