@@ -4,9 +4,10 @@
 //!
 //! Arrows point down; nothing reaches up.
 //!
-//! - [`chain`]: the pure core. Hashes, heights, difficulty and work as their own types; headers,
-//!   blocks and transactions with one canonical encoding; consensus rules; fork choice by work.
-//!   No I/O, no threads, no clock.
+//! - [`chain`]: the pure core. Hashes, heights, targets and work as their own types; headers,
+//!   blocks and transactions with one canonical encoding; consensus rules, difficulty
+//!   retargeting (given a closure that looks up past timestamps); fork choice by work. No I/O,
+//!   no threads, no clock.
 //! - [`storage`]: the only code that touches sled. Blocks by hash, the main chain's height index,
 //!   the tip, chain parameters and the schema version, written together in one transaction; and
 //!   the known peers with their state, apart. Block locators and the fork-point lookup, views of
