@@ -875,10 +875,20 @@ impl Node {
     }
 
     /// Re-checks the mempool against the current tip, taking back `returned` transfers.
+    /// Rebuilds the mempool on the new tip with the transfers of `returned` (abandoned) blocks,
+    /// and relays those that are pending again: peers that were on our old branch mined them
+    /// there and dropped them, so without a relay they would wait for a miner on this node.
     fn refresh_mempool(&self, returned: Vec<Transfer>) {
         let tip = self.tip().hash;
-        let mut pool = self.inner.mempool.lock().expect("mempool lock");
-        self.rebuild_locked(&mut pool, tip, returned);
+        let back: Vec<Transfer> = {
+            let mut pool = self.inner.mempool.lock().expect("mempool lock");
+            self.rebuild_locked(&mut pool, tip, returned.clone());
+            returned
+                .into_iter()
+                .filter(|t| pool.get(&t.txid()).is_some())
+                .collect()
+        };
+        self.spawn_relay_transfers(back);
     }
 
     fn rebuild_locked(&self, pool: &mut Mempool, tip: BlockHash, returned: Vec<Transfer>) {
@@ -1259,17 +1269,25 @@ impl Node {
 
     /// Sends `transfer` to every usable peer in the background.
     fn spawn_relay_transfer(&self, transfer: Transfer) {
+        self.spawn_relay_transfers(vec![transfer]);
+    }
+
+    /// Sends `transfers` to every usable peer in the background, one after another (however
+    /// many a reorganisation gave back, one task does it).
+    fn spawn_relay_transfers(&self, transfers: Vec<Transfer>) {
         let peers = self.usable_peers();
-        if peers.is_empty() {
+        if peers.is_empty() || transfers.is_empty() {
             return;
         }
         let node = self.clone();
         tokio::spawn(async move {
             let me = node.public_url();
-            let outcome =
-                network::broadcast_transfer(&node.inner.client, &peers, &transfer, me.as_ref())
-                    .await;
-            node.record_relay(outcome);
+            for transfer in &transfers {
+                let outcome =
+                    network::broadcast_transfer(&node.inner.client, &peers, transfer, me.as_ref())
+                        .await;
+                node.record_relay(outcome);
+            }
         });
     }
 

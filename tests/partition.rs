@@ -174,10 +174,12 @@ async fn five_nodes_split_mine_apart_heal_and_converge_without_losing_a_transfer
     }
     wait_until_all_at(&all, tip_a, "every node to converge on the heavier chain").await;
 
-    // Bob's transfers left the chain with side B's block and went back to side B's mempools;
-    // the next block mined on that side confirms them on the common chain.
+    // Bob's transfers left the chain with side B's block and went back to side B's mempools,
+    // from where they are relayed again: side A, which never saw them, has them pending too,
+    // and the next block it mines confirms them on the common chain.
     wait_for_mempool(&n4, 2).await;
-    let last = mine(&n4).await;
+    wait_for_mempool(&seed, 2).await;
+    let last = mine(&seed).await;
     wait_until_all_at(&all, last, "the last block to reach every node").await;
     for node in all {
         for id in &sent {
