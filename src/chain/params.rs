@@ -118,9 +118,12 @@ impl Retarget {
     pub fn adjust(&self, old: Target, first: Timestamp, last: Timestamp, limit: Target) -> Target {
         let expected = u128::from(self.block_time_ms) * u128::from(self.interval - 1);
         let factor = u128::from(self.max_factor);
+        // Clamping the time first keeps the product in range; clamping the result too keeps the
+        // bound exact where `expected / factor` rounds down (tiny block times).
         let actual = u128::from(last.as_millis().saturating_sub(first.as_millis()))
             .clamp(expected / factor, expected * factor);
-        let scaled = old.value() * actual / expected;
+        let scaled =
+            (old.value() * actual / expected).clamp(old.value() / factor, old.value() * factor);
         Target::floor(scaled.min(limit.value()))
     }
 }
@@ -365,6 +368,9 @@ mod tests {
         let slow = t0.saturating_add_millis(9_000_000);
         assert_eq!(r.adjust(old, t0, slow, limit).value(), old.value() * 4);
         assert_eq!(r.adjust(old, t0, slow, old), old);
+        // The bound holds where the aim is too short to divide: 1 ms blocks, no time at all.
+        let tiny = Retarget::new(2, 1, 4).unwrap();
+        assert_eq!(tiny.adjust(old, t0, t0, limit).value(), old.value() / 4);
         // Steps finer than a bit: 10% slower is 10% easier.
         let slower = t0.saturating_add_millis(9_900);
         assert_eq!(
