@@ -6,7 +6,7 @@ use super::MAX_BLOCK_JSON;
 use crate::chain::{Block, BlockHash, Height, WireBlock};
 use crate::node::{Node, Submitted};
 use crate::storage::MAX_LOCATOR;
-use rocket::data::{ByteUnit, Data, Limits, ToByteUnit};
+use rocket::data::{Data, Limits, ToByteUnit};
 use rocket::http::{ContentType, Status};
 use rocket::response::stream::ByteStream;
 use rocket::serde::json::{self, Json};
@@ -220,10 +220,7 @@ async fn add_block(
     body: Data<'_>,
 ) -> Result<(Status, Json<Value>), ApiError> {
     let sender = sender.into_inner()?;
-    if let Some(sender) = &sender {
-        node.refuse_banned(&sender.url)?;
-    }
-    let block = read_json::<WireBlock>(body, limits.get("json").unwrap_or(MAX_BLOCK_JSON.bytes()))
+    let block = read_json::<WireBlock>(body, limits)
         .await?
         .into_block()
         .map_err(|e| ApiError::new(Status::UnprocessableEntity, "hash_mismatch", e.to_string()))?;
@@ -246,12 +243,9 @@ async fn add_block(
     ))
 }
 
-/// Reads a JSON body of at most `limit` bytes as `T`, with the errors Rocket's `Json` guard
-/// would give (413, 422, 400).
-pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
-    body: Data<'_>,
-    limit: ByteUnit,
-) -> Result<T, ApiError> {
+/// Reads a body of at most the configured `json` limit (413 `too_large` beyond it).
+pub(super) async fn read_body(body: Data<'_>, limits: &Limits) -> Result<Vec<u8>, ApiError> {
+    let limit = limits.get("json").unwrap_or(MAX_BLOCK_JSON.bytes());
     let bytes = body
         .open(limit)
         .into_bytes()
@@ -261,8 +255,16 @@ pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
         return Err(ApiError::new(
             Status::PayloadTooLarge,
             "too_large",
-            "the body exceeds the size limit",
+            format!("the body exceeds the {limit} limit"),
         ));
     }
-    serde_json::from_slice(&bytes).map_err(ApiError::from_serde)
+    Ok(bytes.into_inner())
+}
+
+/// Reads a JSON body as `T`, with the errors Rocket's `Json` guard would give (413, 422, 400).
+pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
+    body: Data<'_>,
+    limits: &Limits,
+) -> Result<T, ApiError> {
+    serde_json::from_slice(&read_body(body, limits).await?).map_err(ApiError::from_serde)
 }

@@ -1,13 +1,15 @@
 //! The `X-Ferrochain-Peer` header as a request guard: who a relayed block or transfer says it
-//! comes from, with the address the request really came from.
+//! comes from, with the address the request really came from. A banned sender is refused here,
+//! before the handler reads the body.
 
 use super::error::ApiError;
 use crate::network::{PeerUrl, PEER_HEADER};
-use crate::node::Sender;
+use crate::node::{Node, Sender};
 use rocket::request::{FromRequest, Outcome, Request};
 
-/// The sender a request names, if any. A header that is not a peer URL is kept as an error for
-/// the handler to return (a guard failure would lose the message to the generic catcher).
+/// The sender a request names, if any. A header that is not a peer URL, or names a banned peer,
+/// is kept as an error for the handler to return (a guard failure would lose the message to the
+/// generic catcher).
 pub struct ClaimedSender(Result<Option<Sender>, ApiError>);
 
 impl ClaimedSender {
@@ -36,6 +38,12 @@ impl<'r> FromRequest<'r> for ClaimedSender {
                     ApiError::bad_request("bad_peer_header", format!("{PEER_HEADER}: {e}"))
                 }),
         };
-        Outcome::Success(ClaimedSender(claimed))
+        let admitted = claimed.and_then(|sender| {
+            if let (Some(sender), Some(node)) = (&sender, req.rocket().state::<Node>()) {
+                node.refuse_banned(&sender.url)?;
+            }
+            Ok(sender)
+        });
+        Outcome::Success(ClaimedSender(admitted))
     }
 }

@@ -4,10 +4,9 @@
 use super::chain::read_json;
 use super::error::ApiError;
 use super::sender::ClaimedSender;
-use super::MAX_BLOCK_JSON;
 use crate::chain::{Address, Transfer, TxId};
 use crate::node::{AccountView, Node, TransactionStatus, TransferSubmitted};
-use rocket::data::{Data, Limits, ToByteUnit};
+use rocket::data::{Data, Limits};
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::State;
@@ -28,11 +27,7 @@ async fn submit(
     body: Data<'_>,
 ) -> Result<(Status, Json<Value>), ApiError> {
     let sender = sender.into_inner()?;
-    if let Some(sender) = &sender {
-        node.refuse_banned(&sender.url)?;
-    }
-    let limit = limits.get("json").unwrap_or(MAX_BLOCK_JSON.bytes());
-    let transfer: Transfer = read_json(body, limit).await?;
+    let transfer: Transfer = read_json(body, limits).await?;
     Ok(
         match node.submit_transfer_from(transfer, sender.as_ref()).await? {
             TransferSubmitted::New(id) => (
