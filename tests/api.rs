@@ -39,6 +39,17 @@ fn chain(client: &Client) -> Vec<Block> {
         .collect()
 }
 
+/// Mines `count` blocks through `POST /mine`, each with one note.
+fn mine_notes(client: &Client, count: usize) {
+    for i in 0..count {
+        let resp = client
+            .post("/mine")
+            .json(&json!({"transactions": [format!("entry {i}")]}))
+            .dispatch();
+        assert_eq!(resp.status(), Status::Created);
+    }
+}
+
 fn post_block(client: &Client, block: &Value) -> (Status, Value) {
     let resp = client.post("/add_block").json(block).dispatch();
     let status = resp.status();
@@ -250,13 +261,7 @@ fn a_block_with_an_unknown_parent_is_accepted_for_catch_up_not_stored() {
 #[test]
 fn chain_pages_and_single_blocks() {
     let (client, _dir) = client();
-    for i in 0..4 {
-        let resp = client
-            .post("/mine")
-            .json(&json!({"transactions": [format!("tx {i}")]}))
-            .dispatch();
-        assert_eq!(resp.status(), Status::Created);
-    }
+    mine_notes(&client, 4);
     let all = chain(&client);
     let page = body(client.get("/chain?from=2&limit=2").dispatch());
     assert_eq!(page["length"], 5);
@@ -301,13 +306,7 @@ fn chain_pages_and_single_blocks() {
 #[test]
 fn locate_answers_the_fork_point_and_the_tip() {
     let (client, _dir) = client();
-    for i in 0..4 {
-        let resp = client
-            .post("/mine")
-            .json(&json!({"transactions": [format!("tx {i}")]}))
-            .dispatch();
-        assert_eq!(resp.status(), Status::Created);
-    }
+    mine_notes(&client, 4);
     let all = chain(&client);
     let foreign = "ab".repeat(32);
     let locate = |locator: Value| {
@@ -639,13 +638,7 @@ fn rocket_toml_and_the_built_in_limit_agree() {
 #[test]
 fn verify_walks_the_stored_chain_and_names_a_corrupted_block() {
     let (client, dir) = client();
-    for i in 0..3 {
-        let resp = client
-            .post("/mine")
-            .json(&json!({"transactions": [format!("entry {i}")]}))
-            .dispatch();
-        assert_eq!(resp.status(), Status::Created);
-    }
+    mine_notes(&client, 3);
     let v = body(client.get("/chain/verify").dispatch());
     assert_eq!(v["valid"], true);
     assert_eq!(v["length"], 4);
