@@ -77,6 +77,11 @@ async fn all_know_each_other(nodes: &[&TestNode]) {
     }
 }
 
+async fn post(node: &TestNode, path: &str, body: &Value) -> (u16, Value) {
+    let resp = http().post(node.url(path)).json(body).send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
 async fn register(node: &TestNode, body: &Value) -> (u16, Value) {
     post(node, "/nodes/register", body).await
 }
@@ -503,9 +508,4 @@ fn a_node_on_every_address_has_no_default_public_url() {
     let node = ferrochain::node::Node::open(config).unwrap();
     node.set_local_addr("0.0.0.0:5000".parse().unwrap());
     assert_eq!(node.public_url(), Some(given));
-}
-
-async fn post(node: &TestNode, path: &str, body: &Value) -> (u16, Value) {
-    let resp = http().post(node.url(path)).json(body).send().await.unwrap();
-    (resp.status().as_u16(), resp.json().await.unwrap())
 }
