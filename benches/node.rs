@@ -56,15 +56,15 @@ fn launch(config: NodeConfig) -> (Node, std::net::SocketAddr) {
         .merge(("port", 0))
         .merge(("log_level", "off"))
         .merge(("shutdown.ctrlc", false));
-    let rocket = ferrochain::api::build(node.clone(), figment);
+    let served = node.clone();
     std::thread::spawn(move || {
-        if let Err(e) = rocket::execute(rocket.launch()) {
+        if let Err(e) = rocket::execute(ferrochain::api::serve(served, figment)) {
             panic!("the bench node stopped: {e}");
         }
     });
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Some(addr) = node.local_addr() {
+        if let Some(addr) = node.peers().local_addr() {
             return (node, addr);
         }
         assert!(Instant::now() < deadline, "the node never listened");
@@ -95,7 +95,7 @@ fn propagation() {
         .map(|(_, addr)| ferrochain::network::PeerUrl::for_socket(*addr))
         .collect();
     for (node, _) in &nodes {
-        node.set_peers(urls.clone());
+        node.peers().set(urls.clone());
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut times: Vec<f64> = rt.block_on(async {
@@ -103,7 +103,7 @@ fn propagation() {
         for round in 0..ROUNDS {
             let (miner, _) = &nodes[round % NETWORK];
             let note = Transaction::Note(Note::new(format!("round {round}")).unwrap());
-            let mined = miner.mine(vec![note]).await.unwrap();
+            let mined = miner.mining().mine(vec![note]).await.unwrap();
             let started = Instant::now();
             let hash = mined.block.hash();
             let deadline = started + Duration::from_secs(10);
@@ -518,7 +518,7 @@ fn transfers_over_http() {
         }
     });
     let elapsed = started.elapsed().as_secs_f64();
-    assert_eq!(node.status().unwrap().mempool, total);
+    assert_eq!(node.status().mempool, total);
     println!(
         "  POST /transactions: {total} transfers over {HTTP_CONNECTIONS} connections in {:.2} s: {:.0} transfers/s",
         elapsed,

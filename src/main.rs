@@ -497,7 +497,7 @@ fn run_node(args: NodeArgs) -> anyhow::Result<()> {
     let figment = ferrochain::api::figment()
         .merge(("address", args.address))
         .merge(("port", args.port));
-    rocket::execute(ferrochain::api::build(node, figment).launch())
+    rocket::execute(ferrochain::api::serve(node, figment))
         .map(drop)
         // Display marks Rocket's launch error as handled (unhandled ones panic on drop).
         .map_err(|e| anyhow!("cannot serve on {}:{}: {e}", args.address, args.port))

@@ -104,11 +104,12 @@ async fn nodes_started_from_one_seed_all_learn_each_other() {
         peer_entry(&b, &a.peer_url()).await.unwrap()["source"],
         "flag"
     );
-    assert_eq!(a.node.usable_peers().len(), 3);
+    assert_eq!(a.node.peers().usable().len(), 3);
 
     // The network now relays: a block mined on D reaches B, which only knew A at start.
     let mined = d
         .node
+        .mining()
         .mine(vec![note("found through the seed")])
         .await
         .unwrap();
@@ -152,7 +153,7 @@ async fn a_node_on_another_chain_is_refused_both_ways() {
         "{entry}"
     );
     assert!(entry["banned_until"].as_u64().is_some(), "{entry}");
-    assert!(y.node.usable_peers().is_empty());
+    assert!(y.node.peers().usable().is_empty());
     // Y never made it into A's list either.
     assert_eq!(nodes_of(&a).await["nodes"], json!([]));
 }
@@ -197,7 +198,7 @@ async fn a_failing_peer_is_backed_off_with_its_error_and_skipped() {
     let node = TestNode::start(params()).await;
     let (broken, accepted) =
         hostile_peer_counted(Hostile::Respond(b"garbage, not HTTP".to_vec())).await;
-    node.node.set_peers(vec![broken.clone()]);
+    node.node.peers().set(vec![broken.clone()]);
 
     let v = get(&node, "/nodes/resolve").await;
     assert!(v["peers"][0]["error"].is_string(), "{v}");
@@ -213,7 +214,7 @@ async fn a_failing_peer_is_backed_off_with_its_error_and_skipped() {
         "{entry}"
     );
     assert!(entry["retry_at"].as_u64().is_some(), "{entry}");
-    assert!(node.node.usable_peers().is_empty());
+    assert!(node.node.peers().usable().is_empty());
 
     // Within its back-off, resolve does not ask it again and says why.
     let asked = accepted.load(Ordering::SeqCst);
@@ -231,7 +232,12 @@ async fn a_failing_peer_is_backed_off_with_its_error_and_skipped() {
 async fn a_peer_serving_an_invalid_chain_is_banned_and_skipped_by_the_next_resolve() {
     let node = TestNode::start(params()).await;
     let honest = TestNode::start(params()).await;
-    honest.node.mine(vec![note("honest")]).await.unwrap();
+    honest
+        .node
+        .mining()
+        .mine(vec![note("honest")])
+        .await
+        .unwrap();
 
     let mut edited = vec![params().genesis().into_block()];
     for i in 0..3 {
@@ -240,7 +246,7 @@ async fn a_peer_serving_an_invalid_chain_is_banned_and_skipped_by_the_next_resol
     }
     edited[2].transactions[1] = note("edited after mining");
     let (liar, accepted) = chain_peer(edited, Claim::default()).await;
-    node.node.set_peers(vec![liar.clone(), honest.peer_url()]);
+    node.node.peers().set(vec![liar.clone(), honest.peer_url()]);
 
     let v = get(&node, "/nodes/resolve").await;
     assert!(
@@ -285,7 +291,7 @@ async fn a_peer_serving_an_invalid_chain_is_banned_and_skipped_by_the_next_resol
     assert_eq!(v["peers"][1]["skipped"], false, "{v}");
     assert_eq!(accepted.count(), asked, "the banned peer was asked");
     // Relays skip it too.
-    assert_eq!(node.node.usable_peers(), [honest.peer_url()]);
+    assert_eq!(node.node.peers().usable(), [honest.peer_url()]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,7 +299,11 @@ async fn once_a_ban_is_lifted_a_discovery_round_syncs_from_the_peer_ahead() {
     let a = discovering(params(), &[]).await;
     let b = discovering(params(), &[&a]).await;
     wait_for("A to know B", || async {
-        a.node.usable_peers().contains(&b.peer_url()).then_some(())
+        a.node
+            .peers()
+            .usable()
+            .contains(&b.peer_url())
+            .then_some(())
     })
     .await;
     // B ignores A for a while: A's blocks do not reach it.
@@ -386,6 +396,7 @@ async fn a_schema_2_store_is_upgraded_and_keeps_its_chain() {
     let node = TestNode::start_in(dir, params()).await;
     let mined = node
         .node
+        .mining()
         .mine(vec![note("before the upgrade")])
         .await
         .unwrap();
@@ -460,7 +471,7 @@ async fn the_binary_takes_peer_flags_announces_itself_and_leaves_nodes_json_alon
     // Its first discovery round announces the default public URL (the listening address).
     for seed in [&a, &b] {
         wait_for("the binary to register with its seeds", || async {
-            seed.node.peers().contains(&me).then_some(())
+            seed.node.peers().list().contains(&me).then_some(())
         })
         .await;
     }
@@ -491,11 +502,12 @@ fn a_node_on_every_address_has_no_default_public_url() {
     // Checked without listening: 0.0.0.0 would open a port beyond loopback.
     let dir = tempfile::tempdir().unwrap();
     let node = ferrochain::node::Node::open(test_config(dir.path(), params())).unwrap();
-    node.set_local_addr("0.0.0.0:5000".parse().unwrap());
-    assert_eq!(node.public_url(), None);
-    node.set_local_addr("127.0.0.1:5000".parse().unwrap());
+    node.peers().set_local_addr("0.0.0.0:5000".parse().unwrap());
+    assert_eq!(node.peers().public_url(), None);
+    node.peers()
+        .set_local_addr("127.0.0.1:5000".parse().unwrap());
     assert_eq!(
-        node.public_url().unwrap().to_string(),
+        node.peers().public_url().unwrap().to_string(),
         "http://127.0.0.1:5000"
     );
     // A URL given with --public-url wins over the listening address.
@@ -506,6 +518,6 @@ fn a_node_on_every_address_has_no_default_public_url() {
         ..test_config(dir.path(), params())
     };
     let node = ferrochain::node::Node::open(config).unwrap();
-    node.set_local_addr("0.0.0.0:5000".parse().unwrap());
-    assert_eq!(node.public_url(), Some(given));
+    node.peers().set_local_addr("0.0.0.0:5000".parse().unwrap());
+    assert_eq!(node.peers().public_url(), Some(given));
 }

@@ -12,7 +12,7 @@ mod common;
 
 use common::*;
 use ferrochain::chain::{
-    Address, Amount, Block, Signature, Timestamp, Transaction, Transfer, Work,
+    Address, Amount, Block, Height, Signature, Timestamp, Transaction, Transfer, Work,
 };
 use ferrochain::mining::mine_child_sequential;
 use ferrochain::network::{PeerUrl, PEER_HEADER};
@@ -53,7 +53,7 @@ async fn resolve(node: &TestNode) -> Value {
 }
 
 fn entry(node: &TestNode, peer: &PeerUrl) -> ferrochain::network::PeerView {
-    let views = node.node.peer_views();
+    let views = node.node.peers().views();
     views
         .into_iter()
         .find(|p| p.url == *peer)
@@ -61,16 +61,10 @@ fn entry(node: &TestNode, peer: &PeerUrl) -> ferrochain::network::PeerView {
 }
 
 /// The node's main chain, genesis first.
-fn main_chain(node: &TestNode) -> Vec<Block> {
-    let height = node.node.tip().height.get();
-    (0..=height)
-        .map(|h| {
-            node.node
-                .block_at(ferrochain::chain::Height::new(h))
-                .unwrap()
-                .unwrap()
-        })
-        .collect()
+async fn main_chain(node: &TestNode) -> Vec<Block> {
+    let length = node.node.tip().length() as usize;
+    let chain = node.node.chain();
+    chain.main_chain(Height::GENESIS, length).await.unwrap()
 }
 
 /// An honest node with a few blocks of its own.
@@ -78,6 +72,7 @@ async fn honest_node(blocks: usize) -> TestNode {
     let node = TestNode::start(params()).await;
     for i in 0..blocks {
         node.node
+            .mining()
             .mine(vec![note(&format!("honest {i}"))])
             .await
             .unwrap();
@@ -88,7 +83,7 @@ async fn honest_node(blocks: usize) -> TestNode {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_claiming_more_work_than_its_blocks_carry_is_banned_and_the_chain_kept() {
     let honest = honest_node(5).await;
-    let before = main_chain(&honest);
+    let before = main_chain(&honest).await;
     // Three real blocks, presented as the tip of a chain of a thousand blocks' work.
     let genesis = params().genesis().into_block();
     let mut served = vec![genesis.clone()];
@@ -98,14 +93,14 @@ async fn a_peer_claiming_more_work_than_its_blocks_carry_is_banned_and_the_chain
         work: Some(Work::from_u128(block_work().to_u128() * 1000)),
     };
     let (liar, requests) = chain_peer(served, claim).await;
-    honest.node.set_peers(vec![liar.clone()]);
+    honest.node.peers().set(vec![liar.clone()]);
 
     let (v, polls) = responsive_while(&honest, resolve(&honest)).await;
     assert!(polls > 0);
     assert_eq!(v["replaced"], false);
     let error = v["peers"][0]["error"].as_str().unwrap();
     assert!(error.contains("but its blocks carry"), "{error}");
-    assert_eq!(main_chain(&honest), before);
+    assert_eq!(main_chain(&honest).await, before);
     let view = entry(&honest, &liar);
     assert!(view.ban_reason.unwrap().contains("but its blocks carry"));
 
@@ -119,7 +114,7 @@ async fn a_peer_claiming_more_work_than_its_blocks_carry_is_banned_and_the_chain
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_claiming_a_height_it_cannot_serve_is_banned_after_bounded_retries() {
     let honest = honest_node(2).await;
-    let before = main_chain(&honest);
+    let before = main_chain(&honest).await;
     let genesis = params().genesis().into_block();
     let mut served = vec![genesis.clone()];
     served.extend(build_chain(&genesis, 3, "short"));
@@ -128,7 +123,7 @@ async fn a_peer_claiming_a_height_it_cannot_serve_is_banned_after_bounded_retrie
         work: Some(Work::from_u128(block_work().to_u128() * 10_001)),
     };
     let (liar, requests) = chain_peer(served.clone(), claim).await;
-    honest.node.set_peers(vec![liar.clone()]);
+    honest.node.peers().set(vec![liar.clone()]);
 
     let (v, _) = responsive_while(&honest, resolve(&honest)).await;
     let error = v["peers"][0]["error"].as_str().unwrap();
@@ -148,14 +143,20 @@ async fn a_peer_claiming_a_height_it_cannot_serve_is_banned_after_bounded_retrie
     // The three real blocks were valid, and heavier than the honest two, so they were taken;
     // nothing else was.
     assert_eq!(honest.node.tip().hash, served[3].hash());
-    assert!(honest.node.block(&before[2].hash()).unwrap().is_some());
+    assert!(honest
+        .node
+        .chain()
+        .block(before[2].hash())
+        .await
+        .unwrap()
+        .is_some());
     assert!(entry(&honest, &liar).ban_reason.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_longer_branch_whose_blocks_lack_proof_of_work_changes_nothing() {
     let honest = honest_node(6).await;
-    let before = main_chain(&honest);
+    let before = main_chain(&honest).await;
     // Our first three blocks, then thirty that look right but were never mined.
     let mut forged = before[..=3].to_vec();
     for i in 0..30 {
@@ -166,7 +167,7 @@ async fn a_longer_branch_whose_blocks_lack_proof_of_work_changes_nothing() {
         forged.push(b);
     }
     let (liar, _) = chain_peer(forged, Claim::default()).await;
-    honest.node.set_peers(vec![liar.clone()]);
+    honest.node.peers().set(vec![liar.clone()]);
 
     let (v, _) = responsive_while(&honest, resolve(&honest)).await;
     assert_eq!(v["replaced"], false);
@@ -175,7 +176,7 @@ async fn a_longer_branch_whose_blocks_lack_proof_of_work_changes_nothing() {
         error.contains("block 4") && error.contains("does not meet"),
         "{error}"
     );
-    assert_eq!(main_chain(&honest), before);
+    assert_eq!(main_chain(&honest).await, before);
     assert!(entry(&honest, &liar)
         .ban_reason
         .unwrap()
@@ -187,7 +188,7 @@ async fn a_peer_a_block_ahead_of_our_clock_is_backed_off_not_banned() {
     let honest = honest_node(2).await;
     // The peer's chain: ours, two good blocks, then one stamped three hours ahead of our clock
     // (the rule allows two). Its clock may be right and ours behind, so it is not a lie.
-    let mut chain = main_chain(&honest);
+    let mut chain = main_chain(&honest).await;
     for i in 0..2 {
         chain.push(mine_on(
             chain.last().unwrap(),
@@ -204,13 +205,13 @@ async fn a_peer_a_block_ahead_of_our_clock_is_backed_off_not_banned() {
     );
     chain.push(early);
     let (peer, _) = chain_peer(chain.clone(), Claim::default()).await;
-    honest.node.set_peers(vec![peer.clone()]);
+    honest.node.peers().set(vec![peer.clone()]);
 
     let v = resolve(&honest).await;
     let error = v["peers"][0]["error"].as_str().unwrap();
     assert!(error.contains("clock may be behind"), "{error}");
     // The good blocks before it are kept; the peer waits out a back-off instead of a ban.
-    assert_eq!(main_chain(&honest), chain[..chain.len() - 1]);
+    assert_eq!(main_chain(&honest).await, chain[..chain.len() - 1]);
     let view = entry(&honest, &peer);
     assert_eq!(view.ban_reason, None);
     assert_eq!(view.state, ferrochain::network::PeerState::Backoff);
@@ -252,11 +253,11 @@ async fn push(node: &TestNode, block: &Block, sender: Option<&str>) -> (u16, Val
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_invalid_blocks_bans_its_sender_and_the_node_stays_responsive() {
     let honest = honest_node(2).await;
-    let before = main_chain(&honest);
+    let before = main_chain(&honest).await;
     let tip = before.last().unwrap().clone();
     // The flooder is a peer of the node, so we can see that it is not synced from afterwards.
     let (flooder, requests) = chain_peer(vec![before[0].clone()], Claim::default()).await;
-    honest.node.set_peers(vec![flooder.clone()]);
+    honest.node.peers().set(vec![flooder.clone()]);
 
     // Proof of work is checked before anything costly: a block with a thousand bad signatures
     // and no proof of work is refused for the proof of work.
@@ -273,7 +274,8 @@ async fn a_flood_of_invalid_blocks_bans_its_sender_and_the_node_stays_responsive
     assert_eq!(code, 422);
     assert!(honest
         .node
-        .peer_views()
+        .peers()
+        .views()
         .iter()
         .all(|p| p.ban_reason.is_none()));
 
@@ -327,6 +329,11 @@ async fn a_flood_of_invalid_blocks_bans_its_sender_and_the_node_stays_responsive
     let v = resolve(&honest).await;
     assert_eq!(v["peers"][0]["skipped"], true);
     assert_eq!(requests.count(), asked);
-    assert_eq!(main_chain(&honest), before);
-    honest.node.mine(vec![note("still mining")]).await.unwrap();
+    assert_eq!(main_chain(&honest).await, before);
+    honest
+        .node
+        .mining()
+        .mine(vec![note("still mining")])
+        .await
+        .unwrap();
 }

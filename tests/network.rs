@@ -53,7 +53,7 @@ async fn a_block_mined_on_one_node_reaches_the_others() {
     let c = TestNode::start(params()).await;
     connect_all(&[&a, &b, &c]);
     // Each node's list holds all three URLs; a node never counts itself.
-    assert_eq!(a.node.peers(), vec![b.peer_url(), c.peer_url()]);
+    assert_eq!(a.node.peers().list(), vec![b.peer_url(), c.peer_url()]);
 
     for round in 0..3 {
         let mined = mine_http(&a, &[&format!("round {round}")]).await;
@@ -98,7 +98,13 @@ async fn nodes_that_mined_apart_converge_on_the_heavier_chain_after_resolve() {
     assert_eq!(tip_of(&c).await, tip_of(&b).await);
 
     // A's abandoned blocks are still stored by hash, on a side branch.
-    let a_blocks = a.node.block_at(Height::new(1)).unwrap().unwrap();
+    let a_blocks = a
+        .node
+        .chain()
+        .block_at(Height::new(1))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(a_blocks.transactions[1..], [note("b0")]);
 }
 
@@ -197,7 +203,8 @@ async fn a_peer_claiming_a_long_invalid_chain_is_ignored() {
 
     honest
         .node
-        .set_peers(vec![no_work, tampered, empty_claim.clone()]);
+        .peers()
+        .set(vec![no_work, tampered, empty_claim.clone()]);
     let v = resolve(&honest).await;
     assert_eq!(v["replaced"], false);
     let errors: Vec<&str> = v["peers"]
@@ -214,7 +221,7 @@ async fn a_peer_claiming_a_long_invalid_chain_is_ignored() {
     );
     // It was asked again a bounded number of times (a locate and a page per try), then banned.
     assert_eq!(asked.count(), 2 * (MAX_RELOCATES + 1), "{:?}", asked.log());
-    let views = honest.node.peer_views();
+    let views = honest.node.peers().views();
     assert!(views.iter().all(|p| p.ban_reason.is_some()), "{views:?}");
     assert_eq!(chain_of(&honest).await, before);
 }
@@ -258,7 +265,7 @@ async fn resolve_finishes_with_the_good_peers_despite_broken_ones() {
         good.peer_url(),
     ];
     let bad_count = peers.len() - 1;
-    node.node.set_peers(peers);
+    node.node.peers().set(peers);
 
     let started = Instant::now();
     let v = resolve(&node).await;
@@ -284,9 +291,15 @@ async fn a_block_with_an_unknown_parent_makes_the_node_catch_up() {
     for i in 0..4 {
         mine_http(&a, &[&format!("a{i}")]).await;
     }
-    b.node.set_peers(vec![a.peer_url()]);
+    b.node.peers().set(vec![a.peer_url()]);
     // Offer B only A's tip: its parent is unknown to B.
-    let tip = a.node.block_at(Height::new(4)).unwrap().unwrap();
+    let tip = a
+        .node
+        .chain()
+        .block_at(Height::new(4))
+        .await
+        .unwrap()
+        .unwrap();
     let resp = http()
         .post(b.url("/add_block"))
         .json(&tip)
@@ -307,12 +320,18 @@ async fn a_peer_block_stops_a_stale_search_and_mining_resumes_on_the_new_tip() {
     let params = ChainParams::new(Difficulty::new(20).unwrap());
     let a = TestNode::start(params).await;
     for round in 0..6 {
-        let tip = a.node.block_at(a.node.tip().height).unwrap().unwrap();
+        let tip = a
+            .node
+            .chain()
+            .block_at(a.node.tip().height)
+            .await
+            .unwrap()
+            .unwrap();
         let rival = mine_on_with(&params, &tip, vec![note(&format!("rival {round}"))]);
         let miner = a.node.clone();
-        let mining = tokio::spawn(async move { miner.mine(vec![note("ours")]).await });
+        let mining = tokio::spawn(async move { miner.mining().mine(vec![note("ours")]).await });
         let deadline = Instant::now() + Duration::from_secs(20);
-        while !a.node.status().unwrap().mining.active && !mining.is_finished() {
+        while !a.node.status().mining.active && !mining.is_finished() {
             assert!(Instant::now() < deadline, "the search never started");
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
@@ -341,7 +360,7 @@ async fn a_node_nearly_in_sync_fetches_only_the_blocks_it_lacks() {
     assert_eq!(node.node.tip().height.get(), 9_940);
 
     let (peer, requests) = chain_peer(chain.clone(), Claim::default()).await;
-    node.node.set_peers(vec![peer]);
+    node.node.peers().set(vec![peer]);
     let v = resolve(&node).await;
     assert_eq!(v["replaced"], true);
     assert_eq!(v["peers"][0]["added"], 10, "{}", v["peers"]);
@@ -393,7 +412,7 @@ async fn a_peer_that_reorganises_mid_sync_is_located_again_not_read_from_genesis
     .await;
 
     let node = TestNode::start(params()).await;
-    node.node.set_peers(vec![peer]);
+    node.node.peers().set(vec![peer]);
     let v = resolve(&node).await;
     assert_eq!(v["peers"][0]["error"], Value::Null, "{v}");
     assert_eq!(node.node.tip().hash, new_tip);
@@ -430,9 +449,12 @@ async fn two_syncs_with_one_peer_at_once_download_its_blocks_once() {
     chain.extend(build_chain(&genesis, 2 * SYNC_PAGE + 200, "twice"));
     let (peer, requests) = chain_peer(chain.clone(), Claim::default()).await;
     let node = TestNode::start(params()).await;
-    node.node.set_peers(vec![peer.clone()]);
+    node.node.peers().set(vec![peer.clone()]);
 
-    let (first, second) = tokio::join!(node.node.sync_with(&peer), node.node.sync_with(&peer));
+    let (first, second) = tokio::join!(
+        node.node.sync().sync_with(&peer),
+        node.node.sync().sync_with(&peer)
+    );
     let added = first.unwrap().added + second.unwrap().added;
     assert_eq!(added, chain.len() - 1);
     assert_eq!(node.node.tip().hash, chain.last().unwrap().hash());
@@ -464,7 +486,7 @@ async fn a_deep_fork_with_more_work_on_the_peer_side_is_resolved() {
     give(&c, &shared).await;
     give(&c, &theirs).await;
 
-    a.node.set_peers(vec![c.peer_url()]);
+    a.node.peers().set(vec![c.peer_url()]);
     let v = resolve(&a).await;
     assert_eq!(v["replaced"], true);
     assert_eq!(v["length"], 181);
@@ -472,14 +494,25 @@ async fn a_deep_fork_with_more_work_on_the_peer_side_is_resolved() {
     assert_eq!(v["peers"][0]["added"], 130, "{}", v["peers"]);
     assert_eq!(tip_of(&a).await, tip_of(&c).await);
     assert_eq!(
-        a.node.block_at(Height::new(50)).unwrap().unwrap(),
+        a.node
+            .chain()
+            .block_at(Height::new(50))
+            .await
+            .unwrap()
+            .unwrap(),
         shared[49]
     );
     // A's own branch is kept on the side, by hash.
-    assert!(a.node.block(&ours[119].hash()).unwrap().is_some());
+    assert!(a
+        .node
+        .chain()
+        .block(ours[119].hash())
+        .await
+        .unwrap()
+        .is_some());
 
     // C, heavier, finds nothing to take from A.
-    c.node.set_peers(vec![a.peer_url()]);
+    c.node.peers().set(vec![a.peer_url()]);
     let v = resolve(&c).await;
     assert_eq!(v["replaced"], false);
     assert_eq!(v["peers"][0]["added"], 0);

@@ -106,7 +106,7 @@ async fn five_nodes_split_mine_apart_heal_and_converge_without_losing_a_transfer
             .map(|n| n.peer_url())
             .collect();
         wait_for("every node to use the four others", || {
-            let usable: BTreeSet<_> = node.node.usable_peers().into_iter().collect();
+            let usable: BTreeSet<_> = node.node.peers().usable().into_iter().collect();
             let done = usable == others;
             async move { done.then_some(()) }
         })

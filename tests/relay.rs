@@ -67,15 +67,25 @@ async fn orphans_wait_for_their_parent_and_join_the_chain_when_it_arrives() {
 async fn an_orphan_from_a_peer_makes_the_node_fetch_its_ancestors_from_that_peer() {
     let a = TestNode::start(params()).await;
     for i in 0..5 {
-        a.node.mine(vec![note(&format!("a{i}"))]).await.unwrap();
+        a.node
+            .mining()
+            .mine(vec![note(&format!("a{i}"))])
+            .await
+            .unwrap();
     }
     // Another peer, which must not be asked: it would serve only genesis anyway.
     let genesis = params().genesis().into_block();
     let (other, other_requests) = chain_peer(vec![genesis], Claim::default()).await;
     let b = TestNode::start(params()).await;
-    b.node.set_peers(vec![other, a.peer_url()]);
+    b.node.peers().set(vec![other, a.peer_url()]);
 
-    let tip = a.node.block_at(a.node.tip().height).unwrap().unwrap();
+    let tip = a
+        .node
+        .chain()
+        .block_at(a.node.tip().height)
+        .await
+        .unwrap()
+        .unwrap();
     let (code, v) = post_block(&b, &tip, Some(&a.peer_url().to_string())).await;
     assert_eq!(code, 202, "{v}");
     wait_for("B to fetch the ancestors from A", || async {
@@ -99,9 +109,13 @@ async fn relayed_blocks_and_transfers_name_the_node_that_relays_them() {
     let node =
         TestNode::start_with(tempfile::tempdir().unwrap(), params(), Some(alice.address)).await;
     let (peer, requests) = scripted_peer(|_, _, _| (200, "{}".to_owned())).await;
-    node.node.set_peers(vec![peer]);
+    node.node.peers().set(vec![peer]);
 
-    node.node.mine(vec![note("relayed")]).await.unwrap();
+    node.node
+        .mining()
+        .mine(vec![note("relayed")])
+        .await
+        .unwrap();
     let transfer = alice.sign_transfer(
         test_miner(),
         Amount::from_coins(1),
@@ -109,7 +123,7 @@ async fn relayed_blocks_and_transfers_name_the_node_that_relays_them() {
         0,
         &params().genesis_hash(),
     );
-    node.node.submit_transfer(transfer).unwrap();
+    node.node.submit_transfer(transfer).await.unwrap();
     let me = Some(node.peer_url().to_string());
     for path in ["POST /add_block", "POST /transactions"] {
         let relayed = wait_for("the relay to reach the peer", || {
@@ -136,5 +150,5 @@ async fn a_sender_header_that_is_not_a_peer_url_is_a_400() {
     }
     assert_eq!(node.node.tip().height.get(), 0);
     let url = PeerUrl::parse("http://127.0.0.1:1").unwrap();
-    assert!(node.node.peer_views().iter().all(|p| p.url != url));
+    assert!(node.node.peers().views().iter().all(|p| p.url != url));
 }

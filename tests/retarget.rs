@@ -135,23 +135,28 @@ async fn a_longer_chain_with_less_work_does_not_win() {
     // 12 sixteen times: 7 + 4 * 4 + 16 = 39 times the work of an easy block.
     let a = TestNode::start(params).await;
     for _ in 0..3 * INTERVAL {
-        a.node.mine(vec![]).await.unwrap();
+        a.node.mining().mine(vec![]).await.unwrap();
     }
     // B holds 24 easy blocks, every one valid: twice A's length, 24 easy blocks of work.
     let b = TestNode::start(params).await;
-    let report = b.node.accept(on_pace_chain(&params, 24)).await.unwrap();
+    let report = b
+        .node
+        .chain()
+        .accept(on_pace_chain(&params, 24))
+        .await
+        .unwrap();
     assert!(report.rejected.is_none(), "{:?}", report.rejected);
     assert_eq!(b.node.tip().height.get(), 24);
     assert!(b.node.tip().work < a.node.tip().work);
 
     // A asks B and keeps its own chain; B asks A and switches to the shorter, heavier one.
     let a_tip = a.node.tip();
-    a.node.set_peers(vec![b.peer_url()]);
-    let resolved = a.node.resolve().await.unwrap();
+    a.node.peers().set(vec![b.peer_url()]);
+    let resolved = a.node.sync().resolve().await.unwrap();
     assert!(!resolved.replaced);
     assert_eq!(a.node.tip(), a_tip);
-    b.node.set_peers(vec![a.peer_url()]);
-    let resolved = b.node.resolve().await.unwrap();
+    b.node.peers().set(vec![a.peer_url()]);
+    let resolved = b.node.sync().resolve().await.unwrap();
     assert!(resolved.replaced);
     assert_eq!(b.node.tip(), a_tip);
     let verified = b.node.verify().await.unwrap();

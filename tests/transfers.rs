@@ -55,7 +55,9 @@ async fn balance(node: &TestNode, address: Address) -> u64 {
 async fn fund(wallet: &Wallet, nodes: &[&TestNode]) -> Block {
     let tip = nodes[0]
         .node
+        .chain()
         .block_at(nodes[0].node.tip().height)
+        .await
         .unwrap()
         .unwrap();
     let block = mine_on_to(&params(), &tip, wallet.address, vec![]);
@@ -232,7 +234,13 @@ async fn a_replayed_transfer_is_refused_by_the_mempool_and_in_blocks() {
         "{v}"
     );
     // A block that carries the replay is invalid too.
-    let tip = node.node.block_at(node.node.tip().height).unwrap().unwrap();
+    let tip = node
+        .node
+        .chain()
+        .block_at(node.node.tip().height)
+        .await
+        .unwrap()
+        .unwrap();
     let replay = mine_on(&tip, vec![ferrochain::chain::Transaction::Transfer(t)]);
     let resp = http()
         .post(node.url("/add_block"))
@@ -309,7 +317,7 @@ async fn a_reorganisation_returns_abandoned_transfers_to_the_mempool() {
     for _ in 0..3 {
         mine(&b).await;
     }
-    a.node.set_peers(vec![b.peer_url()]);
+    a.node.peers().set(vec![b.peer_url()]);
     let resp = http().get(a.url("/nodes/resolve")).send().await.unwrap();
     assert_eq!(resp.json::<Value>().await.unwrap()["replaced"], true);
 

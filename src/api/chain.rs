@@ -82,7 +82,7 @@ pub(super) fn stream_chain(
         let (mut next, mut sent, mut bytes) = (from, 0usize, 0usize);
         'pages: while sent < limit && bytes < budget {
             let want = STREAM_BATCH.min(limit - sent);
-            let blocks = match node.chain(next, want).await {
+            let blocks = match node.chain().main_chain(next, want).await {
                 Ok(blocks) => blocks,
                 Err(e) => {
                     // The status line is gone; end the document so the client sees a short,
@@ -154,7 +154,7 @@ async fn locate(
                 .map_err(|e| bad(format!("entry {i} of the locator: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let fork = node.find_fork(locator).await?.ok_or_else(|| {
+    let fork = node.chain().find_fork(locator).await?.ok_or_else(|| {
         ApiError::new(
             Status::UnprocessableEntity,
             "no_common_block",
@@ -189,12 +189,12 @@ async fn verify(node: &State<Node>) -> Result<Json<Value>, ApiError> {
 
 /// One block by main-chain height, or any stored block by hash.
 #[rocket::get("/blocks/<id>")]
-fn block(node: &State<Node>, id: &str) -> Result<Json<Block>, ApiError> {
+async fn block(node: &State<Node>, id: &str) -> Result<Json<Block>, ApiError> {
     let found = if id.len() == 64 {
         let hash: BlockHash = id
             .parse()
             .map_err(|e| ApiError::bad_request("bad_block_id", format!("{e}")))?;
-        node.block(&hash)?
+        node.chain().block(hash).await?
     } else {
         let height: u64 = id.parse().map_err(|_| {
             ApiError::bad_request(
@@ -202,7 +202,7 @@ fn block(node: &State<Node>, id: &str) -> Result<Json<Block>, ApiError> {
                 format!("{id:?} is neither a height nor a 64-character block hash"),
             )
         })?;
-        node.block_at(Height::new(height))?
+        node.chain().block_at(Height::new(height)).await?
     };
     found
         .map(Json)

@@ -33,7 +33,7 @@ async fn mine(
         [] => MineRequest::default(),
         text => serde_json::from_slice(text).map_err(ApiError::from_serde)?,
     };
-    let mined = node.mine(request.transactions).await?;
+    let mined = node.mining().mine(request.transactions).await?;
     Ok((
         Status::Created,
         Json(json!({

@@ -45,7 +45,23 @@ pub fn figment() -> Figment {
         ))
 }
 
-/// The API for `node`, configured by `figment`, ready to launch.
+/// Serves `node`'s API, configured by `figment`, and runs the node beside it until the server
+/// shuts down (Ctrl-C, or a failed launch); then the node's background work ends too.
+pub async fn serve(node: Node, figment: Figment) -> Result<(), rocket::Error> {
+    let rocket = build(node.clone(), figment).ignite().await?;
+    let shutdown = rocket.shutdown();
+    let running = tokio::spawn(node.run(shutdown.clone()));
+    let served = rocket.launch().await;
+    // A launch that failed before liftoff never triggers the shutdown the node waits for.
+    shutdown.notify();
+    if let Err(e) = running.await {
+        log::error!("the node's background work ended abnormally: {e}");
+    }
+    served.map(drop)
+}
+
+/// The API for `node`, configured by `figment`, ready to launch. The node's background work
+/// is not started: see [`serve`], or call [`Node::run`] beside the launch.
 pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
     rocket::custom(figment)
         .manage(node)
@@ -59,16 +75,14 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
                 let config = rocket.config();
                 let addr = SocketAddr::new(config.address, config.port);
                 if let Some(node) = rocket.state::<Node>() {
-                    node.set_local_addr(addr);
-                    // Discovery runs on the server's runtime and ends with it.
-                    tokio::spawn(node.clone().run_discovery(rocket.shutdown()));
+                    node.peers().set_local_addr(addr);
                     let tip = node.tip();
                     // Scripts and tests read this line to learn the port when started on port 0.
                     println!(
                         "ferrochain node listening on http://{addr} (height {}, tip {}, {} peers)",
                         tip.height,
                         tip.hash.short(),
-                        node.peers().len()
+                        node.peers().list().len()
                     );
                 }
             })

@@ -22,7 +22,7 @@ pub fn routes() -> Vec<rocket::Route> {
 /// original API's fields (`message`, `replaced`, `length`, `chain`) plus how each peer fared.
 #[rocket::get("/nodes/resolve")]
 async fn resolve(node: &State<Node>) -> Result<(ContentType, ByteStream![Vec<u8>]), ApiError> {
-    let resolved = node.resolve().await?;
+    let resolved = node.sync().resolve().await?;
     let message = match resolved.replaced {
         true => "Our chain was replaced",
         false => "Our chain is authoritative",
@@ -50,7 +50,7 @@ async fn resolve(node: &State<Node>) -> Result<(ContentType, ByteStream![Vec<u8>
 /// reason and until when).
 #[rocket::get("/nodes")]
 fn nodes(node: &State<Node>) -> Json<Value> {
-    Json(json!({ "nodes": node.peers(), "peers": node.peer_views() }))
+    Json(json!({ "nodes": node.peers().list(), "peers": node.peers().views() }))
 }
 
 /// Exactly `{"nodes": [...]}`: a list of strings. A string where the list should be is a 422
@@ -85,7 +85,7 @@ async fn register(
         .map(|url| PeerUrl::parse(url))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::new(Status::UnprocessableEntity, "bad_peer_url", e.to_string()))?;
-    let registration = node.register(peers).await?;
+    let registration = node.discovery().register(peers).await?;
     let added = registration.added;
     let status = match added.is_empty() {
         true => Status::Ok,
@@ -104,8 +104,8 @@ async fn register(
         Json(json!({
             "message": message,
             "added": added,
-            "nodes": node.peers(),
-            "peers": node.peer_views(),
+            "nodes": node.peers().list(),
+            "peers": node.peers().views(),
         })),
     ))
 }
@@ -151,7 +151,7 @@ fn ban(
     let url = parse_node(&request.node)?;
     let unprocessable =
         |code, message: String| ApiError::new(Status::UnprocessableEntity, code, message);
-    if node.is_self(&url) {
+    if node.peers().is_self(&url) {
         return Err(unprocessable(
             "own_url",
             format!("{url} is this node itself"),
@@ -175,13 +175,15 @@ fn ban(
             format!("a reason has at most {MAX_BAN_REASON} characters"),
         ));
     }
-    let until = node.ban(&url, Duration::from_secs(request.seconds), reason);
+    let until = node
+        .peers()
+        .operator_ban(&url, Duration::from_secs(request.seconds), reason);
     Ok(Json(json!({
         "message": format!("{url} banned"),
         "node": url,
         "banned_until": until,
-        "nodes": node.peers(),
-        "peers": node.peer_views(),
+        "nodes": node.peers().list(),
+        "peers": node.peers().views(),
     })))
 }
 
@@ -193,18 +195,18 @@ fn unban(
 ) -> Result<Json<Value>, ApiError> {
     let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
     let url = parse_node(&request.node)?;
-    if !node.unban(&url) {
+    if !node.peers().unban(&url) {
         return Err(ApiError::not_found(format!("{url} is not banned")));
     }
     Ok(Json(json!({
         "message": format!("ban on {url} lifted"),
         "node": url,
-        "nodes": node.peers(),
-        "peers": node.peer_views(),
+        "nodes": node.peers().list(),
+        "peers": node.peers().views(),
     })))
 }
 
 #[rocket::get("/status")]
 fn status(node: &State<Node>) -> Result<Json<NodeStatus>, ApiError> {
-    Ok(Json(node.status()?))
+    Ok(Json(node.status()))
 }

@@ -40,7 +40,7 @@ impl<'r> FromRequest<'r> for ClaimedSender {
         };
         let admitted = claimed.and_then(|sender| {
             if let (Some(sender), Some(node)) = (&sender, req.rocket().state::<Node>()) {
-                node.refuse_banned(&sender.url)?;
+                node.peers().refuse_banned(&sender.url)?;
             }
             Ok(sender)
         });

@@ -43,17 +43,19 @@ async fn submit(
 }
 
 #[rocket::get("/transactions/pending")]
-fn pending(node: &State<Node>) -> Json<Value> {
-    let transfers = node.pending_transfers();
-    Json(json!({ "count": transfers.len(), "transactions": transfers }))
+async fn pending(node: &State<Node>) -> Result<Json<Value>, ApiError> {
+    let transfers = node.transfers().pending().await?;
+    Ok(Json(
+        json!({ "count": transfers.len(), "transactions": transfers }),
+    ))
 }
 
 #[rocket::get("/transactions/<id>", rank = 2)]
-fn transaction(node: &State<Node>, id: &str) -> Result<Json<Value>, ApiError> {
+async fn transaction(node: &State<Node>, id: &str) -> Result<Json<Value>, ApiError> {
     let txid: TxId = id
         .parse()
         .map_err(|e| ApiError::bad_request("bad_transaction_id", format!("{e}")))?;
-    match node.transaction(&txid)? {
+    match node.transaction(txid).await? {
         Some(TransactionStatus::Pending(t)) => {
             Ok(Json(json!({ "status": "pending", "transaction": t })))
         }
@@ -72,9 +74,9 @@ fn transaction(node: &State<Node>, id: &str) -> Result<Json<Value>, ApiError> {
 }
 
 #[rocket::get("/accounts/<address>")]
-fn account(node: &State<Node>, address: &str) -> Result<Json<AccountView>, ApiError> {
+async fn account(node: &State<Node>, address: &str) -> Result<Json<AccountView>, ApiError> {
     let address: Address = address
         .parse()
         .map_err(|e| ApiError::bad_request("bad_address", format!("{e}")))?;
-    Ok(Json(node.account(&address)?))
+    Ok(Json(node.account(address).await?))
 }

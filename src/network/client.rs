@@ -40,6 +40,9 @@ impl Default for Timeouts {
 pub enum PeerError {
     #[error("{peer}: request failed: {error}")]
     Request { peer: String, error: reqwest::Error },
+    /// No answer within the client's deadline (connecting, or the whole request).
+    #[error("{peer}: request failed: no answer within the deadline")]
+    TimedOut { peer: String },
     #[error("{peer}: answered {status}")]
     Status {
         peer: String,
@@ -289,9 +292,14 @@ async fn read_json<T: serde::de::DeserializeOwned>(
 
 /// Turns a transport error talking to `peer` into a [`PeerError`] naming it.
 fn request_failed(peer: &PeerUrl) -> impl FnOnce(reqwest::Error) -> PeerError + '_ {
-    move |error| PeerError::Request {
-        peer: peer.to_string(),
-        error,
+    move |error| match error.is_timeout() {
+        true => PeerError::TimedOut {
+            peer: peer.to_string(),
+        },
+        false => PeerError::Request {
+            peer: peer.to_string(),
+            error,
+        },
     }
 }
 

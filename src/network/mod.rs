@@ -7,6 +7,7 @@
 mod book;
 mod client;
 mod peer;
+mod protocol;
 
 pub use book::{
     backoff, Ban, Failed, Inserted, PeerBook, PeerRecord, PeerSource, PeerState, PeerView,
@@ -18,6 +19,7 @@ pub use client::{
     MAX_LISTED_PEERS, MAX_RESPONSE_BYTES, MAX_SMALL_RESPONSE_BYTES, PEER_HEADER,
 };
 pub use peer::{load_peers_file, PeerUrl, PeerUrlError, PeersFileError};
+pub use protocol::PeerApi;
 
 use crate::chain::{Block, BlockHash, Transfer};
 
@@ -46,7 +48,7 @@ pub enum HandshakeError {
 
 /// Checks that `peer` answers and serves the chain that starts at `genesis`.
 pub async fn handshake(
-    client: &PeerClient,
+    client: &dyn PeerApi,
     peer: &PeerUrl,
     genesis: &BlockHash,
 ) -> Result<PeerStatus, HandshakeError> {
@@ -70,7 +72,7 @@ pub type RelayOutcome = Vec<(PeerUrl, Result<(), PeerError>)>;
 /// them (each bounded by the client's deadlines). Refusals are logged: a down peer will catch up
 /// by syncing.
 pub async fn broadcast(
-    client: &PeerClient,
+    client: &dyn PeerApi,
     peers: &[PeerUrl],
     block: &Block,
     me: Option<&PeerUrl>,
@@ -99,7 +101,7 @@ pub async fn broadcast(
 /// Sends a transfer to every peer at once (`POST /transactions`), naming us as the sender;
 /// failures are logged.
 pub async fn broadcast_transfer(
-    client: &PeerClient,
+    client: &dyn PeerApi,
     peers: &[PeerUrl],
     transfer: &Transfer,
     me: Option<&PeerUrl>,

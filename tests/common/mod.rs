@@ -90,10 +90,11 @@ impl TestNode {
             .await
             .unwrap();
         let shutdown = rocket.shutdown();
+        tokio::spawn(node.clone().run(shutdown.clone()));
         tokio::spawn(rocket.launch());
         let probe = node.clone();
         let addr = wait_for("the node to listen", || {
-            let addr = probe.local_addr();
+            let addr = probe.peers().local_addr();
             async move { addr }
         })
         .await;
@@ -134,7 +135,8 @@ pub fn test_config(dir: &std::path::Path, params: ChainParams) -> NodeConfig {
 pub fn connect_all(nodes: &[&TestNode]) {
     for n in nodes {
         n.node
-            .set_peers(nodes.iter().map(|p| p.peer_url()).collect());
+            .peers()
+            .set(nodes.iter().map(|p| p.peer_url()).collect());
     }
 }
 
@@ -497,7 +499,7 @@ pub fn build_chain(parent: &Block, n: usize, tag: &str) -> Vec<Block> {
 /// Offers `blocks` to `node` a thousand at a time and checks every one was stored.
 pub async fn give(node: &TestNode, blocks: &[Block]) {
     for chunk in blocks.chunks(1000) {
-        let report = node.node.accept(chunk.to_vec()).await.unwrap();
+        let report = node.node.chain().accept(chunk.to_vec()).await.unwrap();
         assert!(report.rejected.is_none(), "{:?}", report.rejected);
     }
 }

@@ -1,0 +1,112 @@
+//! The peer protocol as a trait: every request a node makes of a peer.
+//!
+//! The node's sync and discovery talk to peers only through [`PeerApi`], so their logic can be
+//! tested against a scripted peer (one that lies, reorganises mid-sync or times out) without a
+//! socket, while [`PeerClient`] is the real thing over HTTP. Futures are boxed: the trait is used
+//! as `dyn PeerApi`, and one allocation per request is nothing beside a network round trip.
+
+use super::client::{ChainPage, Located, PeerClient, PeerError, PeerStatus};
+use super::peer::PeerUrl;
+use crate::chain::{Block, BlockHash, Height, Transfer};
+use futures::future::BoxFuture;
+use reqwest::StatusCode;
+
+/// What a node can ask of a peer. Each call is bounded in time and size by the implementation.
+pub trait PeerApi: Send + Sync {
+    /// `GET /status`, read only as far as the handshake needs.
+    fn status<'a>(&'a self, peer: &'a PeerUrl) -> BoxFuture<'a, Result<PeerStatus, PeerError>>;
+
+    /// `POST /chain/locate`: where `peer`'s main chain meets the chain `locator` describes.
+    fn locate<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        locator: &'a [BlockHash],
+    ) -> BoxFuture<'a, Result<Located, PeerError>>;
+
+    /// Blocks `from..from + limit` of the peer's main chain.
+    fn chain_page<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        from: Height,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<ChainPage, PeerError>>;
+
+    /// `POST /nodes/register` naming `me`; the peer's status code.
+    fn register<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        me: &'a PeerUrl,
+    ) -> BoxFuture<'a, Result<StatusCode, PeerError>>;
+
+    /// The peers `peer` lists as healthy in `GET /nodes`.
+    fn nodes<'a>(&'a self, peer: &'a PeerUrl) -> BoxFuture<'a, Result<Vec<PeerUrl>, PeerError>>;
+
+    /// `POST /add_block`, naming `me` as the sender; the peer's status code.
+    fn send_block<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        block: &'a Block,
+        me: Option<&'a PeerUrl>,
+    ) -> BoxFuture<'a, Result<StatusCode, PeerError>>;
+
+    /// `POST /transactions`, naming `me` as the sender; the peer's status code.
+    fn send_transfer<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        transfer: &'a Transfer,
+        me: Option<&'a PeerUrl>,
+    ) -> BoxFuture<'a, Result<StatusCode, PeerError>>;
+}
+
+impl PeerApi for PeerClient {
+    fn status<'a>(&'a self, peer: &'a PeerUrl) -> BoxFuture<'a, Result<PeerStatus, PeerError>> {
+        Box::pin(PeerClient::status(self, peer))
+    }
+
+    fn locate<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        locator: &'a [BlockHash],
+    ) -> BoxFuture<'a, Result<Located, PeerError>> {
+        Box::pin(PeerClient::locate(self, peer, locator))
+    }
+
+    fn chain_page<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        from: Height,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<ChainPage, PeerError>> {
+        Box::pin(PeerClient::chain_page(self, peer, from, limit))
+    }
+
+    fn register<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        me: &'a PeerUrl,
+    ) -> BoxFuture<'a, Result<StatusCode, PeerError>> {
+        Box::pin(PeerClient::register(self, peer, me))
+    }
+
+    fn nodes<'a>(&'a self, peer: &'a PeerUrl) -> BoxFuture<'a, Result<Vec<PeerUrl>, PeerError>> {
+        Box::pin(PeerClient::nodes(self, peer))
+    }
+
+    fn send_block<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        block: &'a Block,
+        me: Option<&'a PeerUrl>,
+    ) -> BoxFuture<'a, Result<StatusCode, PeerError>> {
+        Box::pin(PeerClient::send_block(self, peer, block, me))
+    }
+
+    fn send_transfer<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        transfer: &'a Transfer,
+        me: Option<&'a PeerUrl>,
+    ) -> BoxFuture<'a, Result<StatusCode, PeerError>> {
+        Box::pin(PeerClient::send_transfer(self, peer, transfer, me))
+    }
+}

@@ -1,0 +1,557 @@
+//! The node: a cheap-to-clone handle over its parts, and the lifecycle that runs them.
+//!
+//! # Parts
+//!
+//! Each part owns its state behind its own handle; none can reach another's data. They hear of a
+//! new tip from one published value, and hand blocks and transfers worth relaying to one outbox.
+//!
+//! - [`ChainState`] (`state.rs`): the store, the tip (a `watch` channel), the orphan pool, and
+//!   block acceptance: validate, write and flush on a blocking thread, then publish.
+//! - [`Peers`] (`peers.rs`): the peer book with its verdicts (answered, failed, banned), the peer
+//!   client, and who this node is to its peers (listening address, public URL).
+//! - [`ChainSync`] (`sync.rs`): one sync [`Session`](sync::Session) per peer at a time, with
+//!   typed outcomes that decide back-off or ban; resolve; fetching an orphan's ancestors.
+//! - [`Discovery`] (`discovery.rs`): registration, the handshake and periodic discovery rounds.
+//! - [`Mining`] (`mining.rs`): templates and the search, which stops when the tip moves.
+//! - [`Transfers`] (`transfers.rs`): the mempool, which follows the tip on its own.
+//! - `relay.rs`: the outbox and the loop that sends what it holds to every usable peer.
+//! - `tasks.rs`: every background task, owned, and ended by [`Node::run`].
+//!
+//! The handle itself opens the parts ([`Node::open`]), runs their background work
+//! ([`Node::run`]), and does what spans parts: taking a block or a transfer from a client or a
+//! peer (checks, acceptance, orphans, blame), and `GET /status`.
+
+mod discovery;
+mod mining;
+mod orphans;
+mod peers;
+mod relay;
+mod state;
+mod sync;
+mod tasks;
+mod transfers;
+
+pub use discovery::{Discovery, Registration, DISCOVERY_FANOUT, DISCOVERY_INTERVAL};
+pub use mining::{Mined, Mining};
+pub use orphans::{OrphanPool, Pooled, MAX_ORPHANS, MAX_ORPHAN_BYTES, ORPHAN_TTL};
+pub use peers::{Peers, Sender};
+pub use relay::{Outgoing, Relay, OUTBOX};
+pub use state::{ChainState, ChainTip, ParallelSignatures};
+pub use sync::{
+    ChainSync, Lie, PeerSync, Resolved, Session, SyncError, Unsettled, MAX_RELOCATES, SYNC_PAGE,
+};
+pub use tasks::{Tasks, SHUTDOWN_GRACE};
+pub use transfers::{TransferSubmitted, Transfers};
+
+use crate::chain::{
+    Address, Amount, Block, BlockHash, ChainParams, ChainVerifier, Height, InvalidBlock, Target,
+    Timestamp, Transaction, Transfer, TxId, Work,
+};
+use crate::mempool::{Mempool, MempoolError, Pending};
+use crate::mining::{Miner, MinerError, MiningStats, ProcessUsage, Progress, UsageMonitor};
+use crate::network::{PeerBook, PeerClient, PeerUrl, Timeouts, WrongChain, DEFAULT_MAX_PEERS};
+use crate::storage::{Rejection, Store, StoreError, Tip};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Blocks read per step when re-verifying the stored chain.
+const VERIFY_PAGE: usize = 1000;
+
+/// How a node is set up; see `ferrochain node --help` for the command-line side.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub data_dir: PathBuf,
+    /// Parameters for a new chain, or a check against the stored chain's; `None` takes whatever
+    /// the store holds (or the defaults for a new store).
+    pub params: Option<ChainParams>,
+    /// Peers from the peers file (`nodes.json`): used at once, never dropped.
+    pub peers: Vec<PeerUrl>,
+    /// Peers from `--peer`: like the file's, but named on the command line.
+    pub flag_peers: Vec<PeerUrl>,
+    /// The URL this node announces to its peers; `None` uses the address it listens on (unless
+    /// that is 0.0.0.0 or `::`, which no peer can reach, and then it announces nothing).
+    pub public_url: Option<PeerUrl>,
+    /// Time between discovery rounds (announce, learn, retry backed-off peers).
+    pub discovery_interval: Duration,
+    /// Most peers kept; discovered ones beyond it are ignored (the operator's are always kept).
+    pub max_peers: usize,
+    /// Mining threads; `None` is one per core.
+    pub mining_threads: Option<usize>,
+    pub timeouts: Timeouts,
+    /// Where block rewards go; `None` uses (and on first start creates) the node's own key,
+    /// `miner.key` in the data directory.
+    pub miner: Option<Address>,
+    pub mempool_capacity: usize,
+}
+
+impl NodeConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        NodeConfig {
+            data_dir: data_dir.into(),
+            params: None,
+            peers: Vec::new(),
+            flag_peers: Vec::new(),
+            public_url: None,
+            discovery_interval: DISCOVERY_INTERVAL,
+            max_peers: DEFAULT_MAX_PEERS,
+            mining_threads: None,
+            timeouts: Timeouts::default(),
+            miner: None,
+            mempool_capacity: Mempool::DEFAULT_CAPACITY,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Miner(#[from] MinerError),
+    #[error(transparent)]
+    InvalidBlock(#[from] InvalidBlock),
+    /// Entries offered for mining break a block rule.
+    #[error("cannot mine these transactions: {0}")]
+    InvalidTransactions(crate::chain::Rule),
+    #[error("a background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error(
+        "entry {index} is not a note: mining takes free-text entries only (send transfers to \
+         POST /transactions; the node adds the reward itself)"
+    )]
+    NotANote { index: usize },
+    #[error(transparent)]
+    Transaction(#[from] MempoolError),
+    #[error("cannot use the node's mining key: {0}")]
+    MinerKey(#[from] crate::wallet::WalletError),
+    /// A peer offered in a registration serves another chain. Boxed: it is rare, and large
+    /// beside the other variants every `Result` of the node carries.
+    #[error(transparent)]
+    WrongChain(Box<WrongChain>),
+    /// A banned peer sent something; it is refused unread.
+    #[error("{peer} is banned until {} ms (Unix time): {reason}", until.as_millis())]
+    Banned {
+        peer: PeerUrl,
+        until: Timestamp,
+        reason: String,
+    },
+}
+
+impl From<WrongChain> for NodeError {
+    fn from(e: WrongChain) -> Self {
+        NodeError::WrongChain(Box::new(e))
+    }
+}
+
+/// What became of a block offered with [`Node::submit`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Submitted {
+    /// Stored and now on the main chain (possibly after a reorganisation).
+    Connected,
+    /// Stored on a side branch with no more work than the main chain.
+    SideBranch,
+    /// Already stored.
+    Known,
+    /// The parent is unknown; the node is catching up from its peers.
+    Orphan { parent: BlockHash },
+}
+
+/// Where a transaction stands.
+#[derive(Clone, Debug)]
+pub enum TransactionStatus {
+    Pending(Transfer),
+    Confirmed {
+        transaction: Transaction,
+        block: BlockHash,
+        height: Height,
+    },
+}
+
+/// An account at the tip, with what it has waiting in the mempool.
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+pub struct AccountView {
+    pub address: Address,
+    pub balance: Amount,
+    /// Transfers this account has had mined.
+    pub nonce: u64,
+    pub pending: Pending,
+    /// The nonce the account's next transfer must carry.
+    pub next_nonce: u64,
+}
+
+/// The result of [`Node::verify`].
+#[derive(Clone, Debug)]
+pub struct Verified {
+    /// Blocks checked and found valid.
+    pub length: u64,
+    pub work: Work,
+    /// The first invalid block, if any.
+    pub error: Option<InvalidBlock>,
+}
+
+/// A snapshot for `GET /status`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct NodeStatus {
+    pub height: Height,
+    pub length: u64,
+    pub tip: BlockHash,
+    pub total_work: Work,
+    /// The target the next block must meet, and the same as fractional leading zero bits.
+    pub next_target: Target,
+    pub difficulty: f64,
+    /// The chain's rules: starting difficulty and retargeting.
+    pub params: ChainParams,
+    pub genesis: BlockHash,
+    pub version: &'static str,
+    pub peers: Vec<PeerUrl>,
+    pub mining: Progress,
+    pub last_mined: Option<MiningStats>,
+    pub syncing: bool,
+    /// The node's CPU (since the previous `status` call) and memory, for live views.
+    pub process: ProcessUsage,
+    /// Where this node's block rewards go.
+    pub miner: Address,
+    /// Transfers waiting in the mempool.
+    pub mempool: usize,
+    /// Blocks waiting in the orphan pool for their parent.
+    pub orphans: usize,
+}
+
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Parts>,
+}
+
+struct Parts {
+    chain: ChainState,
+    peers: Peers,
+    sync: ChainSync,
+    discovery: Discovery,
+    mining: Mining,
+    transfers: Transfers,
+    tasks: Tasks,
+    /// The relay outbox's receiving end, until [`Node::run`] takes it.
+    outbox: Mutex<Option<mpsc::Receiver<Outgoing>>>,
+    /// A `std` mutex: sampling the process takes microseconds and never awaits.
+    usage: Mutex<UsageMonitor>,
+}
+
+impl Node {
+    /// Opens the store (creating or upgrading it), starts the mining pool and assembles the
+    /// parts. Blocking. Nothing runs in the background until [`Node::run`].
+    pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
+        let store = Arc::new(Store::open(&config.data_dir, config.params)?);
+        let miner = Miner::new(config.mining_threads)?;
+        let address = match config.miner {
+            Some(address) => address,
+            None => crate::wallet::load_or_create_node_key(&config.data_dir.join("miner.key"))?,
+        };
+        let book: PeerBook =
+            Peers::open_book(&store, config.max_peers, &config.peers, &config.flag_peers)?;
+        let (relay, outbox) = Relay::new();
+        let tasks = Tasks::default();
+        let chain = ChainState::new(store.clone(), relay)?;
+        let client = Arc::new(PeerClient::new(config.timeouts));
+        let peers = Peers::new(client, store, book, config.public_url);
+        let sync = ChainSync::new(chain.clone(), peers.clone(), tasks.clone());
+        let transfers = Transfers::new(chain.clone(), config.mempool_capacity);
+        let mining = Mining::new(chain.clone(), transfers.clone(), miner, address);
+        let discovery = Discovery {
+            peers: peers.clone(),
+            chain: chain.clone(),
+            sync: sync.clone(),
+            interval: config.discovery_interval,
+        };
+        Ok(Node {
+            inner: Arc::new(Parts {
+                chain,
+                peers,
+                sync,
+                discovery,
+                mining,
+                transfers,
+                tasks,
+                outbox: Mutex::new(Some(outbox)),
+                usage: Mutex::new(UsageMonitor::new()),
+            }),
+        })
+    }
+
+    /// Runs the node's background work until `shutdown` completes: the relay loop, discovery
+    /// rounds (from when the API listens), and the mempool following the tip; then ends every
+    /// task the node started, relays and syncs included, and returns. Call it once, beside
+    /// launching the API.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let tasks = &self.inner.tasks;
+        match self.inner.outbox.lock().expect("outbox lock").take() {
+            Some(outbox) => {
+                tasks.spawn(relay::run(outbox, self.inner.peers.clone(), tasks.clone()))
+            }
+            None => log::warn!("Node::run called twice; the second run relays nothing"),
+        }
+        tasks.spawn(self.inner.discovery.clone().run());
+        tasks.spawn(
+            self.inner
+                .transfers
+                .clone()
+                .follow(self.inner.chain.subscribe()),
+        );
+        shutdown.await;
+        tasks.shut_down().await;
+    }
+
+    pub fn chain(&self) -> &ChainState {
+        &self.inner.chain
+    }
+
+    pub fn peers(&self) -> &Peers {
+        &self.inner.peers
+    }
+
+    pub fn sync(&self) -> &ChainSync {
+        &self.inner.sync
+    }
+
+    pub fn discovery(&self) -> &Discovery {
+        &self.inner.discovery
+    }
+
+    pub fn mining(&self) -> &Mining {
+        &self.inner.mining
+    }
+
+    pub fn transfers(&self) -> &Transfers {
+        &self.inner.transfers
+    }
+
+    /// The node's background tasks.
+    pub fn tasks(&self) -> &Tasks {
+        &self.inner.tasks
+    }
+
+    pub fn params(&self) -> &ChainParams {
+        self.inner.chain.params()
+    }
+
+    pub fn tip(&self) -> Tip {
+        self.inner.chain.tip()
+    }
+
+    /// A snapshot for `GET /status`, from published values only: no store read, no lock that a
+    /// rebuild or a search holds.
+    pub fn status(&self) -> NodeStatus {
+        let ChainTip { tip, next } = self.inner.chain.chain_tip();
+        let mining = &self.inner.mining;
+        NodeStatus {
+            height: tip.height,
+            length: tip.length(),
+            tip: tip.hash,
+            total_work: tip.work,
+            next_target: next.next_target,
+            difficulty: next.next_target.difficulty_bits(),
+            params: *self.params(),
+            genesis: self.params().genesis_hash(),
+            version: env!("CARGO_PKG_VERSION"),
+            peers: self.inner.peers.list(),
+            mining: mining.progress(),
+            last_mined: mining.last_mined(),
+            syncing: self.inner.sync.is_syncing(),
+            process: self.inner.usage.lock().expect("usage lock").usage(),
+            miner: mining.address(),
+            mempool: self.inner.transfers.len(),
+            orphans: self.inner.chain.orphan_count(),
+        }
+    }
+
+    /// Takes a block from a client (`POST /add_block`); see [`Node::submit_from`].
+    pub async fn submit(&self, block: Block) -> Result<Submitted, NodeError> {
+        self.submit_from(block, None).await
+    }
+
+    /// Takes a block from a client or a peer (`POST /add_block`), `sender` being who the request
+    /// says sent it. A banned sender is refused before anything is checked. Then the checks that
+    /// need no parent (proof of work first, then the Merkle root; signatures are never reached
+    /// by a block that fails these), then the store's full validation. New blocks that join the
+    /// main chain are relayed to every peer. A block whose parent is unknown waits in the orphan
+    /// pool while its ancestors are fetched from the sender (or from every peer if the sender
+    /// is unknown or not usable). An invalid block gets its sender banned, if the request came
+    /// from where the sender's URL points.
+    pub async fn submit_from(
+        &self,
+        block: Block,
+        sender: Option<&Sender>,
+    ) -> Result<Submitted, NodeError> {
+        let (chain, peers) = (&self.inner.chain, &self.inner.peers);
+        if let Some(sender) = sender {
+            peers.refuse_banned(&sender.url)?;
+        }
+        let hash = block.hash();
+        if let Err(e) = self.precheck(&block, hash) {
+            peers.blame(sender, &e).await;
+            return Err(e.into());
+        }
+        let report = chain.accept(vec![block.clone()]).await?;
+        match report.rejected {
+            Some(Rejection::Invalid(e)) => {
+                peers.blame(sender, &e).await;
+                Err(e.into())
+            }
+            Some(Rejection::Orphan { parent, height, .. }) => {
+                if chain.keep_orphan(block) == Pooled::Added {
+                    log::info!(
+                        "block {height} ({}) waits for its parent {}",
+                        hash.short(),
+                        parent.short()
+                    );
+                }
+                self.inner.sync.fetch_ancestors(sender);
+                Ok(Submitted::Orphan { parent })
+            }
+            None if report.known > 0 => Ok(Submitted::Known),
+            None if report.connected(&hash) => {
+                chain.relay().block(block);
+                Ok(Submitted::Connected)
+            }
+            None => Ok(Submitted::SideBranch),
+        }
+    }
+
+    /// The rules a block can be held to without its parent, cheapest first: a target no easier
+    /// than the chain ever allows, met by the proof of work (one hash), the entry limits, then
+    /// the Merkle root (a hash per entry). Which target the block must carry depends on its
+    /// ancestors, so full validation checks that; this only keeps junk out of the orphan pool and
+    /// makes a flood cost one hash per block here and real work at the chain's easiest target
+    /// for whoever sends it.
+    fn precheck(&self, block: &Block, hash: BlockHash) -> Result<(), InvalidBlock> {
+        use crate::chain::{merkle_root, validate_transactions, Rule};
+        let invalid = |rule| InvalidBlock {
+            height: block.height(),
+            hash,
+            rule,
+        };
+        let (target, easiest) = (block.header.target, self.params().initial_target());
+        if target.value() > easiest.value() {
+            return Err(invalid(Rule::BadTarget {
+                required: easiest,
+                got: target,
+            }));
+        }
+        if !target.check_hash(&hash) {
+            return Err(invalid(Rule::BadProofOfWork { hash, target }));
+        }
+        validate_transactions(&block.transactions).map_err(invalid)?;
+        let computed = merkle_root(block.transactions.iter().map(Transaction::txid));
+        if computed != block.header.merkle_root {
+            return Err(invalid(Rule::BadMerkleRoot {
+                computed,
+                got: block.header.merkle_root,
+            }));
+        }
+        Ok(())
+    }
+
+    /// Takes a signed transfer from a client (`POST /transactions`); see
+    /// [`Node::submit_transfer_from`].
+    pub async fn submit_transfer(
+        &self,
+        transfer: Transfer,
+    ) -> Result<TransferSubmitted, NodeError> {
+        self.submit_transfer_from(transfer, None).await
+    }
+
+    /// Takes a signed transfer from a client or a peer: checks the signature, then the sender's
+    /// balance and nonce against the tip plus what is already pending, then relays it once to
+    /// every peer. A banned sender is refused unread, and one vouched for is banned when the
+    /// signature is bad, which no honest node relays. Other refusals (nonce, balance) are not
+    /// held against it: they can follow from a reorganisation.
+    pub async fn submit_transfer_from(
+        &self,
+        transfer: Transfer,
+        sender: Option<&Sender>,
+    ) -> Result<TransferSubmitted, NodeError> {
+        let peers = &self.inner.peers;
+        if let Some(sender) = sender {
+            peers.refuse_banned(&sender.url)?;
+        }
+        let txid = transfer.txid();
+        if !transfer.verify_signature(&self.params().genesis_hash()) {
+            let error = MempoolError::BadSignature { txid };
+            if let Some(sender) = sender {
+                if peers.vouches_for(sender).await {
+                    peers.ban(&sender.url, &format_args!("sent {error}"));
+                }
+            }
+            return Err(error.into());
+        }
+        self.inner.transfers.admit(transfer).await
+    }
+
+    /// A transaction by id: pending in the mempool, or on the main chain.
+    pub async fn transaction(&self, txid: TxId) -> Result<Option<TransactionStatus>, NodeError> {
+        if let Some(t) = self.inner.transfers.get(txid).await? {
+            return Ok(Some(TransactionStatus::Pending(t)));
+        }
+        let chain = &self.inner.chain;
+        let Some((block, height)) = chain.transaction_block(txid).await? else {
+            return Ok(None);
+        };
+        let transaction = chain
+            .block(block)
+            .await?
+            .and_then(|b| b.transactions.into_iter().find(|tx| tx.txid() == txid));
+        Ok(transaction.map(|transaction| TransactionStatus::Confirmed {
+            transaction,
+            block,
+            height,
+        }))
+    }
+
+    /// An account at the tip with its pending transfers.
+    pub async fn account(&self, address: Address) -> Result<AccountView, NodeError> {
+        let (account, pending) = self.inner.transfers.account(address).await?;
+        Ok(AccountView {
+            address,
+            balance: account.balance,
+            nonce: account.nonce,
+            pending,
+            next_nonce: account.nonce + pending.count,
+        })
+    }
+
+    /// Re-verifies the stored main chain from genesis with the same rules as incoming blocks, a
+    /// page at a time on the blocking pool (it is pure CPU and disk), and reports the first block
+    /// that breaks one.
+    pub async fn verify(&self) -> Result<Verified, NodeError> {
+        let chain = self.inner.chain.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = chain.store();
+            let mut verifier = ChainVerifier::new(chain.params(), Timestamp::now());
+            let mut from = Height::GENESIS;
+            loop {
+                let page = store.main_chain(from, VERIFY_PAGE)?;
+                let count = page.len();
+                for block in page {
+                    if let Err(e) = verifier.push(block) {
+                        return Ok(Verified {
+                            length: from.get(),
+                            work: verifier.work(),
+                            error: Some(e),
+                        });
+                    }
+                    from = from.next();
+                }
+                if count < VERIFY_PAGE {
+                    return Ok(Verified {
+                        length: from.get(),
+                        work: verifier.work(),
+                        error: None,
+                    });
+                }
+            }
+        })
+        .await?
+    }
+}
