@@ -177,3 +177,129 @@ impl Discovery {
             .await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::PeerState;
+    use crate::node::fake::{chain_of, url, FakeNet, FakePeer, Parts};
+    use crate::node::NodeError;
+    use std::time::Instant;
+
+    fn discovery(parts: &Parts) -> Discovery {
+        Discovery {
+            peers: parts.peers.clone(),
+            chain: parts.chain.clone(),
+            sync: parts.sync.clone(),
+            interval: Duration::from_secs(3600),
+        }
+    }
+
+    fn other_chain() -> FakePeer {
+        FakePeer {
+            genesis: Some(crate::chain::BlockHash::from_bytes([9; 32])),
+            ..FakePeer::serving(chain_of(1, "other"))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_registration_naming_a_peer_on_another_chain_adds_nothing() {
+        let (good, wrong) = (url(1), url(2));
+        let net = FakeNet::with(vec![
+            (good.clone(), FakePeer::serving(chain_of(0, "good"))),
+            (wrong.clone(), other_chain()),
+        ]);
+        let parts = Parts::new(net, vec![]);
+        let refused = discovery(&parts).register(vec![good, wrong]).await;
+        assert!(
+            matches!(refused, Err(NodeError::WrongChain(_))),
+            "{refused:?}"
+        );
+        assert!(parts.peers.views().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_registered_peer_that_does_not_answer_waits_as_a_candidate() {
+        let (good, silent) = (url(1), url(2));
+        let net = FakeNet::with(vec![(good.clone(), FakePeer::serving(chain_of(0, "good")))]);
+        let parts = Parts::new(net, vec![]);
+        let registration = discovery(&parts)
+            .register(vec![good.clone(), silent.clone(), good.clone()])
+            .await
+            .unwrap();
+        assert_eq!(registration.added, vec![good.clone(), silent.clone()]);
+        assert!(parts.state_of(&good).verified);
+        assert_eq!(parts.state_of(&good).state, PeerState::Ok);
+        assert_eq!(parts.state_of(&silent).state, PeerState::Backoff);
+        assert_eq!(
+            parts.peers.usable(),
+            vec![good],
+            "only the handshaken one is used"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_round_learns_the_peers_of_a_peer_but_not_those_on_another_chain() {
+        let (seed, friend, wrong, silent) = (url(1), url(2), url(3), url(4));
+        let seed_script = FakePeer {
+            listed: vec![friend.clone(), wrong.clone(), silent.clone()],
+            ..FakePeer::serving(chain_of(0, "seed"))
+        };
+        let net = FakeNet::with(vec![
+            (seed.clone(), seed_script),
+            (friend.clone(), FakePeer::serving(chain_of(0, "friend"))),
+            (wrong.clone(), other_chain()),
+        ]);
+        let parts = Parts::new(net.clone(), vec![seed.clone()]);
+        discovery(&parts).discover().await;
+
+        let known: Vec<PeerUrl> = parts.peers.views().into_iter().map(|v| v.url).collect();
+        assert_eq!(known, vec![seed.clone(), friend.clone(), silent.clone()]);
+        assert!(parts.state_of(&friend).verified);
+        assert_eq!(parts.state_of(&silent).state, PeerState::Backoff);
+        // Without a public URL the node does not announce itself.
+        assert_eq!(net.count(&seed, "register"), 0);
+    }
+
+    #[tokio::test]
+    async fn a_round_syncs_from_a_peer_that_is_ahead() {
+        let ahead = url(1);
+        let theirs = chain_of(12, "ahead");
+        let net = FakeNet::with(vec![(ahead.clone(), FakePeer::serving(theirs.clone()))]);
+        let parts = Parts::new(net, vec![ahead]);
+        discovery(&parts).discover().await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while parts.chain.tip().hash != theirs.last().unwrap().hash() {
+            assert!(Instant::now() < deadline, "the round never synced");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_named_peer_on_another_chain_is_banned_a_learned_one_forgotten() {
+        let (named, seed, learned) = (url(1), url(2), url(3));
+        let seed_script = FakePeer {
+            listed: vec![learned.clone()],
+            ..FakePeer::serving(chain_of(0, "seed"))
+        };
+        let net = FakeNet::with(vec![
+            (named.clone(), other_chain()),
+            (seed.clone(), seed_script),
+            (learned.clone(), FakePeer::serving(chain_of(0, "learned"))),
+        ]);
+        let parts = Parts::new(net, vec![named.clone(), seed.clone()]);
+        discovery(&parts).discover().await;
+        assert_eq!(parts.state_of(&named).state, PeerState::Banned);
+        assert!(parts.state_of(&learned).verified);
+    }
+
+    #[tokio::test]
+    async fn a_learned_peer_found_on_another_chain_is_forgotten() {
+        let learned = url(1);
+        let net = FakeNet::with(vec![(learned.clone(), other_chain())]);
+        let parts = Parts::new(net, vec![]);
+        parts.peers.insert(&learned, PeerSource::Learned);
+        discovery(&parts).discover().await;
+        assert!(parts.peers.views().is_empty(), "{:?}", parts.peers.views());
+    }
+}

@@ -22,6 +22,8 @@
 //! peer (checks, acceptance, orphans, blame), and `GET /status`.
 
 mod discovery;
+#[cfg(test)]
+mod fake;
 mod mining;
 mod orphans;
 mod peers;
