@@ -34,12 +34,13 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let sections: [(&str, fn()); 5] = [
+    let sections: [(&str, fn()); 6] = [
         ("mining", mining),
         ("transfers", transfers_in_a_block),
         ("http", transfers_over_http),
         ("sync", sync),
         ("propagation", propagation),
+        ("status", status_under_load),
     ];
     for (name, run) in sections {
         if wanted.is_empty() || wanted.iter().any(|w| w == name) {
@@ -523,5 +524,137 @@ fn transfers_over_http() {
         "  POST /transactions: {total} transfers over {HTTP_CONNECTIONS} connections in {:.2} s: {:.0} transfers/s",
         elapsed,
         total as f64 / elapsed
+    );
+}
+
+const REBUILD_SENDERS: u32 = 1_000;
+const REBUILD_PER_SENDER: u64 = 100;
+const VERIFY_CLIENTS: usize = 8;
+
+/// `GET /status` latencies over HTTP, sorted, taken back to back until `done` says stop.
+async fn poll_status(url: String, done: impl Fn() -> bool) -> Vec<f64> {
+    let client = reqwest::Client::new();
+    let mut latencies = Vec::new();
+    while !done() {
+        let started = Instant::now();
+        let resp = client.get(&url).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.bytes().await.unwrap();
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    latencies.sort_by(f64::total_cmp);
+    latencies
+}
+
+fn percentiles(what: &str, latencies: &[f64]) {
+    let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
+    println!(
+        "  GET /status {what}: {} requests, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        latencies.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}
+
+/// How `GET /status` answers while the node does heavy work: the mempool rebuilt after a new
+/// block with 100,000 transfers waiting, and eight clients looping on `GET /chain/verify`.
+fn status_under_load() {
+    let params = ChainParams::new(Difficulty::new(BITS).unwrap());
+    let chain = params.genesis_hash();
+    let dir = tempfile::tempdir().unwrap();
+    let funder = key(u32::MAX - 2);
+    let (node, addr) = launch(NodeConfig {
+        params: Some(params),
+        miner: Some(address(&funder)),
+        ..NodeConfig::new(dir.path())
+    });
+    let url = format!("http://{addr}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let senders: Vec<SigningKey> = (0..REBUILD_SENDERS).map(|i| key(20_000 + i)).collect();
+    rt.block_on(async {
+        node.mining().mine(Vec::new()).await.unwrap();
+        for (i, s) in senders.iter().enumerate() {
+            let t = Transfer::sign(
+                &funder,
+                address(s),
+                Amount::from_units(1_000_000),
+                Amount::ZERO,
+                i as u64,
+                &chain,
+            );
+            node.submit_transfer(t).await.unwrap();
+        }
+        node.mining().mine(Vec::new()).await.unwrap();
+        let transfers: Vec<Transfer> = (0..REBUILD_PER_SENDER)
+            .flat_map(|n| senders.iter().map(move |s| (s, n)))
+            .map(|(s, n)| {
+                let to = address(&key(7));
+                Transfer::sign(
+                    s,
+                    to,
+                    Amount::from_units(5),
+                    Amount::from_units(1),
+                    n,
+                    &chain,
+                )
+            })
+            .collect();
+        for t in transfers {
+            node.submit_transfer(t).await.unwrap();
+        }
+    });
+    let waiting = node.status().mempool;
+    assert_eq!(
+        waiting,
+        (REBUILD_SENDERS as u64 * REBUILD_PER_SENDER) as usize
+    );
+
+    // A block takes some of them; the rest are re-checked against the new tip.
+    let latencies = rt.block_on(async {
+        let watched = node.clone();
+        let poller = tokio::spawn(poll_status(format!("{url}/status"), move || {
+            watched.status().mempool < waiting
+        }));
+        let started = Instant::now();
+        let mined = node.mining().mine(Vec::new()).await.unwrap();
+        let latencies = poller.await.unwrap();
+        println!(
+            "  mempool rebuild: {waiting} transfers waiting, {} mined, {} left, rebuilt {:.0} ms after mining began",
+            mined.block.transactions.len() - 1,
+            node.status().mempool,
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        latencies
+    });
+    percentiles("during the rebuild", &latencies);
+
+    let latencies = rt.block_on(async {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let verifiers: Vec<_> = (0..VERIFY_CLIENTS)
+            .map(|_| {
+                let (stop, url) = (stop.clone(), format!("{url}/chain/verify"));
+                tokio::spawn(async move {
+                    let client = reqwest::Client::new();
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        let resp = client.get(&url).send().await.unwrap();
+                        assert_eq!(resp.status(), 200);
+                        resp.bytes().await.unwrap();
+                    }
+                })
+            })
+            .collect();
+        let until = Instant::now() + Duration::from_secs(3);
+        let latencies = poll_status(format!("{url}/status"), || Instant::now() > until).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for v in verifiers {
+            v.await.unwrap();
+        }
+        latencies
+    });
+    percentiles(
+        &format!("with {VERIFY_CLIENTS} clients looping on GET /chain/verify"),
+        &latencies,
     );
 }
