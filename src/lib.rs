@@ -15,14 +15,17 @@
 //! - [`mining`]: the nonce search, sequential (the reference) and fanned across rayon threads
 //!   with a shared stop flag; hash-rate benchmark and process statistics.
 //! - [`network`]: the HTTP client every peer request goes through (timeouts, size caps, no
-//!   redirects), peer URLs, the peer book (back-off, drop and ban rules, pure), the same-chain
-//!   handshake, block broadcast and chain download.
+//!   redirects), the peer protocol as a trait ([`network::PeerApi`]), peer URLs, the peer book
+//!   (back-off, drop and ban rules, pure), the same-chain handshake, block broadcast and chain
+//!   download.
 //! - [`mempool`]: signed transfers waiting for a block, checked against the tip's accounts.
 //! - [`wallet`]: the client-side keystore; private keys never reach the node.
-//! - [`node`]: [`Node`](node::Node), the cheap-to-clone handle that ties the layers together and
-//!   owns the rules of acceptance (validate, store, flush, then relay); locator sync, the orphan
-//!   pool, and discovery: it announces itself, learns its peers' peers, bans peers that lie,
-//!   and mirrors the peer book to the store.
+//! - [`node`]: [`Node`](node::Node), the cheap-to-clone handle over the node's parts, each owning
+//!   its state: the chain (store, published tip, orphans, acceptance: validate, store, flush,
+//!   then relay), peers (book, verdicts and bans, the peer client behind the
+//!   [`PeerApi`](network::PeerApi) trait), sync (locator sessions with typed outcomes),
+//!   discovery, mining and transfers (both following the published tip), the relay outbox, and
+//!   the owned background tasks that [`Node::run`](node::Node::run) starts and ends.
 //! - [`api`]: the Rocket REST API, a thin edge over `Node`.
 //! - [`cli`]: the command-line client, beside `api` at the top: a guided dialoguer menu and
 //!   scriptable subcommands that reach a node only through its REST API (a blocking reqwest
