@@ -17,9 +17,10 @@ pub use discovery::Registration;
 pub use orphans::{OrphanPool, Pooled, MAX_ORPHANS, MAX_ORPHAN_BYTES, ORPHAN_TTL};
 
 use crate::chain::{
-    block_reward, merkle_root, prefers, validate_transactions, verify_signatures, Account, Address,
-    Amount, Block, BlockHash, ChainParams, ChainVerifier, Height, InvalidBlock, Rule,
-    SignatureCheck, Target, Timestamp, Transaction, Transfer, TxId, Work,
+    block_reward, prefers, validate_signature, validate_standalone, validate_transactions,
+    verify_signatures, Account, Address, Amount, Block, BlockHash, ChainParams, ChainVerifier,
+    Height, InvalidBlock, Rule, SignatureCheck, Target, Timestamp, Transaction, Transfer, TxId,
+    Work,
 };
 use crate::mempool::{Mempool, MempoolError, Pending};
 use crate::mining::{self, Miner, MinerError, MiningStats, ProcessUsage, Progress, UsageMonitor};
@@ -682,36 +683,12 @@ impl Node {
         }
     }
 
-    /// The rules a block can be held to without its parent, cheapest first: a target no easier
-    /// than the chain ever allows, met by the proof of work (one hash), the entry limits, then
-    /// the Merkle root (a hash per entry). Which target the block must carry depends on its
-    /// ancestors, so full validation checks that; this only keeps junk out of the orphan pool and
-    /// makes a flood cost one hash per block here and real work at the chain's easiest target
-    /// for whoever sends it.
+    /// The rules a block can be held to without its parent (the core's
+    /// [`validate_standalone`]): they keep junk out of the orphan pool, and make a flood cost one
+    /// hash per block here and real work for whoever sends it.
     fn precheck(&self, block: &Block, hash: BlockHash) -> Result<(), InvalidBlock> {
-        let invalid = |rule| InvalidBlock {
-            height: block.height(),
-            hash,
-            rule,
-        };
-        let (target, easiest) = (block.header.target, self.params().initial_target());
-        if target.value() > easiest.value() {
-            return Err(invalid(Rule::BadTarget {
-                required: easiest,
-                got: target,
-            }));
-        }
-        if !target.check_hash(&hash) {
-            return Err(invalid(Rule::BadProofOfWork { hash, target }));
-        }
-        validate_transactions(&block.transactions).map_err(invalid)?;
-        let computed = merkle_root(block.transactions.iter().map(Transaction::txid));
-        if computed != block.header.merkle_root {
-            return Err(invalid(Rule::BadMerkleRoot {
-                computed,
-                got: block.header.merkle_root,
-            }));
-        }
+        let checked = validate_standalone(block, self.params())?;
+        debug_assert_eq!(checked, hash, "the caller hashed this block's header");
         Ok(())
     }
 
@@ -910,10 +887,7 @@ impl Node {
     /// signature and the sender's balance and nonce against the tip plus what is already
     /// pending, then relays it once to every peer.
     pub fn submit_transfer(&self, transfer: Transfer) -> Result<TransferSubmitted, NodeError> {
-        let txid = transfer.txid();
-        if !transfer.verify_signature(&self.params().genesis_hash()) {
-            return Err(MempoolError::BadSignature { txid }.into());
-        }
+        validate_signature(&transfer, &self.params().genesis_hash()).map_err(MempoolError::from)?;
         self.admit_transfer(transfer)
     }
 
@@ -929,9 +903,8 @@ impl Node {
             return self.submit_transfer(transfer);
         };
         self.refuse_banned(&sender.url)?;
-        let txid = transfer.txid();
-        if !transfer.verify_signature(&self.params().genesis_hash()) {
-            let error = MempoolError::BadSignature { txid };
+        if let Err(rule) = validate_signature(&transfer, &self.params().genesis_hash()) {
+            let error = MempoolError::from(rule);
             if self.vouches_for(sender).await {
                 self.ban_peer(&sender.url, &format_args!("sent {error}"));
             }
