@@ -7,50 +7,35 @@
 //! After the tip moves it is rebuilt against the new accounts, dropping what was mined or became
 //! invalid and taking back the transfers of blocks a reorganisation abandoned.
 
-use crate::chain::{Account, Address, Amount, BlockHash, Transfer, TxId};
+use crate::chain::{
+    validate_amounts, validate_spend, Account, Address, Amount, BlockHash, Rule, Transfer, TxId,
+};
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
-/// Why a transfer is not admitted.
+/// Why a transfer is not admitted: the pool's own reasons, or a rule of the chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MempoolError {
     #[error("transfer {0} is already pending")]
     Known(TxId),
-    #[error("transfer {txid} moves nothing (amount 0)")]
-    ZeroAmount { txid: TxId },
-    #[error("transfer {txid} overflows an amount")]
-    Overflow { txid: TxId },
-    #[error("transfer {txid} has an invalid signature")]
-    BadSignature { txid: TxId },
-    #[error(
-        "transfer {txid} has nonce {got}; the sender's next nonce is {expected} \
-         (a lower nonce is a replay, a higher one skips transfers)"
-    )]
-    BadNonce { txid: TxId, expected: u64, got: u64 },
-    #[error("transfer {txid} needs {needed}, the sender has {available} after {pending} pending")]
-    InsufficientBalance {
-        txid: TxId,
-        available: Amount,
-        needed: Amount,
-        pending: Amount,
-    },
     #[error(
         "the mempool is full ({capacity} transfers) and none pays less than this one's fee of \
          {fee}; raise the fee or try again after the next block"
     )]
     Full { capacity: usize, fee: Amount },
+    /// A per-transfer rule of the core (amount, overflow, nonce, balance, signature), checked
+    /// against the sender's account at the tip less what it already has pending.
+    #[error(transparent)]
+    Invalid(#[from] Rule),
 }
 
 impl MempoolError {
+    /// The stable name the API reports: the rule's own code for a broken rule.
     pub fn code(&self) -> &'static str {
         match self {
             MempoolError::Known(_) => "known",
-            MempoolError::ZeroAmount { .. } => "zero_amount",
-            MempoolError::Overflow { .. } => "amount_overflow",
-            MempoolError::BadSignature { .. } => "bad_signature",
-            MempoolError::BadNonce { .. } => "bad_nonce",
-            MempoolError::InsufficientBalance { .. } => "insufficient_balance",
             MempoolError::Full { .. } => "mempool_full",
+            MempoolError::Invalid(rule) => rule.code(),
         }
     }
 }
@@ -61,6 +46,20 @@ pub struct Pending {
     pub count: u64,
     /// Amounts plus fees of the pending transfers.
     pub spend: Amount,
+}
+
+impl Pending {
+    /// `account` as the sender's next transfer finds it: what the pending transfers spend is
+    /// gone and their nonces are taken.
+    pub fn deduct_from(&self, account: Account) -> Account {
+        Account {
+            balance: account
+                .balance
+                .checked_sub(self.spend)
+                .unwrap_or(Amount::ZERO),
+            nonce: account.nonce.saturating_add(self.count),
+        }
+    }
 }
 
 pub struct Mempool {
@@ -115,38 +114,17 @@ impl Mempool {
         }
     }
 
-    /// Admits `transfer` (whose signature the caller has verified) given its sender's account at
-    /// the tip.
+    /// Admits `transfer` (whose signature the caller has verified with
+    /// [`validate_signature`](crate::chain::validate_signature)) given its sender's account at the
+    /// tip. The chain's per-transfer rules decide, against that account less what the sender
+    /// already has pending, so whatever is admitted can be mined in nonce order.
     pub fn insert(&mut self, transfer: Transfer, sender: Account) -> Result<TxId, MempoolError> {
         let txid = transfer.txid();
         if self.txs.contains_key(&txid) {
             return Err(MempoolError::Known(txid));
         }
-        if transfer.amount == Amount::ZERO {
-            return Err(MempoolError::ZeroAmount { txid });
-        }
-        let cost = transfer.cost().ok_or(MempoolError::Overflow { txid })?;
-        let pending = self.pending(&transfer.from);
-        let expected = sender.nonce + pending.count;
-        if transfer.nonce != expected {
-            return Err(MempoolError::BadNonce {
-                txid,
-                expected,
-                got: transfer.nonce,
-            });
-        }
-        let available = sender
-            .balance
-            .checked_sub(pending.spend)
-            .unwrap_or(Amount::ZERO);
-        if cost > available {
-            return Err(MempoolError::InsufficientBalance {
-                txid,
-                available: sender.balance,
-                needed: cost,
-                pending: pending.spend,
-            });
-        }
+        validate_amounts(&transfer)?;
+        validate_spend(&self.pending(&transfer.from).deduct_from(sender), &transfer)?;
         if self.txs.len() >= self.capacity {
             self.evict_cheaper_than(&transfer)?;
         }
@@ -289,19 +267,19 @@ mod tests {
         ));
         assert!(matches!(
             pool.insert(transfer(&k, 2, 10, 1), rich()),
-            Err(MempoolError::BadNonce {
+            Err(MempoolError::Invalid(Rule::BadNonce {
                 expected: 1,
                 got: 2,
                 ..
-            })
+            }))
         ));
         assert!(matches!(
             pool.insert(transfer(&k, 0, 11, 1), rich()),
-            Err(MempoolError::BadNonce {
+            Err(MempoolError::Invalid(Rule::BadNonce {
                 expected: 1,
                 got: 0,
                 ..
-            })
+            }))
         ));
         pool.insert(transfer(&k, 1, 10, 1), rich()).unwrap();
         assert_eq!(
@@ -318,14 +296,54 @@ mod tests {
         pool.insert(transfer(&k, 0, 600, 0), rich()).unwrap();
         let err = pool.insert(transfer(&k, 1, 400, 1), rich()).unwrap_err();
         assert!(
-            matches!(err, MempoolError::InsufficientBalance { .. }),
+            matches!(err, MempoolError::Invalid(Rule::InsufficientBalance { .. })),
             "{err}"
         );
         pool.insert(transfer(&k, 1, 400, 0), rich()).unwrap();
         assert!(matches!(
             pool.insert(transfer(&k, 2, 0, 0), rich()),
-            Err(MempoolError::ZeroAmount { .. })
+            Err(MempoolError::Invalid(Rule::ZeroAmount { .. }))
         ));
+    }
+
+    /// The pool holds a transfer to the chain's own rules, against the account as the pending
+    /// transfers leave it, and reports the rule's code.
+    #[test]
+    fn the_chains_rules_judge_against_the_account_less_what_is_pending() {
+        let mut pool = Mempool::new(10, BlockHash::ZERO);
+        let k = key(8);
+        let first = transfer(&k, 0, 600, 10);
+        pool.insert(first.clone(), rich()).unwrap();
+        let pending = pool.pending(&first.from);
+        assert_eq!(
+            pending.deduct_from(rich()),
+            Account {
+                balance: Amount::from_units(390),
+                nonce: 1
+            }
+        );
+        let second = transfer(&k, 1, 400, 0);
+        let err = pool.insert(second.clone(), rich()).unwrap_err();
+        assert_eq!(
+            err,
+            MempoolError::Invalid(Rule::InsufficientBalance {
+                txid: second.txid(),
+                balance: Amount::from_units(390),
+                needed: Amount::from_units(400),
+            })
+        );
+        assert_eq!(err.code(), "insufficient_balance");
+        let overflow = transfer(&k, 1, u64::MAX, 1);
+        let err = pool.insert(overflow, rich()).unwrap_err();
+        assert_eq!(err.code(), "amount_overflow");
+        // Spending more than was ever pending does not wrap around.
+        assert_eq!(
+            pending.deduct_from(Account::default()),
+            Account {
+                balance: Amount::ZERO,
+                nonce: 1
+            }
+        );
     }
 
     #[test]

@@ -74,11 +74,15 @@ impl From<NodeError> for ApiError {
             e @ NodeError::NotANote { .. } => {
                 Self::new(Status::UnprocessableEntity, "not_a_note", e.to_string())
             }
-            NodeError::Transaction(e @ MempoolError::Full { .. }) => {
-                Self::new(Status::ServiceUnavailable, e.code(), e.to_string())
-            }
             NodeError::Transaction(e) => {
-                Self::new(Status::UnprocessableEntity, e.code(), e.to_string())
+                // A full pool may have room later; a broken rule stays broken.
+                let status = match e {
+                    MempoolError::Full { .. } => Status::ServiceUnavailable,
+                    MempoolError::Known(_) | MempoolError::Invalid(_) => {
+                        Status::UnprocessableEntity
+                    }
+                };
+                Self::new(status, e.code(), e.to_string())
             }
             NodeError::WrongChain(e) => {
                 Self::new(Status::UnprocessableEntity, "wrong_chain", e.to_string())

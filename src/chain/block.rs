@@ -9,7 +9,7 @@ use super::transaction::Transaction;
 use serde::ser::SerializeStruct;
 
 /// A block as received or stored. Nothing about it is trusted until it is validated into a
-/// [`VerifiedBlock`](super::VerifiedBlock).
+/// [`VerifiedBlock`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
     pub header: Header,
@@ -80,6 +80,44 @@ impl Block {
 
     pub fn compute_merkle_root(&self) -> MerkleRoot {
         merkle_root(self.transactions.iter().map(Transaction::txid))
+    }
+}
+
+/// A block that passed every rule, with its hash computed once. Only validation (and the genesis
+/// constructor) make one, so storage cannot be handed a block nobody checked. It sits beside
+/// [`Block`] so that both the rules and the parameters (the genesis) can make one without
+/// importing each other.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedBlock {
+    block: Block,
+    hash: BlockHash,
+}
+
+impl VerifiedBlock {
+    /// For the rules (and the genesis) alone, once `block` passed them; `hash` is its hash.
+    pub(super) fn new_unchecked(block: Block, hash: BlockHash) -> Self {
+        debug_assert_eq!(
+            hash,
+            block.hash(),
+            "a verified block's hash is its header's"
+        );
+        VerifiedBlock { block, hash }
+    }
+
+    pub fn hash(&self) -> BlockHash {
+        self.hash
+    }
+
+    pub fn block(&self) -> &Block {
+        &self.block
+    }
+
+    pub fn header(&self) -> &Header {
+        &self.block.header
+    }
+
+    pub fn into_block(self) -> Block {
+        self.block
     }
 }
 
@@ -192,7 +230,7 @@ impl WireBlock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chain::transaction::Note;
+    use crate::chain::note::Note;
 
     fn note(s: &str) -> Transaction {
         Transaction::Note(Note::new(s).unwrap())

@@ -3,7 +3,7 @@
 //! Decoding never trusts a length from the input: every count is checked against its cap before
 //! anything is allocated, so a corrupt or hostile buffer costs at most its own size.
 
-use super::transaction::NoteError;
+use super::note::NoteError;
 
 /// Why bytes are not a valid encoding.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,4 +1,11 @@
-//! Balances and nonces: the value rules a block must satisfy against the state of its parent.
+//! Balances and nonces: the value rules a block must satisfy against the state of its parent,
+//! and the rules every transfer is held to, in a block or in the mempool.
+//!
+//! The per-transfer rules are three functions, one per kind of knowledge they need:
+//! [`validate_amounts`] (none), [`validate_spend`] (the sender's account) and
+//! [`validate_signature`] (the chain). Block validation, [`apply_block`] and the node's mempool
+//! call them, so a transfer is refused for the same reason, with the same [`Rule`], wherever it
+//! is checked.
 //!
 //! The caller loads the accounts a block touches (its [`touched`] addresses) into a map, and
 //! [`apply_block`] checks every transfer and the reward against them while updating them. Keeping
@@ -8,10 +15,11 @@
 use super::address::Address;
 use super::amount::Amount;
 use super::block::Block;
+use super::hash::BlockHash;
 use super::header::Height;
 use super::params::ChainParams;
-use super::transaction::{Reward, Transaction};
-use super::validation::Rule;
+use super::rule::Rule;
+use super::transaction::{Reward, Transaction, Transfer};
 use std::collections::HashMap;
 
 /// An account's state: its balance, and how many transfers it has sent (the nonce its next
@@ -81,6 +89,65 @@ pub fn block_reward(to: Address, height: Height, transactions: &[Transaction]) -
     Transaction::Reward(Reward { to, amount, height })
 }
 
+/// The rules a transfer is held to on its own: it moves something, and its amount plus its fee
+/// fit in an amount. Returns that cost. (The transfer's id, a hash, is computed only to name a
+/// broken rule.)
+pub fn validate_amounts(transfer: &Transfer) -> Result<Amount, Rule> {
+    if transfer.amount == Amount::ZERO {
+        return Err(Rule::ZeroAmount {
+            txid: transfer.txid(),
+        });
+    }
+    transfer.cost().ok_or_else(|| Rule::AmountOverflow {
+        txid: transfer.txid(),
+    })
+}
+
+/// The rules a transfer is held to against the account it spends from: it carries the
+/// account's next nonce (so it is neither a replay nor ahead of a missing one), and the
+/// account's balance covers its cost. Returns the account once the transfer has left it.
+///
+/// `sender` is whatever state the transfer follows: the parent's account, less the block's
+/// earlier transfers, in [`apply_block`]; the tip's account, less what is already pending, in
+/// the mempool.
+pub fn validate_spend(sender: &Account, transfer: &Transfer) -> Result<Account, Rule> {
+    let cost = transfer.cost().ok_or_else(|| Rule::AmountOverflow {
+        txid: transfer.txid(),
+    })?;
+    if transfer.nonce != sender.nonce {
+        return Err(Rule::BadNonce {
+            txid: transfer.txid(),
+            expected: sender.nonce,
+            got: transfer.nonce,
+        });
+    }
+    let balance = sender
+        .balance
+        .checked_sub(cost)
+        .ok_or_else(|| Rule::InsufficientBalance {
+            txid: transfer.txid(),
+            balance: sender.balance,
+            needed: cost,
+        })?;
+    Ok(Account {
+        balance,
+        nonce: sender.nonce + 1,
+    })
+}
+
+/// The rule a transfer is held to against the chain: its signature verifies for `chain` (the
+/// genesis hash), strictly. Blocks check theirs in a batch instead (see
+/// [`SignatureCheck`](super::SignatureCheck)), which reports the same rule.
+pub fn validate_signature(transfer: &Transfer, chain: &BlockHash) -> Result<(), Rule> {
+    if transfer.verify_signature(chain) {
+        Ok(())
+    } else {
+        Err(Rule::BadSignature {
+            txid: transfer.txid(),
+        })
+    }
+}
+
 /// Applies `block`'s transfers in order, then its reward, to `accounts`. Each transfer must carry
 /// its sender's next nonce and be covered by the sender's balance at that point; the reward may
 /// claim at most the subsidy plus the block's fees. On error the map is partly updated and must
@@ -91,26 +158,9 @@ pub fn apply_block(block: &Block, accounts: &mut Accounts) -> Result<(), Rule> {
         let Transaction::Transfer(t) = tx else {
             continue;
         };
-        let txid = tx.txid();
-        let overflow = || Rule::AmountOverflow { txid };
-        let cost = t.cost().ok_or_else(overflow)?;
+        let overflow = || Rule::AmountOverflow { txid: t.txid() };
         let sender = accounts.entry(t.from).or_default();
-        if t.nonce != sender.nonce {
-            return Err(Rule::BadNonce {
-                txid,
-                expected: sender.nonce,
-                got: t.nonce,
-            });
-        }
-        sender.balance = sender
-            .balance
-            .checked_sub(cost)
-            .ok_or(Rule::InsufficientBalance {
-                txid,
-                balance: sender.balance,
-                needed: cost,
-            })?;
-        sender.nonce += 1;
+        *sender = validate_spend(sender, t)?;
         let recipient = accounts.entry(t.to).or_default();
         recipient.balance = recipient
             .balance

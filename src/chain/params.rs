@@ -1,17 +1,24 @@
 //! Chain parameters, the genesis block they determine, and difficulty retargeting.
 
 use super::amount::Amount;
-use super::block::{merkle_root, Block};
+use super::block::{merkle_root, Block, VerifiedBlock};
 use super::hash::BlockHash;
 use super::header::{Header, Height, Timestamp};
+use super::note::Note;
 use super::pow::{Difficulty, Target};
-use super::transaction::{Note, Transaction};
-use super::validation::VerifiedBlock;
+use super::transaction::Transaction;
+use std::num::NonZeroU32;
 
 /// What every node of one chain must agree on. The genesis block is derived from these (its
 /// target is the starting difficulty, its note spells out the retarget rule), so two nodes with
 /// different parameters have different genesis hashes and never mix their blocks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+///
+/// Build it with [`ChainParams::new`] and [`ChainParams::with_retarget`] (or decode or
+/// deserialise it), never by assigning a field: the genesis hash is computed once, there, because
+/// every validated block and every submitted transfer asks for it. The fields stay public for
+/// reading. Two parameters are equal when their rules are; JSON carries the rules alone.
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Rules")]
 pub struct ChainParams {
     /// Header version every block of the chain carries.
     pub version: u32,
@@ -20,7 +27,33 @@ pub struct ChainParams {
     pub difficulty: Difficulty,
     /// How the difficulty follows the pace of blocks; `None` keeps it fixed forever.
     pub retarget: Option<Retarget>,
+    /// The hash of [`ChainParams::genesis`], which the fields above determine.
+    #[serde(skip)]
+    genesis_hash: BlockHash,
 }
+
+/// The rules alone, as JSON carries them: what [`ChainParams`] is read from.
+#[derive(serde::Deserialize)]
+struct Rules {
+    version: u32,
+    difficulty: Difficulty,
+    retarget: Option<Retarget>,
+}
+
+impl From<Rules> for ChainParams {
+    fn from(r: Rules) -> Self {
+        ChainParams::from_rules(r.version, r.difficulty, r.retarget)
+    }
+}
+
+impl PartialEq for ChainParams {
+    fn eq(&self, other: &Self) -> bool {
+        (self.version, self.difficulty, self.retarget)
+            == (other.version, other.difficulty, other.retarget)
+    }
+}
+
+impl Eq for ChainParams {}
 
 /// Every `interval` blocks the target is scaled by how long the last period took against how long
 /// it should have taken, by at most `max_factor` either way.
@@ -34,8 +67,11 @@ pub struct ChainParams {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "RetargetFields")]
 pub struct Retarget {
-    interval: u32,
-    block_time_ms: u64,
+    /// Never zero (it is at least 2), so `Option<Retarget>` takes no more room than a
+    /// `Retarget`. With the block time in 32 bits (it is at most a day) this keeps
+    /// [`ChainParams`], genesis hash included, small enough to pass and return by value.
+    interval: NonZeroU32,
+    block_time_ms: u32,
     max_factor: u32,
 }
 
@@ -76,6 +112,9 @@ impl Retarget {
         block_time_ms: u64,
         max_factor: u32,
     ) -> Result<Retarget, RetargetError> {
+        let Some(nonzero) = NonZeroU32::new(interval) else {
+            return Err(RetargetError::Interval(interval));
+        };
         if interval < 2 || interval > Self::MAX_INTERVAL {
             return Err(RetargetError::Interval(interval));
         }
@@ -86,20 +125,21 @@ impl Retarget {
             return Err(RetargetError::Factor(max_factor));
         }
         Ok(Retarget {
-            interval,
-            block_time_ms,
+            interval: nonzero,
+            // Cannot truncate: at most a day of milliseconds, checked above.
+            block_time_ms: block_time_ms as u32,
             max_factor,
         })
     }
 
     /// Blocks per period.
     pub const fn interval(&self) -> u32 {
-        self.interval
+        self.interval.get()
     }
 
     /// The block interval the chain aims for.
     pub const fn block_time_ms(&self) -> u64 {
-        self.block_time_ms
+        self.block_time_ms as u64
     }
 
     /// Most the target is multiplied or divided by at one retarget.
@@ -109,14 +149,14 @@ impl Retarget {
 
     /// Whether a block at `height` opens a period (and so carries a recomputed target).
     pub fn is_boundary(&self, height: Height) -> bool {
-        height != Height::GENESIS && height.get() % u64::from(self.interval) == 0
+        height != Height::GENESIS && height.get() % u64::from(self.interval()) == 0
     }
 
     /// `old` scaled by how long the period from `first` to `last` took against the aim, the
     /// ratio clamped to `max_factor` either way, and the result kept between `limit` (the easiest
     /// target) and the hardest. A period whose clock runs backwards counts as the shortest.
     pub fn adjust(&self, old: Target, first: Timestamp, last: Timestamp, limit: Target) -> Target {
-        let expected = u128::from(self.block_time_ms) * u128::from(self.interval - 1);
+        let expected = u128::from(self.block_time_ms) * u128::from(self.interval() - 1);
         let factor = u128::from(self.max_factor);
         // Clamping the time first keeps the product in range; clamping the result too keeps the
         // bound exact where `expected / factor` rounds down (tiny block times).
@@ -152,17 +192,25 @@ impl ChainParams {
     const GENESIS_NOTE: &'static str = "ferrochain genesis";
 
     /// A chain whose every block carries `difficulty`.
-    pub const fn new(difficulty: Difficulty) -> Self {
-        ChainParams {
-            version: Self::BLOCK_VERSION,
-            difficulty,
-            retarget: None,
-        }
+    pub fn new(difficulty: Difficulty) -> Self {
+        Self::from_rules(Self::BLOCK_VERSION, difficulty, None)
     }
 
     /// The same chain with its difficulty following `retarget` (or fixed, with `None`).
-    pub const fn with_retarget(self, retarget: Option<Retarget>) -> Self {
-        ChainParams { retarget, ..self }
+    pub fn with_retarget(self, retarget: Option<Retarget>) -> Self {
+        Self::from_rules(self.version, self.difficulty, retarget)
+    }
+
+    /// The one place parameters are made, so the cached genesis hash always matches the rules.
+    fn from_rules(version: u32, difficulty: Difficulty, retarget: Option<Retarget>) -> Self {
+        let mut params = ChainParams {
+            version,
+            difficulty,
+            retarget,
+            genesis_hash: BlockHash::ZERO,
+        };
+        params.genesis_hash = params.genesis().hash();
+        params
     }
 
     /// The easiest target the chain allows, and its first blocks' target.
@@ -182,7 +230,7 @@ impl ChainParams {
     ) -> Result<Target, E> {
         match self.retarget {
             Some(r) if r.is_boundary(height) => {
-                let first = timestamp_at(Height::new(height.get() - u64::from(r.interval)))?;
+                let first = timestamp_at(Height::new(height.get() - u64::from(r.interval())))?;
                 Ok(r.adjust(parent_target, first, parent_time, self.initial_target()))
             }
             // Retargeting off, or mid-period: the parent's target carries over.
@@ -204,8 +252,8 @@ impl ChainParams {
             Some(r) => format!(
                 "{}; retarget every {} blocks toward {} ms per block, by at most {}x",
                 Self::GENESIS_NOTE,
-                r.interval,
-                r.block_time_ms,
+                r.interval(),
+                r.block_time_ms(),
                 r.max_factor
             ),
         };
@@ -221,14 +269,26 @@ impl ChainParams {
             target: self.initial_target(),
             nonce: 0,
         };
-        VerifiedBlock::new_unchecked(Block {
-            header,
-            transactions,
-        })
+        let hash = header.hash();
+        VerifiedBlock::new_unchecked(
+            Block {
+                header,
+                transactions,
+            },
+            hash,
+        )
     }
 
+    /// The genesis block's hash, which names the chain (transfers sign it); computed once.
     pub fn genesis_hash(&self) -> BlockHash {
-        self.genesis().hash()
+        // Catches a field assigned after construction in every debug build (and so in every
+        // test), where the cached hash would name another chain than the rules.
+        debug_assert_eq!(
+            self.genesis_hash,
+            self.genesis().hash(),
+            "ChainParams fields changed after construction"
+        );
+        self.genesis_hash
     }
 
     /// Version and difficulty bits, then (with retargeting) interval, block time and factor; all
@@ -238,8 +298,8 @@ impl ChainParams {
         out.extend_from_slice(&self.version.to_le_bytes());
         out.extend_from_slice(&self.difficulty.bits().to_le_bytes());
         if let Some(r) = self.retarget {
-            out.extend_from_slice(&r.interval.to_le_bytes());
-            out.extend_from_slice(&r.block_time_ms.to_le_bytes());
+            out.extend_from_slice(&r.interval().to_le_bytes());
+            out.extend_from_slice(&r.block_time_ms().to_le_bytes());
             out.extend_from_slice(&r.max_factor.to_le_bytes());
         }
         out
@@ -253,11 +313,11 @@ impl ChainParams {
             24 => Some(Retarget::new(u32_at(8)?, u64_at(12)?, u32_at(20)?).ok()?),
             _ => return None,
         };
-        Some(ChainParams {
-            version: u32_at(0)?,
-            difficulty: Difficulty::new(u64::from(u32_at(4)?)).ok()?,
+        Some(ChainParams::from_rules(
+            u32_at(0)?,
+            Difficulty::new(u64::from(u32_at(4)?)).ok()?,
             retarget,
-        })
+        ))
     }
 }
 
@@ -268,8 +328,8 @@ impl std::fmt::Display for ChainParams {
             Some(r) => write!(
                 f,
                 ", retargeted every {} blocks toward a block every {} s (at most {}x)",
-                r.interval,
-                r.block_time_ms as f64 / 1000.0,
+                r.interval(),
+                r.block_time_ms() as f64 / 1000.0,
                 r.max_factor
             )?,
             None => write!(f, ", fixed")?,
@@ -338,6 +398,59 @@ mod tests {
             r#"{"interval":1,"block_time_ms":1000,"max_factor":4}"#
         )
         .is_err());
+    }
+
+    /// The cache is only as good as its agreement with a fresh build, however the parameters
+    /// were made.
+    #[test]
+    fn the_cached_genesis_hash_is_the_genesis_blocks_hash() {
+        let fixed = ChainParams::new(Difficulty::new(5).unwrap());
+        let json = serde_json::to_string(&ChainParams::default()).unwrap();
+        for p in [
+            ChainParams::default(),
+            fixed,
+            fixed.with_retarget(Some(retarget())),
+            ChainParams::default().with_retarget(None),
+            ChainParams::decode(&ChainParams::default().encode()).unwrap(),
+            serde_json::from_str(&json).unwrap(),
+        ] {
+            assert_eq!(p.genesis_hash, p.genesis().hash(), "{p}");
+        }
+        // Retargeting changed the rules, so the hash followed.
+        assert_ne!(
+            fixed.genesis_hash(),
+            fixed.with_retarget(Some(retarget())).genesis_hash()
+        );
+    }
+
+    /// `GET /status` carries the parameters; the CLI and older nodes read exactly these fields.
+    #[test]
+    fn parameters_json_is_the_rules_alone() {
+        let json = serde_json::to_value(ChainParams::default()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "version": 3,
+                "difficulty": 20,
+                "retarget": {"interval": 30, "block_time_ms": 10_000, "max_factor": 4}
+            })
+        );
+        let fixed: ChainParams =
+            serde_json::from_str(r#"{"version":3,"difficulty":5,"retarget":null}"#).unwrap();
+        assert_eq!(fixed, ChainParams::new(Difficulty::new(5).unwrap()));
+        let older: ChainParams = serde_json::from_str(r#"{"version":3,"difficulty":5}"#).unwrap();
+        assert_eq!(older, fixed);
+    }
+
+    /// Parameters are copied into every error that names them (a store holding other ones names
+    /// two): the genesis hash they carry must not make them much bigger than their rules.
+    #[test]
+    fn parameters_stay_small_enough_to_copy() {
+        assert_eq!(
+            std::mem::size_of::<Option<Retarget>>(),
+            std::mem::size_of::<Retarget>()
+        );
+        assert!(std::mem::size_of::<ChainParams>() <= 52);
     }
 
     #[test]

@@ -64,13 +64,22 @@ impl<'de> serde::Deserialize<'de> for Difficulty {
     }
 }
 
+/// Text that is not a difficulty (`--difficulty`, for one).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseDifficultyError {
+    #[error("not a number of bits: {0:?}")]
+    NotANumber(String),
+    #[error(transparent)]
+    OutOfRange(#[from] DifficultyError),
+}
+
 impl std::str::FromStr for Difficulty {
-    type Err = String;
+    type Err = ParseDifficultyError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bits: u64 = s
             .parse()
-            .map_err(|_| format!("not a number of bits: {s:?}"))?;
-        Difficulty::new(bits).map_err(|e| e.to_string())
+            .map_err(|_| ParseDifficultyError::NotANumber(s.to_owned()))?;
+        Ok(Difficulty::new(bits)?)
     }
 }
 
@@ -197,15 +206,24 @@ impl<'de> serde::Deserialize<'de> for Target {
     }
 }
 
+/// Text that is not a target's compact form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseTargetError {
+    #[error("a target is 8 hex digits, got {0:?}")]
+    NotHex(String),
+    #[error(transparent)]
+    NotATarget(#[from] TargetError),
+}
+
 impl std::str::FromStr for Target {
-    type Err = String;
+    type Err = ParseTargetError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let not_hex = || ParseTargetError::NotHex(s.to_owned());
         if s.len() != 8 {
-            return Err(format!("a target is 8 hex digits, got {s:?}"));
+            return Err(not_hex());
         }
-        let compact = u32::from_str_radix(s, 16)
-            .map_err(|_| format!("a target is 8 hex digits, got {s:?}"))?;
-        Target::from_compact(compact).map_err(|e| e.to_string())
+        let compact = u32::from_str_radix(s, 16).map_err(|_| not_hex())?;
+        Ok(Target::from_compact(compact)?)
     }
 }
 
@@ -295,7 +313,18 @@ mod tests {
         );
         assert_eq!(Target::EASIEST.work(), Work::from_u128(1));
         assert_eq!(Target::HARDEST.work(), Work::from_u128(1 << 64));
-        assert!("abc".parse::<Difficulty>().is_err());
+        assert_eq!(
+            "abc".parse::<Difficulty>(),
+            Err(ParseDifficultyError::NotANumber("abc".into()))
+        );
+        assert_eq!(
+            "65".parse::<Difficulty>(),
+            Err(ParseDifficultyError::OutOfRange(DifficultyError(65)))
+        );
+        assert_eq!(
+            "12".parse::<Difficulty>(),
+            Difficulty::new(12).map_err(Into::into)
+        );
     }
 
     #[test]
@@ -330,8 +359,16 @@ mod tests {
             assert_eq!(Target::from_compact(bad), Err(TargetError(bad)));
         }
         assert!("15800000".parse::<Target>().is_ok());
-        assert!("1580000".parse::<Target>().is_err());
-        assert!("zz800000".parse::<Target>().is_err());
+        for bad in ["1580000", "zz800000"] {
+            assert_eq!(
+                bad.parse::<Target>(),
+                Err(ParseTargetError::NotHex(bad.into()))
+            );
+        }
+        assert_eq!(
+            "01400000".parse::<Target>(),
+            Err(ParseTargetError::NotATarget(TargetError(0x0140_0000)))
+        );
     }
 
     #[test]

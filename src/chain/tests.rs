@@ -574,3 +574,194 @@ fn a_retarget_block_must_carry_the_new_target_and_not_step_back_in_time() {
     // Inside a period a block may be stamped before its parent, as long as it is after the median.
     push_block(&mut verifier, &tip, -100, |_| {}).unwrap();
 }
+
+// --- the standalone checks: what a block is held to before its parent is known ---------------
+
+#[track_caller]
+fn standalone_rule(block: &Block) -> Rule {
+    validate_standalone(block, &params())
+        .expect_err("the mutated block must be refused")
+        .rule
+}
+
+#[test]
+fn a_well_formed_block_passes_the_standalone_checks_whatever_its_parent() {
+    let (genesis, _) = genesis_parent();
+    let good = child_of(&genesis, vec![note("a"), note("b")]);
+    assert_eq!(validate_standalone(&good, &params()), Ok(good.hash()));
+    // Height, parent and time are context: a block pointing anywhere still passes here.
+    let elsewhere = remined(good.clone(), |h| {
+        h.prev_hash = BlockHash::from_bytes([7; 32]);
+        h.height = Height::new(40);
+    });
+    assert!(validate_standalone(&elsewhere, &params()).is_ok());
+    // So does a target harder than the chain's easiest, which a retarget may demand.
+    let harder = remined(good, |h| {
+        h.target = Difficulty::new(BITS + 2).unwrap().target()
+    });
+    assert!(validate_standalone(&harder, &params()).is_ok());
+}
+
+#[test]
+fn each_standalone_mutation_breaks_its_rule_as_full_validation_does() {
+    let (genesis, parent) = genesis_parent();
+    let good = child_of(&genesis, vec![note("a"), note("b")]);
+
+    // Easier than the chain ever allows, though its hash meets what it claims.
+    let easy = remined(good.clone(), |h| {
+        h.target = Difficulty::new(1).unwrap().target()
+    });
+    assert_eq!(
+        standalone_rule(&easy),
+        Rule::BadTarget {
+            required: params().initial_target(),
+            got: easy.header.target
+        }
+    );
+
+    let mut unmined = good.clone();
+    while params().initial_target().check_hash(&unmined.hash()) {
+        unmined.header.nonce += 1;
+    }
+    let mut edited = good.clone();
+    edited.transactions[2] = note("B");
+    let duplicated = child_of(&genesis, vec![note("a"), note("a")]);
+    let many = child_of(
+        &genesis,
+        (0..=Block::MAX_TRANSACTIONS)
+            .map(|i| note(&i.to_string()))
+            .collect(),
+    );
+    for (block, expected) in [
+        (&unmined, "bad_proof_of_work"),
+        (&edited, "bad_merkle_root"),
+        (&duplicated, "duplicate_transaction"),
+        (&many, "too_many_transactions"),
+    ] {
+        let rule = standalone_rule(block);
+        assert_eq!(rule.code(), expected, "{rule}");
+        // The same rule, with the same details, in full validation.
+        assert_eq!(rule_of(block.clone(), &parent), rule);
+    }
+}
+
+// --- the per-transfer rules: the same functions for blocks and for the mempool ---------------
+
+fn transfer(from: u8, amount: u64, fee: u64, nonce: u64) -> Transfer {
+    let Transaction::Transfer(t) = pay(&key(from), address_of(&key(2)), amount, fee, nonce) else {
+        unreachable!()
+    };
+    t
+}
+
+fn account(balance: u64, nonce: u64) -> Account {
+    Account {
+        balance: Amount::from_units(balance),
+        nonce,
+    }
+}
+
+#[test]
+fn a_transfers_amounts_must_move_something_and_fit() {
+    assert_eq!(
+        validate_amounts(&transfer(1, 300, 5, 0)),
+        Ok(Amount::from_units(305))
+    );
+    let zero = transfer(1, 0, 5, 0);
+    assert_eq!(
+        validate_amounts(&zero),
+        Err(Rule::ZeroAmount { txid: zero.txid() })
+    );
+    let overflow = transfer(1, u64::MAX, 1, 0);
+    assert_eq!(
+        validate_amounts(&overflow),
+        Err(Rule::AmountOverflow {
+            txid: overflow.txid()
+        })
+    );
+}
+
+#[test]
+fn a_spend_takes_the_next_nonce_and_is_covered_by_the_balance() {
+    let t = transfer(1, 300, 5, 0);
+    assert_eq!(validate_spend(&account(1000, 0), &t), Ok(account(695, 1)));
+    // Exactly the balance is enough.
+    assert_eq!(validate_spend(&account(305, 0), &t), Ok(account(0, 1)));
+    assert_eq!(
+        validate_spend(&account(304, 0), &t),
+        Err(Rule::InsufficientBalance {
+            txid: t.txid(),
+            balance: Amount::from_units(304),
+            needed: Amount::from_units(305),
+        })
+    );
+    // After one transfer: a replay of it, and one that skips a nonce.
+    for nonce in [0, 2] {
+        let t = transfer(1, 1, 0, nonce);
+        assert_eq!(
+            validate_spend(&account(1000, 1), &t),
+            Err(Rule::BadNonce {
+                txid: t.txid(),
+                expected: 1,
+                got: nonce,
+            })
+        );
+    }
+    let overflow = transfer(1, u64::MAX, 1, 0);
+    assert!(matches!(
+        validate_spend(&account(1000, 0), &overflow),
+        Err(Rule::AmountOverflow { .. })
+    ));
+}
+
+#[test]
+fn a_signature_verifies_only_unchanged_and_on_its_chain() {
+    let chain = params().genesis_hash();
+    let t = transfer(1, 300, 5, 0);
+    assert_eq!(validate_signature(&t, &chain), Ok(()));
+    let mut forged = t.clone();
+    forged.amount = Amount::from_units(999);
+    assert_eq!(
+        validate_signature(&forged, &chain),
+        Err(Rule::BadSignature {
+            txid: forged.txid()
+        })
+    );
+    let other = ChainParams::new(Difficulty::new(BITS + 1).unwrap()).genesis_hash();
+    assert!(matches!(
+        validate_signature(&t, &other),
+        Err(Rule::BadSignature { .. })
+    ));
+}
+
+/// The API reports these codes (`POST /transactions`, `POST /add_block`); clients match them.
+#[test]
+fn per_transfer_rules_keep_the_codes_the_api_reports() {
+    let txid = TxId::from_bytes([1; 32]);
+    let codes = [
+        Rule::ZeroAmount { txid },
+        Rule::AmountOverflow { txid },
+        Rule::BadSignature { txid },
+        Rule::BadNonce {
+            txid,
+            expected: 0,
+            got: 1,
+        },
+        Rule::InsufficientBalance {
+            txid,
+            balance: Amount::ZERO,
+            needed: Amount::from_units(1),
+        },
+    ]
+    .map(|r| r.code());
+    assert_eq!(
+        codes,
+        [
+            "zero_amount",
+            "amount_overflow",
+            "bad_signature",
+            "bad_nonce",
+            "insufficient_balance"
+        ]
+    );
+}

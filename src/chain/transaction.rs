@@ -9,52 +9,8 @@ use super::amount::Amount;
 use super::encode::{DecodeError, Reader};
 use super::hash::{sha256d, BlockHash, TxId};
 use super::header::Height;
+use super::note::{Note, NoteError};
 use std::fmt;
-
-/// A free-text entry such as `"Alice pays Bob 10 BTC"`: recorded in the chain, moves no value.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Note(String);
-
-/// Why a string cannot be a note.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NoteError {
-    #[error("a transaction cannot be empty")]
-    Empty,
-    #[error("a transaction is at most {max} bytes, got {len}", max = Note::MAX_BYTES)]
-    TooLong { len: usize },
-}
-
-impl Note {
-    /// Long enough for any sentence a person types, short enough that a full block stays small.
-    pub const MAX_BYTES: usize = 256;
-
-    pub fn new(text: impl Into<String>) -> Result<Note, NoteError> {
-        let text = text.into();
-        if text.is_empty() {
-            Err(NoteError::Empty)
-        } else if text.len() > Self::MAX_BYTES {
-            Err(NoteError::TooLong { len: text.len() })
-        } else {
-            Ok(Note(text))
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Note {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.0, f)
-    }
-}
-
-impl fmt::Display for Note {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// A signed payment from one account to another.
 ///
@@ -251,7 +207,7 @@ impl Transaction {
     /// Length of [`Transaction::encode`]'s output, without encoding.
     pub fn encoded_len(&self) -> usize {
         match self {
-            Transaction::Note(n) => 1 + 2 + n.0.len(),
+            Transaction::Note(n) => 1 + 2 + n.as_str().len(),
             Transaction::Transfer(_) => Self::TRANSFER_LEN,
             Transaction::Reward(_) => Self::REWARD_LEN,
         }
@@ -262,8 +218,8 @@ impl Transaction {
             Transaction::Note(n) => {
                 out.push(Self::TAG_NOTE);
                 // Cannot truncate: a note is at most 256 bytes.
-                out.extend_from_slice(&(n.0.len() as u16).to_le_bytes());
-                out.extend_from_slice(n.0.as_bytes());
+                out.extend_from_slice(&(n.as_str().len() as u16).to_le_bytes());
+                out.extend_from_slice(n.as_str().as_bytes());
             }
             Transaction::Transfer(t) => encode_transfer(t, out),
             Transaction::Reward(r) => {
@@ -352,7 +308,7 @@ impl serde::Serialize for Transaction {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let id = Some(self.txid());
         match self {
-            Transaction::Note(n) => s.serialize_str(&n.0),
+            Transaction::Note(n) => s.serialize_str(n.as_str()),
             Transaction::Transfer(t) => TypedJson::Transfer {
                 from: t.from,
                 to: t.to,
@@ -459,18 +415,6 @@ impl serde::Serialize for Transfer {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn note_limits() {
-        assert_eq!(Note::new(""), Err(NoteError::Empty));
-        assert!(Note::new("x".repeat(Note::MAX_BYTES)).is_ok());
-        assert_eq!(
-            Note::new("x".repeat(Note::MAX_BYTES + 1)),
-            Err(NoteError::TooLong {
-                len: Note::MAX_BYTES + 1
-            })
-        );
-    }
 
     #[test]
     fn encoding_round_trips_and_ids_differ() {

@@ -1,16 +1,21 @@
-//! Consensus rules: every check a block must pass before a node stores or relays it.
+//! Consensus rules for blocks: every check a block must pass before a node stores or relays it.
 //!
 //! Validation is pure. The caller supplies what the rules need to know about the block's
 //! ancestors (a [`Parent`]) and the current time, so the same code checks a block from a peer, a
 //! freshly mined one, and a whole chain downloaded by the CLI.
+//!
+//! Two entries share the same checks. [`validate_standalone`] holds a block to what it can be
+//! held to without its parent (the node's orphan precheck); [`validate_block`] holds it to
+//! everything, its parent included. Each rule is one function below, called by both where both
+//! check it, so they can never disagree on what a rule means.
 
-use super::amount::Amount;
-use super::block::Block;
+use super::block::{merkle_root, Block, VerifiedBlock};
 use super::hash::{BlockHash, TxId};
-use super::header::{Header, Height, Timestamp};
-use super::ledger::{apply_block, Accounts};
+use super::header::{Height, Timestamp};
+use super::ledger::{apply_block, validate_amounts, Accounts};
 use super::params::ChainParams;
 use super::pow::{Target, Work};
+use super::rule::{InvalidBlock, Rule};
 use super::transaction::{verify_signatures, Transaction, Transfer};
 use std::collections::{HashSet, VecDeque};
 
@@ -18,112 +23,6 @@ use std::collections::{HashSet, VecDeque};
 pub const MEDIAN_TIME_SPAN: usize = 11;
 /// How far ahead of the validating node's clock a block's timestamp may be.
 pub const MAX_FUTURE_DRIFT_MS: u64 = 2 * 60 * 60 * 1000;
-
-/// The rule a block breaks. `code()` is the stable name the API reports.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Rule {
-    #[error("genesis block {got} is not this chain's genesis {expected}")]
-    WrongGenesis { expected: BlockHash, got: BlockHash },
-    #[error("version {got} is not the chain's version {expected}")]
-    BadVersion { expected: u32, got: u32 },
-    #[error("height {got} does not follow its parent's height (expected {expected})")]
-    BadHeight { expected: Height, got: Height },
-    #[error("previous hash {got} is not the parent {expected}")]
-    BadPreviousHash { expected: BlockHash, got: BlockHash },
-    #[error("target {got} is not the {required} the chain requires here")]
-    BadTarget { required: Target, got: Target },
-    #[error("hash {hash} does not meet the target {target}")]
-    BadProofOfWork { hash: BlockHash, target: Target },
-    #[error("timestamp {timestamp} is not after the median of the last 11 blocks ({median})")]
-    TimestampTooOld {
-        timestamp: Timestamp,
-        median: Timestamp,
-    },
-    #[error("timestamp {timestamp} opens a retarget period but is before its parent's ({parent})")]
-    TimeWarp {
-        timestamp: Timestamp,
-        parent: Timestamp,
-    },
-    #[error("timestamp {timestamp} is more than 2 hours ahead of this node's clock ({now})")]
-    TimestampTooNew {
-        timestamp: Timestamp,
-        now: Timestamp,
-    },
-    #[error("{count} transactions exceed the limit of {max}")]
-    TooManyTransactions { count: usize, max: usize },
-    #[error("{size} bytes exceed the block size limit of {max}")]
-    TooLarge { size: usize, max: usize },
-    #[error("transaction {txid} appears more than once")]
-    DuplicateTransaction { txid: TxId },
-    #[error("Merkle root {got} does not match the transactions (computed {computed})")]
-    BadMerkleRoot {
-        computed: super::hash::MerkleRoot,
-        got: super::hash::MerkleRoot,
-    },
-    #[error("the first transaction must be the block reward")]
-    MissingReward,
-    #[error("transaction {index} is a second block reward")]
-    ExtraReward { index: usize },
-    #[error("the reward names height {got}, the block's height is {expected}")]
-    BadRewardHeight { expected: Height, got: Height },
-    #[error("the reward claims {got}, more than the subsidy plus fees ({max})")]
-    RewardTooLarge { got: Amount, max: Amount },
-    #[error("transfer {txid} moves nothing (amount 0)")]
-    ZeroAmount { txid: TxId },
-    #[error("transfer {txid} overflows an amount")]
-    AmountOverflow { txid: TxId },
-    #[error("transfer {txid} has an invalid signature")]
-    BadSignature { txid: TxId },
-    #[error("transfer {txid} has nonce {got}, the sender's next nonce is {expected} (replayed or out of order)")]
-    BadNonce { txid: TxId, expected: u64, got: u64 },
-    #[error("transfer {txid} spends {needed}, the sender has {balance}")]
-    InsufficientBalance {
-        txid: TxId,
-        balance: Amount,
-        needed: Amount,
-    },
-    #[error("its ancestor {ancestor} is invalid")]
-    InvalidAncestor { ancestor: BlockHash },
-}
-
-impl Rule {
-    pub fn code(&self) -> &'static str {
-        match self {
-            Rule::WrongGenesis { .. } => "wrong_genesis",
-            Rule::BadVersion { .. } => "bad_version",
-            Rule::BadHeight { .. } => "bad_height",
-            Rule::BadPreviousHash { .. } => "bad_previous_hash",
-            Rule::BadTarget { .. } => "bad_target",
-            Rule::BadProofOfWork { .. } => "bad_proof_of_work",
-            Rule::TimestampTooOld { .. } => "timestamp_too_old",
-            Rule::TimeWarp { .. } => "time_warp",
-            Rule::TimestampTooNew { .. } => "timestamp_too_new",
-            Rule::TooManyTransactions { .. } => "too_many_transactions",
-            Rule::TooLarge { .. } => "block_too_large",
-            Rule::DuplicateTransaction { .. } => "duplicate_transaction",
-            Rule::BadMerkleRoot { .. } => "bad_merkle_root",
-            Rule::MissingReward => "missing_reward",
-            Rule::ExtraReward { .. } => "extra_reward",
-            Rule::BadRewardHeight { .. } => "bad_reward_height",
-            Rule::RewardTooLarge { .. } => "reward_too_large",
-            Rule::ZeroAmount { .. } => "zero_amount",
-            Rule::AmountOverflow { .. } => "amount_overflow",
-            Rule::BadSignature { .. } => "bad_signature",
-            Rule::BadNonce { .. } => "bad_nonce",
-            Rule::InsufficientBalance { .. } => "insufficient_balance",
-            Rule::InvalidAncestor { .. } => "invalid_ancestor",
-        }
-    }
-}
-
-/// A block that breaks a rule, named by height and (computed) hash.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid block {height} ({hash}): {rule}")]
-pub struct InvalidBlock {
-    pub height: Height,
-    pub hash: BlockHash,
-    pub rule: Rule,
-}
 
 /// What validation needs to know about a block's parent and the chain behind it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,42 +52,41 @@ impl SignatureCheck for SingleThread {
     }
 }
 
-/// A block that passed every rule, with its hash computed once. Only validation (and the genesis
-/// constructor) make one, so storage cannot be handed a block nobody checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifiedBlock {
-    block: Block,
-    hash: BlockHash,
-}
-
-impl VerifiedBlock {
-    pub(super) fn new_unchecked(block: Block) -> Self {
-        let hash = block.hash();
-        VerifiedBlock { block, hash }
-    }
-
-    pub fn hash(&self) -> BlockHash {
-        self.hash
-    }
-
-    pub fn block(&self) -> &Block {
-        &self.block
-    }
-
-    pub fn header(&self) -> &Header {
-        &self.block.header
-    }
-
-    pub fn into_block(self) -> Block {
-        self.block
-    }
-}
-
 /// The median of up to [`MEDIAN_TIME_SPAN`] timestamps (the upper middle for an even count).
 pub fn median_time_past(timestamps: &[Timestamp]) -> Timestamp {
     let mut sorted = timestamps.to_vec();
     sorted.sort_unstable();
     sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
+/// Checks `block` against the rules it can be held to without its parent, cheapest first: a
+/// target no easier than the chain ever allows, met by the block's hash (one hash), the entry
+/// limits, then the Merkle root (a hash per entry). Returns the hash it computed.
+///
+/// Which target the block must carry depends on its ancestors, so only [`validate_block`] checks
+/// that; this keeps junk out of an orphan pool, and makes a flood cost the receiver one hash per
+/// block and the sender real work at the chain's easiest target.
+pub fn validate_standalone(block: &Block, params: &ChainParams) -> Result<BlockHash, InvalidBlock> {
+    let hash = block.hash();
+    standalone_rules(block, hash, params)
+        .map(|()| hash)
+        .map_err(|rule| InvalidBlock {
+            height: block.height(),
+            hash,
+            rule,
+        })
+}
+
+fn standalone_rules(block: &Block, hash: BlockHash, params: &ChainParams) -> Result<(), Rule> {
+    let (target, easiest) = (block.header.target, params.initial_target());
+    if target.value() > easiest.value() {
+        return Err(Rule::BadTarget {
+            required: easiest,
+            got: target,
+        });
+    }
+    validate_proof_of_work(target, hash)?;
+    validate_body(block)
 }
 
 /// Checks `block` as the child of `parent` against every rule that does not depend on account
@@ -202,8 +100,8 @@ pub fn validate_block(
     signatures: &dyn SignatureCheck,
 ) -> Result<VerifiedBlock, InvalidBlock> {
     let hash = block.hash();
-    match check_rules(&block, hash, parent, params, now, signatures) {
-        Ok(()) => Ok(VerifiedBlock { block, hash }),
+    match block_rules(&block, hash, parent, params, now, signatures) {
+        Ok(()) => Ok(VerifiedBlock::new_unchecked(block, hash)),
         Err(rule) => Err(InvalidBlock {
             height: block.height(),
             hash,
@@ -212,7 +110,10 @@ pub fn validate_block(
     }
 }
 
-fn check_rules(
+/// Every rule, cheapest first: the header against its parent, its proof of work and its time,
+/// then the body. The standalone bound on the target needs no check of its own here: the target
+/// demanded is [`ChainParams::next_target`]'s, which is never easier than that bound.
+fn block_rules(
     block: &Block,
     hash: BlockHash,
     parent: &Parent,
@@ -248,12 +149,7 @@ fn check_rules(
             got: h.target,
         });
     }
-    if !required.check_hash(&hash) {
-        return Err(Rule::BadProofOfWork {
-            hash,
-            target: required,
-        });
-    }
+    validate_proof_of_work(h.target, hash)?;
     if h.timestamp <= parent.median_time_past {
         return Err(Rule::TimestampTooOld {
             timestamp: h.timestamp,
@@ -277,8 +173,8 @@ fn check_rules(
             now,
         });
     }
-    check_body(block)?;
-    check_value_shape(block)?;
+    validate_body(block)?;
+    validate_value_shape(block)?;
     let transfers: Vec<&Transfer> = block
         .transactions
         .iter()
@@ -291,9 +187,18 @@ fn check_rules(
         })
 }
 
+/// The block's hash meets the target its header carries.
+fn validate_proof_of_work(target: Target, hash: BlockHash) -> Result<(), Rule> {
+    if target.check_hash(&hash) {
+        Ok(())
+    } else {
+        Err(Rule::BadProofOfWork { hash, target })
+    }
+}
+
 /// The reward comes first and only once, names the block's height; transfers move something and
 /// their cost fits in an amount.
-fn check_value_shape(block: &Block) -> Result<(), Rule> {
+fn validate_value_shape(block: &Block) -> Result<(), Rule> {
     match block.transactions.first() {
         Some(Transaction::Reward(r)) if r.height != block.height() => {
             return Err(Rule::BadRewardHeight {
@@ -307,22 +212,19 @@ fn check_value_shape(block: &Block) -> Result<(), Rule> {
     for (index, tx) in block.transactions.iter().enumerate().skip(1) {
         match tx {
             Transaction::Reward(_) => return Err(Rule::ExtraReward { index }),
-            Transaction::Transfer(t) if t.amount == Amount::ZERO => {
-                return Err(Rule::ZeroAmount { txid: tx.txid() })
+            Transaction::Transfer(t) => {
+                validate_amounts(t)?;
             }
-            Transaction::Transfer(t) if t.cost().is_none() => {
-                return Err(Rule::AmountOverflow { txid: tx.txid() })
-            }
-            _ => {}
+            Transaction::Note(_) => {}
         }
     }
     Ok(())
 }
 
 /// Size limits, uniqueness and the Merkle commitment: the rules that need no context.
-fn check_body(block: &Block) -> Result<(), Rule> {
-    let txids = check_entries(&block.transactions)?;
-    let computed = super::block::merkle_root(txids);
+fn validate_body(block: &Block) -> Result<(), Rule> {
+    let txids = validate_entries(&block.transactions)?;
+    let computed = merkle_root(txids);
     if computed != block.header.merkle_root {
         return Err(Rule::BadMerkleRoot {
             computed,
@@ -335,11 +237,11 @@ fn check_body(block: &Block) -> Result<(), Rule> {
 /// Checks entries about to be mined against the block limits and the uniqueness rule, so a
 /// miner never spends work on a block that would be refused.
 pub fn validate_transactions(transactions: &[Transaction]) -> Result<(), Rule> {
-    check_entries(transactions).map(drop)
+    validate_entries(transactions).map(drop)
 }
 
 /// Count, size and uniqueness; returns the transaction ids for the Merkle check.
-fn check_entries(transactions: &[Transaction]) -> Result<Vec<TxId>, Rule> {
+fn validate_entries(transactions: &[Transaction]) -> Result<Vec<TxId>, Rule> {
     let count = transactions.len();
     if count > Block::MAX_TRANSACTIONS {
         return Err(Rule::TooManyTransactions {

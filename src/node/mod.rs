@@ -46,8 +46,8 @@ pub use tasks::{Tasks, SHUTDOWN_GRACE};
 pub use transfers::{TransferSubmitted, Transfers};
 
 use crate::chain::{
-    Address, Amount, Block, BlockHash, ChainParams, ChainVerifier, Height, InvalidBlock, Target,
-    Timestamp, Transaction, Transfer, TxId, Work,
+    validate_signature, Address, Amount, Block, BlockHash, ChainParams, ChainVerifier, Height,
+    InvalidBlock, Target, Timestamp, Transaction, Transfer, TxId, Work,
 };
 use crate::mempool::{Mempool, MempoolError, Pending};
 use crate::mining::{Miner, MinerError, MiningStats, ProcessUsage, Progress, UsageMonitor};
@@ -421,37 +421,13 @@ impl Node {
         }
     }
 
-    /// The rules a block can be held to without its parent, cheapest first: a target no easier
-    /// than the chain ever allows, met by the proof of work (one hash), the entry limits, then
-    /// the Merkle root (a hash per entry). Which target the block must carry depends on its
-    /// ancestors, so full validation checks that; this only keeps junk out of the orphan pool and
-    /// makes a flood cost one hash per block here and real work at the chain's easiest target
-    /// for whoever sends it.
+    /// The rules a block can be held to without its parent (the core's
+    /// [`validate_standalone`](crate::chain::validate_standalone)): they keep junk out of the
+    /// orphan pool, and make a flood cost one hash per block here and real work for whoever
+    /// sends it.
     fn precheck(&self, block: &Block, hash: BlockHash) -> Result<(), InvalidBlock> {
-        use crate::chain::{merkle_root, validate_transactions, Rule};
-        let invalid = |rule| InvalidBlock {
-            height: block.height(),
-            hash,
-            rule,
-        };
-        let (target, easiest) = (block.header.target, self.params().initial_target());
-        if target.value() > easiest.value() {
-            return Err(invalid(Rule::BadTarget {
-                required: easiest,
-                got: target,
-            }));
-        }
-        if !target.check_hash(&hash) {
-            return Err(invalid(Rule::BadProofOfWork { hash, target }));
-        }
-        validate_transactions(&block.transactions).map_err(invalid)?;
-        let computed = merkle_root(block.transactions.iter().map(Transaction::txid));
-        if computed != block.header.merkle_root {
-            return Err(invalid(Rule::BadMerkleRoot {
-                computed,
-                got: block.header.merkle_root,
-            }));
-        }
+        let checked = crate::chain::validate_standalone(block, self.params())?;
+        debug_assert_eq!(checked, hash, "the caller hashed this block's header");
         Ok(())
     }
 
@@ -478,9 +454,8 @@ impl Node {
         if let Some(sender) = sender {
             peers.refuse_banned(&sender.url)?;
         }
-        let txid = transfer.txid();
-        if !transfer.verify_signature(&self.params().genesis_hash()) {
-            let error = MempoolError::BadSignature { txid };
+        if let Err(rule) = validate_signature(&transfer, &self.params().genesis_hash()) {
+            let error = MempoolError::from(rule);
             if let Some(sender) = sender {
                 if peers.vouches_for(sender).await {
                     peers.ban(&sender.url, &format_args!("sent {error}"));

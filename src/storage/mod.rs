@@ -60,10 +60,12 @@ pub enum StoreError {
          (use another --data-dir, or drop the flag to use the stored parameters)",
         path.display()
     )]
+    /// Boxed: two parameters (each caching its genesis hash) would make every store result
+    /// large.
     ParamsMismatch {
         path: PathBuf,
-        stored: ChainParams,
-        requested: ChainParams,
+        stored: Box<ChainParams>,
+        requested: Box<ChainParams>,
     },
     #[error(
         "the store's schema version {found} is newer than this build supports ({supported}); \
@@ -265,8 +267,8 @@ impl Store {
                     Some(requested) if requested != stored => {
                         return Err(StoreError::ParamsMismatch {
                             path: dir.to_owned(),
-                            stored,
-                            requested,
+                            stored: Box::new(stored),
+                            requested: Box::new(requested),
                         })
                     }
                     _ => stored,
