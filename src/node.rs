@@ -18,11 +18,12 @@ pub use orphans::{OrphanPool, Pooled, MAX_ORPHANS, MAX_ORPHAN_BYTES, ORPHAN_TTL}
 
 use crate::chain::{
     block_reward, merkle_root, prefers, validate_transactions, verify_signatures, Account, Address,
-    Amount, Block, BlockHash, ChainParams, ChainVerifier, Height, InvalidBlock, Rule,
-    SignatureCheck, Target, Timestamp, Transaction, Transfer, TxId, Work,
+    Block, BlockHash, ChainParams, ChainVerifier, Height, InvalidBlock, Rule, SignatureCheck,
+    Timestamp, Transaction, Transfer, TxId, Work,
 };
-use crate::mempool::{Mempool, MempoolError, Pending};
-use crate::mining::{self, Miner, MinerError, MiningStats, ProcessUsage, Progress, UsageMonitor};
+use crate::mempool::{Mempool, MempoolError};
+use crate::mining::{self, Miner, MinerError, MiningStats, UsageMonitor};
+use crate::network::message::{AccountView, Mined, NodeStatus, PeerSync, Resolved};
 use crate::network::{
     self, ChainPage, ClaimedTip, PeerBook, PeerClient, PeerError, PeerRecord, PeerSource, PeerUrl,
     RelayOutcome, Timeouts, WrongChain, DEFAULT_MAX_PEERS,
@@ -139,7 +140,7 @@ impl From<tokio::task::JoinError> for NodeError {
 
 /// What became of a block offered with [`Node::submit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Submitted {
+pub enum BlockOutcome {
     /// Stored and now on the main chain (possibly after a reorganisation).
     Connected,
     /// Stored on a side branch with no more work than the main chain.
@@ -181,25 +182,6 @@ pub enum TransactionStatus {
     },
 }
 
-/// An account at the tip, with what it has waiting in the mempool.
-#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
-pub struct AccountView {
-    pub address: Address,
-    pub balance: Amount,
-    /// Transfers this account has had mined.
-    pub nonce: u64,
-    pub pending: Pending,
-    /// The nonce the account's next transfer must carry.
-    pub next_nonce: u64,
-}
-
-/// A block mined by this node, with the search's figures.
-#[derive(Clone, Debug)]
-pub struct Mined {
-    pub block: Block,
-    pub stats: MiningStats,
-}
-
 /// The result of [`Node::verify`].
 #[derive(Clone, Debug)]
 pub struct Verified {
@@ -208,54 +190,6 @@ pub struct Verified {
     pub work: Work,
     /// The first invalid block, if any.
     pub error: Option<InvalidBlock>,
-}
-
-/// How syncing from one peer went.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct PeerSync {
-    pub peer: PeerUrl,
-    /// New valid blocks stored from this peer.
-    pub added: usize,
-    /// Why the peer's chain was not (fully) taken, if it was not.
-    pub error: Option<String>,
-    /// The peer was not asked: banned, backing off, or not handshaken (`error` says which).
-    pub skipped: bool,
-}
-
-/// The result of [`Node::resolve`].
-#[derive(Clone, Debug)]
-pub struct Resolved {
-    pub replaced: bool,
-    pub tip: Tip,
-    pub peers: Vec<PeerSync>,
-}
-
-/// A snapshot for `GET /status`.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct NodeStatus {
-    pub height: Height,
-    pub length: u64,
-    pub tip: BlockHash,
-    pub total_work: Work,
-    /// The target the next block must meet, and the same as fractional leading zero bits.
-    pub next_target: Target,
-    pub difficulty: f64,
-    /// The chain's rules: starting difficulty and retargeting.
-    pub params: ChainParams,
-    pub genesis: BlockHash,
-    pub version: &'static str,
-    pub peers: Vec<PeerUrl>,
-    pub mining: Progress,
-    pub last_mined: Option<MiningStats>,
-    pub syncing: bool,
-    /// The node's CPU (since the previous `status` call) and memory, for live views.
-    pub process: ProcessUsage,
-    /// Where this node's block rewards go.
-    pub miner: Address,
-    /// Transfers waiting in the mempool.
-    pub mempool: usize,
-    /// Blocks waiting in the orphan pool for their parent.
-    pub orphans: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -493,13 +427,13 @@ impl Node {
             difficulty: parent.next_target.difficulty_bits(),
             params: *self.params(),
             genesis: self.params().genesis_hash(),
-            version: env!("CARGO_PKG_VERSION"),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
             peers: self.peers(),
             mining: self.inner.miner.progress(),
             last_mined: self.inner.last_mined.lock().expect("stats lock").clone(),
             syncing: self.inner.syncing.load(Ordering::Relaxed),
-            process: self.inner.usage.lock().expect("usage lock").usage(),
-            miner: self.inner.miner_address,
+            process: Some(self.inner.usage.lock().expect("usage lock").usage()),
+            miner: Some(self.inner.miner_address),
             mempool: self.inner.mempool.lock().expect("mempool lock").len(),
             orphans: self.inner.orphans.lock().expect("orphans lock").len(),
         })
@@ -627,7 +561,7 @@ impl Node {
     }
 
     /// Takes a block from a client (`POST /add_block`); see [`Node::submit_from`].
-    pub async fn submit(&self, block: Block) -> Result<Submitted, NodeError> {
+    pub async fn submit(&self, block: Block) -> Result<BlockOutcome, NodeError> {
         self.submit_from(block, None).await
     }
 
@@ -643,7 +577,7 @@ impl Node {
         &self,
         block: Block,
         sender: Option<&Sender>,
-    ) -> Result<Submitted, NodeError> {
+    ) -> Result<BlockOutcome, NodeError> {
         if let Some(sender) = sender {
             self.refuse_banned(&sender.url)?;
         }
@@ -671,14 +605,14 @@ impl Node {
                     );
                 }
                 self.fetch_ancestors(sender);
-                Ok(Submitted::Orphan { parent })
+                Ok(BlockOutcome::Orphan { parent })
             }
-            None if report.known > 0 => Ok(Submitted::Known),
+            None if report.known > 0 => Ok(BlockOutcome::Known),
             None if report.connected(&hash) => {
                 self.spawn_relay(block);
-                Ok(Submitted::Connected)
+                Ok(BlockOutcome::Connected)
             }
-            None => Ok(Submitted::SideBranch),
+            None => Ok(BlockOutcome::SideBranch),
         }
     }
 
@@ -842,7 +776,7 @@ impl Node {
                 );
                 *self.inner.last_mined.lock().expect("stats lock") = Some(stats.clone());
                 self.spawn_relay(block.clone());
-                return Ok(Mined { block, stats });
+                return Ok(Mined::new(block, stats));
             }
             // A peer's block won the race for this height; mine again on top of it.
         }
@@ -1037,11 +971,7 @@ impl Node {
                 self.spawn_relay(block);
             }
         }
-        Ok(Resolved {
-            replaced,
-            tip,
-            peers,
-        })
+        Ok(Resolved::new(replaced, tip.length(), peers))
     }
 
     /// Syncs from `peer` (see `sync_from`) and applies the verdict to the peer book: a peer that
