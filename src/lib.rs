@@ -18,6 +18,9 @@
 //!   redirects), the peer protocol as a trait ([`network::PeerApi`]), peer URLs, the peer book
 //!   (back-off, drop and ban rules, pure), the same-chain handshake, block broadcast and chain
 //!   download.
+//!   - [`network::message`]: every request and response body of the REST API, which is also the
+//!     peer protocol, defined once with serde both ways: the API writes them, the peer client
+//!     and the CLI read them.
 //! - [`mempool`]: signed transfers waiting for a block, checked against the tip's accounts.
 //! - [`wallet`]: the client-side keystore; private keys never reach the node.
 //! - [`node`]: [`Node`](node::Node), the cheap-to-clone handle over the node's parts, each owning

@@ -1,17 +1,21 @@
-//! `GET /chain`, `POST /chain/locate`, `GET /blocks/<height or hash>` and `POST /add_block`.
+//! `GET /chain`, `POST /chain/locate`, `GET /chain/verify`, `GET /blocks/<height or hash>` and
+//! `POST /add_block`. Bodies are the types of [`crate::network::message`].
 
 use super::error::ApiError;
 use super::sender::ClaimedSender;
 use super::MAX_BLOCK_JSON;
 use crate::chain::{Block, BlockHash, Height, WireBlock};
-use crate::node::{Node, Submitted};
+use crate::network::message::{
+    open_object, BadBlock, BlockAdded, ChainPage, ChainPoint, ClaimedTip, LocateRequest, Located,
+    Verification,
+};
+use crate::node::{BlockOutcome, Node};
 use crate::storage::MAX_LOCATOR;
 use rocket::data::{Data, Limits, ToByteUnit};
 use rocket::http::{ContentType, Status};
 use rocket::response::stream::ByteStream;
 use rocket::serde::json::{self, Json};
 use rocket::State;
-use serde_json::{json, Value};
 
 /// Most blocks one page of `GET /chain` holds.
 pub const MAX_PAGE: usize = 1000;
@@ -58,27 +62,34 @@ fn chain(
         true => (limit.unwrap_or(100).min(MAX_PAGE), PAGE_BYTES),
         false => (usize::MAX, usize::MAX),
     };
-    let head = format!(r#"{{"length":{},"chain":"#, node.tip().length());
+    let head = ChainPage {
+        length: node.tip().length(),
+        chain: Vec::new(),
+    };
     Ok(stream_chain(
         node.inner().clone(),
-        head,
+        &head,
         from,
         limit,
         budget,
     ))
 }
 
-/// Streams `head` (the start of a JSON object, ending in a key), then the main chain from `from`
-/// as a JSON array of up to `limit` blocks and `budget` bytes, then the closing brace.
+/// Streams `head` (a message whose last field, `chain`, is left out of it), then the main chain
+/// from `from` as that field, a JSON array of up to `limit` blocks and `budget` bytes, then the
+/// closing brace.
 pub(super) fn stream_chain(
     node: Node,
-    head: String,
+    head: &impl serde::Serialize,
     from: Height,
     limit: usize,
     budget: usize,
 ) -> (ContentType, ByteStream![Vec<u8>]) {
+    // Writing to memory cannot fail, and the heads are plain structs of strings and numbers.
+    let mut head = open_object(head, "chain").expect("a message head serialises");
+    head.push(b'[');
     let stream = ByteStream! {
-        yield format!("{head}[").into_bytes();
+        yield head;
         let (mut next, mut sent, mut bytes) = (from, 0usize, 0usize);
         'pages: while sent < limit && bytes < budget {
             let want = STREAM_BATCH.min(limit - sent);
@@ -119,14 +130,6 @@ pub(super) fn stream_chain(
     (ContentType::JSON, stream)
 }
 
-/// `{"locator": [hash, ...]}`: a peer's main-chain hashes, newest first (see
-/// `storage/locator.rs`).
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LocateRequest {
-    locator: Vec<String>,
-}
-
 /// Where the caller's chain meets ours: the highest locator entry on our main chain (`fork`), and
 /// our tip, so the caller knows what there is to fetch (`GET /chain?from=<fork height + 1>`). The
 /// locator is checked whole before anything is looked up: at most [`MAX_LOCATOR`] entries, each a
@@ -136,7 +139,7 @@ struct LocateRequest {
 async fn locate(
     node: &State<Node>,
     body: Result<Json<LocateRequest>, json::Error<'_>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Located>, ApiError> {
     let request = body.map_err(ApiError::from_json)?.into_inner();
     let bad = |message: String| ApiError::new(Status::UnprocessableEntity, "bad_locator", message);
     if request.locator.is_empty() || request.locator.len() > MAX_LOCATOR {
@@ -163,28 +166,36 @@ async fn locate(
     })?;
     // Read after the lookup, so the tip is at or above the fork point unless a reorganisation
     // to a shorter chain happened in between (which the caller's page checks catch).
-    Ok(Json(json!({ "fork": fork, "tip": node.tip() })))
+    let tip = node.tip();
+    Ok(Json(Located {
+        fork: ChainPoint {
+            height: fork.height,
+            hash: fork.hash,
+        },
+        tip: ClaimedTip {
+            height: tip.height,
+            hash: tip.hash,
+            work: tip.work,
+        },
+    }))
 }
 
 /// Re-verifies the stored chain from genesis: `{"valid", "length", "total_work"}`, plus
 /// `"error"` (the first bad block and the rule it breaks) when it is not valid.
 #[rocket::get("/chain/verify")]
-async fn verify(node: &State<Node>) -> Result<Json<Value>, ApiError> {
+async fn verify(node: &State<Node>) -> Result<Json<Verification>, ApiError> {
     let verified = node.verify().await?;
-    let mut body = json!({
-        "valid": verified.error.is_none(),
-        "length": verified.length,
-        "total_work": verified.work,
-    });
-    if let Some(e) = verified.error {
-        body["error"] = json!({
-            "index": e.height,
-            "hash": e.hash,
-            "rule": e.rule.code(),
-            "message": e.to_string(),
-        });
-    }
-    Ok(Json(body))
+    Ok(Json(Verification {
+        valid: verified.error.is_none(),
+        length: verified.length,
+        total_work: verified.work,
+        error: verified.error.map(|e| BadBlock {
+            index: e.height,
+            hash: e.hash,
+            rule: e.rule.code().to_owned(),
+            message: e.to_string(),
+        }),
+    }))
 }
 
 /// One block by main-chain height, or any stored block by hash.
@@ -218,7 +229,7 @@ async fn add_block(
     sender: ClaimedSender,
     limits: &Limits,
     body: Data<'_>,
-) -> Result<(Status, Json<Value>), ApiError> {
+) -> Result<(Status, Json<BlockAdded>), ApiError> {
     let sender = sender.into_inner()?;
     let block = read_json::<WireBlock>(body, limits)
         .await?
@@ -226,20 +237,24 @@ async fn add_block(
         .map_err(|e| ApiError::new(Status::UnprocessableEntity, "hash_mismatch", e.to_string()))?;
     let (hash, height) = (block.hash(), block.height());
     let (status, message) = match node.submit_from(block, sender.as_ref()).await? {
-        Submitted::Connected => (Status::Created, "block added to the chain".to_owned()),
-        Submitted::Known => (Status::Ok, "block already known".to_owned()),
-        Submitted::SideBranch => (
+        BlockOutcome::Connected => (Status::Created, "block added to the chain".to_owned()),
+        BlockOutcome::Known => (Status::Ok, "block already known".to_owned()),
+        BlockOutcome::SideBranch => (
             Status::Accepted,
             "block stored on a side branch with less work than the chain".to_owned(),
         ),
-        Submitted::Orphan { parent } => (
+        BlockOutcome::Orphan { parent } => (
             Status::Accepted,
             format!("parent {parent} is unknown; the block waits while the node is catching up"),
         ),
     };
     Ok((
         status,
-        Json(json!({ "message": message, "hash": hash, "index": height })),
+        Json(BlockAdded {
+            message,
+            hash,
+            index: height,
+        }),
     ))
 }
 

@@ -1,13 +1,15 @@
 //! `ApiError`: the one place an error becomes an HTTP status and a JSON body.
 
 use crate::mempool::MempoolError;
+use crate::network::message::ErrorBody;
 use crate::node::NodeError;
 use rocket::http::Status;
 use rocket::response::{self, Responder};
 use rocket::serde::json::{self, Json};
 use rocket::Request;
 
-/// Every error the API returns: `{"error": "<code>", "message": "<what is wrong>"}`.
+/// Every error the API returns, answered as an [`ErrorBody`]:
+/// `{"error": "<code>", "message": "<what is wrong>"}`.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: Status,
@@ -102,7 +104,10 @@ impl From<NodeError> for ApiError {
 
 impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
-        let body = serde_json::json!({ "error": self.code, "message": self.message });
+        let body = ErrorBody {
+            error: self.code.to_owned(),
+            message: self.message,
+        };
         response::Response::build_from(Json(body).respond_to(req)?)
             .status(self.status)
             .ok()

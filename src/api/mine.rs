@@ -2,23 +2,15 @@
 
 use super::chain::read_body;
 use super::error::ApiError;
-use crate::chain::Transaction;
+use crate::network::message::{MineRequest, Mined};
 use crate::node::Node;
 use rocket::data::{Data, Limits};
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::State;
-use serde_json::{json, Value};
 
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![mine]
-}
-
-#[derive(Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MineRequest {
-    #[serde(default)]
-    transactions: Vec<Transaction>,
 }
 
 /// The body is optional: no body (or an empty one) mines a block with no entries.
@@ -27,19 +19,12 @@ async fn mine(
     node: &State<Node>,
     limits: &Limits,
     data: Data<'_>,
-) -> Result<(Status, Json<Value>), ApiError> {
+) -> Result<(Status, Json<Mined>), ApiError> {
     let body = read_body(data, limits).await?;
     let request = match body.trim_ascii() {
         [] => MineRequest::default(),
         text => serde_json::from_slice(text).map_err(ApiError::from_serde)?,
     };
     let mined = node.mining().mine(request.transactions).await?;
-    Ok((
-        Status::Created,
-        Json(json!({
-            "message": format!("block {} mined", mined.block.height()),
-            "block": mined.block,
-            "stats": mined.stats,
-        })),
-    ))
+    Ok((Status::Created, Json(mined)))
 }

@@ -1,4 +1,6 @@
-//! The REST API, served by Rocket: a thin edge that turns HTTP into [`Node`] calls.
+//! The REST API, served by Rocket: a thin edge that turns HTTP into [`Node`] calls. Every body
+//! it reads or answers with is a type of [`crate::network::message`], where the peer client and
+//! the CLI find the same ones.
 //!
 //! Building the `Rocket` is separate from launching it, so tests drive the same routes through
 //! Rocket's local client, and real-socket tests launch it on port 0.

@@ -1,17 +1,20 @@
 //! `GET /nodes/resolve`, `GET /nodes`, `POST /nodes/register`, `POST` and `DELETE /nodes/ban`
-//! and `GET /status`: the node's peers as the API shows them.
+//! and `GET /status`: the node's peers as the API shows them. Bodies are the types of
+//! [`crate::network::message`].
 
 use super::body::Object;
 use super::chain::stream_chain;
 use super::error::ApiError;
 use crate::chain::Height;
+use crate::network::message::{
+    BanRequest, Banned, NodeStatus, Peers, RegisterRequest, Registered, UnbanRequest, Unbanned,
+};
 use crate::network::PeerUrl;
-use crate::node::{Node, NodeStatus};
+use crate::node::Node;
 use rocket::http::{ContentType, Status};
 use rocket::response::stream::ByteStream;
 use rocket::serde::json::{self, Json};
 use rocket::State;
-use serde_json::{json, Value};
 use std::time::Duration;
 
 pub fn routes() -> Vec<rocket::Route> {
@@ -23,45 +26,35 @@ pub fn routes() -> Vec<rocket::Route> {
 #[rocket::get("/nodes/resolve")]
 async fn resolve(node: &State<Node>) -> Result<(ContentType, ByteStream![Vec<u8>]), ApiError> {
     let resolved = node.sync().resolve().await?;
-    let message = match resolved.replaced {
-        true => "Our chain was replaced",
-        false => "Our chain is authoritative",
-    };
-    let head = json!({
-        "message": message,
-        "replaced": resolved.replaced,
-        "length": resolved.tip.length(),
-        "peers": resolved.peers,
-    })
-    .to_string();
-    // Reopen the object to append the streamed chain as its last field.
-    let head = format!(r#"{},"chain":"#, head.trim_end_matches('}'));
+    // The chain follows the head as its last field.
     Ok(stream_chain(
         node.inner().clone(),
-        head,
+        &resolved,
         Height::GENESIS,
         usize::MAX,
         usize::MAX,
     ))
 }
 
+/// Every peer, as `GET /nodes` and the tail of the register and ban answers show them.
+fn peer_list(node: &Node) -> Peers {
+    Peers {
+        nodes: node.peers().list(),
+        peers: Some(node.peers().views()),
+    }
+}
+
 /// The known peers: `nodes`, the plain list (the original API's), and `peers`, each with where
 /// it came from and how it stands (`ok`, `backoff` with its last error, `banned` with the
 /// reason and until when).
 #[rocket::get("/nodes")]
-fn nodes(node: &State<Node>) -> Json<Value> {
-    Json(json!({ "nodes": node.peers().list(), "peers": node.peers().views() }))
+fn nodes(node: &State<Node>) -> Json<Peers> {
+    Json(peer_list(node))
 }
 
-/// Exactly `{"nodes": [...]}`: a list of strings. A string where the list should be is a 422
-/// (serde refuses it), never read as a list of characters.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegisterRequest {
-    nodes: Vec<String>,
-}
-
-/// Adds peers that announce themselves (the peers file is not rewritten). Every entry must be a
+/// Adds peers that announce themselves (the peers file is not rewritten). The body is exactly
+/// `{"nodes": [...]}`, a list of strings: a string where the list should be is a 422 (serde
+/// refuses it), never read as a list of characters. Every entry must be a
 /// node's base URL with its port, or nothing is added (422 `bad_peer_url`); known ones and the
 /// node itself are skipped. Each new peer is handshaken: one on another chain refuses the
 /// request (422 `wrong_chain`); one that does not answer is kept as a candidate with back-off.
@@ -70,7 +63,7 @@ struct RegisterRequest {
 async fn register(
     node: &State<Node>,
     body: Result<Json<Object<RegisterRequest>>, json::Error<'_>>,
-) -> Result<(Status, Json<Value>), ApiError> {
+) -> Result<(Status, Json<Registered>), ApiError> {
     let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
     if request.nodes.is_empty() {
         return Err(ApiError::new(
@@ -101,12 +94,11 @@ async fn register(
     }
     Ok((
         status,
-        Json(json!({
-            "message": message,
-            "added": added,
-            "nodes": node.peers().list(),
-            "peers": node.peers().views(),
-        })),
+        Json(Registered {
+            message,
+            added,
+            list: peer_list(node),
+        }),
     ))
 }
 
@@ -114,23 +106,6 @@ async fn register(
 pub const MAX_BAN_SECONDS: u64 = 365 * 24 * 60 * 60;
 /// Longest ban reason kept, in characters: it is stored and shown in every `GET /nodes`.
 pub const MAX_BAN_REASON: usize = 256;
-
-/// `{"node": url, "seconds": n, "reason": "..."}` (`reason` optional).
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BanRequest {
-    node: String,
-    seconds: u64,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
-/// `{"node": url}`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UnbanRequest {
-    node: String,
-}
 
 fn parse_node(url: &str) -> Result<PeerUrl, ApiError> {
     PeerUrl::parse(url)
@@ -146,7 +121,7 @@ fn parse_node(url: &str) -> Result<PeerUrl, ApiError> {
 fn ban(
     node: &State<Node>,
     body: Result<Json<Object<BanRequest>>, json::Error<'_>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Banned>, ApiError> {
     let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
     let url = parse_node(&request.node)?;
     let unprocessable =
@@ -178,13 +153,12 @@ fn ban(
     let until = node
         .peers()
         .operator_ban(&url, Duration::from_secs(request.seconds), reason);
-    Ok(Json(json!({
-        "message": format!("{url} banned"),
-        "node": url,
-        "banned_until": until,
-        "nodes": node.peers().list(),
-        "peers": node.peers().views(),
-    })))
+    Ok(Json(Banned {
+        message: format!("{url} banned"),
+        node: url,
+        banned_until: until,
+        list: peer_list(node),
+    }))
 }
 
 /// Lifts a ban (Bitcoin's `setban ... remove`): 200, or 404 when the URL has no ban in force.
@@ -192,21 +166,20 @@ fn ban(
 fn unban(
     node: &State<Node>,
     body: Result<Json<Object<UnbanRequest>>, json::Error<'_>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Unbanned>, ApiError> {
     let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
     let url = parse_node(&request.node)?;
     if !node.peers().unban(&url) {
         return Err(ApiError::not_found(format!("{url} is not banned")));
     }
-    Ok(Json(json!({
-        "message": format!("ban on {url} lifted"),
-        "node": url,
-        "nodes": node.peers().list(),
-        "peers": node.peers().views(),
-    })))
+    Ok(Json(Unbanned {
+        message: format!("ban on {url} lifted"),
+        node: url,
+        list: peer_list(node),
+    }))
 }
 
 #[rocket::get("/status")]
-fn status(node: &State<Node>) -> Result<Json<NodeStatus>, ApiError> {
-    Ok(Json(node.status()))
+fn status(node: &State<Node>) -> Json<NodeStatus> {
+    Json(node.status())
 }

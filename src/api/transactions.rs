@@ -1,16 +1,17 @@
 //! Signed transfers and accounts: `POST /transactions`, `GET /transactions/pending`,
-//! `GET /transactions/<id>` and `GET /accounts/<address>`.
+//! `GET /transactions/<id>` and `GET /accounts/<address>`. Bodies are the types of
+//! [`crate::network::message`].
 
 use super::chain::read_json;
 use super::error::ApiError;
 use super::sender::ClaimedSender;
 use crate::chain::{Address, Transfer, TxId};
-use crate::node::{AccountView, Node, TransactionStatus, TransferSubmitted};
+use crate::network::message::{AccountView, PendingTransfers, Submitted, TransactionView};
+use crate::node::{Node, TransactionStatus, TransferSubmitted};
 use rocket::data::{Data, Limits};
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::State;
-use serde_json::{json, Value};
 
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![submit, pending, transaction, account]
@@ -25,50 +26,49 @@ async fn submit(
     sender: ClaimedSender,
     limits: &Limits,
     body: Data<'_>,
-) -> Result<(Status, Json<Value>), ApiError> {
+) -> Result<(Status, Json<Submitted>), ApiError> {
     let sender = sender.into_inner()?;
     let transfer: Transfer = read_json(body, limits).await?;
-    Ok(
-        match node.submit_transfer_from(transfer, sender.as_ref()).await? {
-            TransferSubmitted::New(id) => (
-                Status::Created,
-                Json(json!({ "message": "transfer accepted into the mempool", "id": id })),
-            ),
-            TransferSubmitted::Known(id) => (
-                Status::Ok,
-                Json(json!({ "message": "transfer already pending", "id": id })),
-            ),
-        },
-    )
-}
-
-#[rocket::get("/transactions/pending")]
-async fn pending(node: &State<Node>) -> Result<Json<Value>, ApiError> {
-    let transfers = node.transfers().pending().await?;
-    Ok(Json(
-        json!({ "count": transfers.len(), "transactions": transfers }),
+    let (status, message, id) = match node.submit_transfer_from(transfer, sender.as_ref()).await? {
+        TransferSubmitted::New(id) => (Status::Created, "transfer accepted into the mempool", id),
+        TransferSubmitted::Known(id) => (Status::Ok, "transfer already pending", id),
+    };
+    Ok((
+        status,
+        Json(Submitted {
+            message: message.to_owned(),
+            id,
+        }),
     ))
 }
 
+#[rocket::get("/transactions/pending")]
+async fn pending(node: &State<Node>) -> Result<Json<PendingTransfers>, ApiError> {
+    let transactions = node.transfers().pending().await?;
+    Ok(Json(PendingTransfers {
+        count: transactions.len(),
+        transactions,
+    }))
+}
+
 #[rocket::get("/transactions/<id>", rank = 2)]
-async fn transaction(node: &State<Node>, id: &str) -> Result<Json<Value>, ApiError> {
+async fn transaction(node: &State<Node>, id: &str) -> Result<Json<TransactionView>, ApiError> {
     let txid: TxId = id
         .parse()
         .map_err(|e| ApiError::bad_request("bad_transaction_id", format!("{e}")))?;
     match node.transaction(txid).await? {
-        Some(TransactionStatus::Pending(t)) => {
-            Ok(Json(json!({ "status": "pending", "transaction": t })))
+        Some(TransactionStatus::Pending(transaction)) => {
+            Ok(Json(TransactionView::Pending { transaction }))
         }
         Some(TransactionStatus::Confirmed {
             transaction,
             block,
             height,
-        }) => Ok(Json(json!({
-            "status": "confirmed",
-            "block": block,
-            "index": height,
-            "transaction": transaction,
-        }))),
+        }) => Ok(Json(TransactionView::Confirmed {
+            block,
+            index: height,
+            transaction,
+        })),
         None => Err(ApiError::not_found(format!("no transaction {txid}"))),
     }
 }

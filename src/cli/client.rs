@@ -1,15 +1,16 @@
 //! A typed, blocking HTTP client for one node's REST API: the only way the CLI reaches a node.
 //!
 //! Every call returns the node's answer twice: parsed into a type for the human-readable views,
-//! and as the exact text the node sent, which `--json` prints unchanged. A node that cannot be
-//! reached at all is one error, [`ClientError::Unreachable`], whose message says how to start one.
+//! and as the exact text the node sent, which `--json` prints unchanged. The types are those of
+//! [`crate::network::message`], the same the node writes. A node that cannot be reached at all
+//! is one error, [`ClientError::Unreachable`], whose message says how to start one.
 
-use crate::chain::{
-    Address, BlockHash, ChainParams, Height, Target, Transaction, Transfer, TxId, WireBlock, Work,
+use crate::chain::{Address, Height, Transaction, Transfer};
+use crate::network::message::{
+    AccountView, BanRequest, Banned, ChainPage, ErrorBody, MineRequest, Mined, NodeStatus, Peers,
+    RegisterRequest, Registered, Resolved, Submitted, UnbanRequest, Unbanned,
 };
-use crate::mining::{MiningStats, ProcessUsage, Progress};
-use crate::network::{ChainPage, PeerUrl};
-use crate::node::AccountView;
+use crate::network::PeerUrl;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -79,91 +80,26 @@ pub struct Answer<T> {
     pub raw: String,
 }
 
-/// `GET /status`, as the CLI reads it. Fields a newer node adds are ignored; `process` is
-/// optional so an older node still works (without CPU and memory in the live view).
-#[derive(Clone, Debug, serde::Deserialize)]
-pub struct NodeStatus {
-    pub height: Height,
-    pub length: u64,
-    pub tip: BlockHash,
-    pub total_work: Work,
-    pub next_target: Target,
-    pub difficulty: f64,
-    pub params: ChainParams,
-    pub genesis: BlockHash,
-    pub version: String,
-    pub peers: Vec<String>,
-    pub mining: Progress,
-    pub last_mined: Option<MiningStats>,
-    pub syncing: bool,
-    #[serde(default)]
-    pub process: Option<ProcessUsage>,
-    /// Where the node's rewards go (nodes since signed transfers).
-    #[serde(default)]
-    pub miner: Option<Address>,
-    /// Transfers waiting in its mempool.
-    #[serde(default)]
-    pub mempool: Option<usize>,
+/// One request to the node: its builder, how errors name it (`GET /status`), and how long it
+/// may take.
+struct Request {
+    builder: reqwest::blocking::RequestBuilder,
+    what: String,
+    timeout: Duration,
 }
 
-/// `POST /transactions`.
-#[derive(Clone, Debug, serde::Deserialize)]
-pub struct Submitted {
-    pub message: String,
-    pub id: TxId,
-}
+impl Request {
+    fn json(self, body: &impl serde::Serialize) -> Request {
+        Request {
+            builder: self.builder.json(body),
+            ..self
+        }
+    }
 
-/// `POST /mine`.
-#[derive(Clone, Debug, serde::Deserialize)]
-pub struct Mined {
-    pub message: String,
-    pub block: WireBlock,
-    pub stats: MiningStats,
-}
-
-/// How one peer fared in `GET /nodes/resolve`.
-#[derive(Clone, Debug, serde::Deserialize)]
-pub struct PeerSync {
-    pub peer: String,
-    pub added: usize,
-    pub error: Option<String>,
-}
-
-/// `GET /nodes/resolve`, without the chain it also carries.
-#[derive(Clone, Debug, serde::Deserialize)]
-pub struct Resolved {
-    pub message: String,
-    pub replaced: bool,
-    pub length: u64,
-    pub peers: Vec<PeerSync>,
-}
-
-/// `GET /nodes` and `POST /nodes/register`.
-#[derive(Clone, Debug, serde::Deserialize)]
-pub struct Peers {
-    #[serde(default)]
-    pub message: Option<String>,
-    pub nodes: Vec<String>,
-    /// How each peer stands (nodes before discovery send only `nodes`).
-    #[serde(default)]
-    pub peers: Vec<PeerLine>,
-}
-
-/// One entry of `peers` in `GET /nodes`: the fields the CLI shows.
-#[derive(Clone, Debug, serde::Deserialize)]
-pub struct PeerLine {
-    pub url: String,
-    pub state: String,
-    #[serde(default)]
-    pub last_error: Option<String>,
-    #[serde(default)]
-    pub ban_reason: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct ApiErrorBody {
-    error: String,
-    message: String,
+    /// Allows the request `timeout` instead of [`REQUEST_TIMEOUT`].
+    fn within(self, timeout: Duration) -> Request {
+        Request { timeout, ..self }
+    }
 }
 
 /// A blocking client bound to one node. Cheap to clone (clones share connections), so the live
@@ -191,61 +127,46 @@ impl Client {
     }
 
     pub fn status(&self) -> Result<Answer<NodeStatus>, ClientError> {
-        self.send("GET /status", self.http.get(self.node.join("/status")))
+        self.send(self.get("/status"))
     }
 
     /// Up to `limit` main-chain blocks from `from` (the node caps a page at 1000).
     pub fn chain(&self, from: Height, limit: usize) -> Result<Answer<ChainPage>, ClientError> {
-        let path = format!("/chain?from={from}&limit={limit}");
-        self.send(&format!("GET {path}"), self.http.get(self.node.join(&path)))
+        self.send(self.get(&format!("/chain?from={from}&limit={limit}")))
     }
 
     /// Mines `transactions` into a block; blocks until the node has found it.
     pub fn mine(&self, transactions: &[Transaction]) -> Result<Answer<Mined>, ClientError> {
-        let body = serde_json::json!({ "transactions": transactions });
-        let request = self
-            .http
-            .post(self.node.join("/mine"))
-            .json(&body)
-            .timeout(MINE_TIMEOUT);
-        self.send("POST /mine", request)
+        let body = MineRequest {
+            transactions: transactions.to_vec(),
+        };
+        self.send(self.post("/mine", &body).within(MINE_TIMEOUT))
     }
 
     /// `GET /accounts/<address>`: balance, nonce and pending transfers.
     pub fn account(&self, address: &Address) -> Result<Answer<AccountView>, ClientError> {
-        let path = format!("/accounts/{address}");
-        self.send(&format!("GET {path}"), self.http.get(self.node.join(&path)))
+        self.send(self.get(&format!("/accounts/{address}")))
     }
 
     /// `POST /transactions` with a transfer signed here.
     pub fn submit_transfer(&self, transfer: &Transfer) -> Result<Answer<Submitted>, ClientError> {
-        self.send(
-            "POST /transactions",
-            self.http
-                .post(self.node.join("/transactions"))
-                .json(transfer),
-        )
+        self.send(self.post("/transactions", transfer))
     }
 
+    /// `GET /nodes/resolve`, read without the chain it also carries.
     pub fn resolve(&self) -> Result<Answer<Resolved>, ClientError> {
-        self.send(
-            "GET /nodes/resolve",
-            self.http.get(self.node.join("/nodes/resolve")),
-        )
+        self.send(self.get("/nodes/resolve"))
     }
 
     pub fn peers(&self) -> Result<Answer<Peers>, ClientError> {
-        self.send("GET /nodes", self.http.get(self.node.join("/nodes")))
+        self.send(self.get("/nodes"))
     }
 
-    pub fn register(&self, peers: &[PeerUrl]) -> Result<Answer<Peers>, ClientError> {
-        let body = serde_json::json!({ "nodes": peers });
-        self.send(
-            "POST /nodes/register",
-            self.http
-                .post(self.node.join("/nodes/register"))
-                .json(&body),
-        )
+    pub fn register(&self, peers: &[PeerUrl]) -> Result<Answer<Registered>, ClientError> {
+        let body = RegisterRequest {
+            nodes: peers.iter().map(ToString::to_string).collect(),
+        };
+        self.send(self.post("/nodes/register", &body))
     }
 
     /// `POST /nodes/ban`: ignore `peer` for `seconds`.
@@ -254,28 +175,49 @@ impl Client {
         peer: &PeerUrl,
         seconds: u64,
         reason: Option<&str>,
-    ) -> Result<Answer<Peers>, ClientError> {
-        let body = serde_json::json!({ "node": peer, "seconds": seconds, "reason": reason });
-        self.send(
-            "POST /nodes/ban",
-            self.http.post(self.node.join("/nodes/ban")).json(&body),
-        )
+    ) -> Result<Answer<Banned>, ClientError> {
+        let body = BanRequest {
+            node: peer.to_string(),
+            seconds,
+            reason: reason.map(str::to_owned),
+        };
+        self.send(self.post("/nodes/ban", &body))
     }
 
     /// `DELETE /nodes/ban`: lift `peer`'s ban.
-    pub fn unban(&self, peer: &PeerUrl) -> Result<Answer<Peers>, ClientError> {
-        let body = serde_json::json!({ "node": peer });
+    pub fn unban(&self, peer: &PeerUrl) -> Result<Answer<Unbanned>, ClientError> {
+        let body = UnbanRequest {
+            node: peer.to_string(),
+        };
         self.send(
-            "DELETE /nodes/ban",
-            self.http.delete(self.node.join("/nodes/ban")).json(&body),
+            self.request(reqwest::Method::DELETE, "/nodes/ban")
+                .json(&body),
         )
     }
 
-    fn send<T: DeserializeOwned>(
-        &self,
-        what: &str,
-        request: reqwest::blocking::RequestBuilder,
-    ) -> Result<Answer<T>, ClientError> {
+    fn get(&self, path: &str) -> Request {
+        self.request(reqwest::Method::GET, path)
+    }
+
+    fn post(&self, path: &str, body: &impl serde::Serialize) -> Request {
+        self.request(reqwest::Method::POST, path).json(body)
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> Request {
+        Request {
+            what: format!("{method} {path}"),
+            builder: self.http.request(method, self.node.join(path)),
+            timeout: REQUEST_TIMEOUT,
+        }
+    }
+
+    fn send<T: DeserializeOwned>(&self, request: Request) -> Result<Answer<T>, ClientError> {
+        let Request {
+            builder,
+            what,
+            timeout,
+        } = request;
+        let what = what.as_str();
         let http_error = |error: reqwest::Error| {
             if error.is_connect() {
                 ClientError::Unreachable {
@@ -285,11 +227,7 @@ impl Client {
                 ClientError::Timeout {
                     node: self.node.to_string(),
                     what: what.to_owned(),
-                    timeout: if what == "POST /mine" {
-                        MINE_TIMEOUT
-                    } else {
-                        REQUEST_TIMEOUT
-                    },
+                    timeout,
                 }
             } else {
                 ClientError::Http {
@@ -299,7 +237,7 @@ impl Client {
                 }
             }
         };
-        let response = request.send().map_err(http_error)?;
+        let response = builder.timeout(timeout).send().map_err(http_error)?;
         let status = response.status();
         let raw = response.text().map_err(http_error)?;
         let unreadable = |error: String| ClientError::Unreadable {
@@ -308,7 +246,7 @@ impl Client {
             error,
         };
         if !status.is_success() {
-            let body: ApiErrorBody = serde_json::from_str(&raw)
+            let body: ErrorBody = serde_json::from_str(&raw)
                 .map_err(|_| unreadable(format!("HTTP {status} without an error document")))?;
             return Err(ClientError::Api {
                 what: what.to_owned(),

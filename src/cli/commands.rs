@@ -5,11 +5,12 @@
 //! is one line on stderr and exit status 1; under `--json`, stdout also gets one error document:
 //! the node's own `{"error", "message"}` when it refused, or the same shape made here.
 
-use super::client::{Answer, Client, ClientError, Submitted};
-use super::verify::{self, Verification, VerifyError};
+use super::client::{Answer, Client, ClientError};
+use super::verify::{self, VerifyError};
 use super::{mine, view};
 use crate::chain::{Address, Amount};
 use crate::chain::{Height, Transaction};
+use crate::network::message::{ErrorBody, Peers, Submitted, Verification};
 use crate::network::PeerUrl;
 use crate::wallet::{Wallet, WalletError};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -106,7 +107,11 @@ impl CommandError {
             CommandError::Wallet(_) => "wallet",
             CommandError::InvalidChain { .. } | CommandError::Output(_) => return None,
         };
-        Some(serde_json::json!({ "error": code, "message": self.to_string() }).to_string())
+        let body = ErrorBody {
+            error: code.to_owned(),
+            message: self.to_string(),
+        };
+        Some(serde_json::to_string(&body).expect("an error body serialises"))
     }
 }
 
@@ -143,11 +148,11 @@ fn print(text: &str) -> Result<(), CommandError> {
     Ok(())
 }
 
-/// Prints the peer list a registration, ban or unban answered with.
-fn peers_answer(json: bool, answer: Answer<super::client::Peers>) -> Result<(), CommandError> {
+/// Prints the message and the peer list a registration, ban or unban answered with.
+fn peers_answer(json: bool, raw: &str, message: &str, list: &Peers) -> Result<(), CommandError> {
     match json {
-        true => print(&answer.raw),
-        false => print(&view::peers(&answer.value)),
+        true => print(raw),
+        false => print(&view::peers(Some(message), list)),
     }
 }
 
@@ -194,16 +199,25 @@ pub fn execute(client: &Client, format: Format, action: Action) -> Result<(), Co
             let peers = client.peers()?;
             match json {
                 true => print(&peers.raw),
-                false => print(&view::peers(&peers.value)),
+                false => print(&view::peers(None, &peers.value)),
             }
         }
-        Action::AddPeers(urls) => peers_answer(json, client.register(&urls)?),
+        Action::AddPeers(urls) => {
+            let Answer { value, raw } = client.register(&urls)?;
+            peers_answer(json, &raw, &value.message, &value.list)
+        }
         Action::BanPeer {
             peer,
             seconds,
             reason,
-        } => peers_answer(json, client.ban(&peer, seconds, reason.as_deref())?),
-        Action::UnbanPeer(peer) => peers_answer(json, client.unban(&peer)?),
+        } => {
+            let Answer { value, raw } = client.ban(&peer, seconds, reason.as_deref())?;
+            peers_answer(json, &raw, &value.message, &value.list)
+        }
+        Action::UnbanPeer(peer) => {
+            let Answer { value, raw } = client.unban(&peer)?;
+            peers_answer(json, &raw, &value.message, &value.list)
+        }
         Action::Account { name, address } => {
             let account = client.account(&address)?;
             match json {

@@ -422,13 +422,13 @@ fn peers(client: &Client, theme: &ColorfulTheme) -> Result<(), ActionError> {
         0 => Some(
             client
                 .peers()
-                .map(|p| println!("{}", view::peers(&p.value)))
+                .map(|p| println!("{}", view::peers(None, &p.value)))
                 .map_err(Into::into),
         ),
         1 => Some(ask_peer(theme).map_err(Into::into).and_then(|peer| {
             client
                 .register(&[peer])
-                .map(|p| println!("{}", view::peers(&p.value)))
+                .map(|r| println!("{}", view::peers(Some(&r.value.message), &r.value.list)))
                 .map_err(Into::into)
         })),
         2 => {

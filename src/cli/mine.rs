@@ -5,9 +5,10 @@
 //! node's CPU and memory. A block found within the first poll still gets its final figures,
 //! because those come from the mine answer itself, not from the polls.
 
-use super::client::{Answer, Client, ClientError, Mined, NodeStatus};
+use super::client::{Answer, Client, ClientError};
 use super::view;
 use crate::chain::Transaction;
+use crate::network::message::{Mined, NodeStatus};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};

@@ -3,36 +3,16 @@
 //!
 //! Nothing the node says about its chain is trusted. Its status names the chain parameters and
 //! the genesis hash, which must match the one those parameters give (a mismatch means the node
-//! runs rules this CLI does not know).
+//! runs rules this CLI does not know). The outcome is a [`Verification`], the same message the
+//! node's own `GET /chain/verify` answers with, which `verify --json` prints.
 
 use super::client::{Client, ClientError};
-use crate::chain::{BlockHash, ChainParams, ChainVerifier, Height, Timestamp, Work};
+use crate::chain::{BlockHash, ChainParams, ChainVerifier, Height, Timestamp};
+use crate::network::message::{BadBlock, Verification};
 use indicatif::ProgressBar;
 
 /// Blocks per request: the most one page of `GET /chain` holds.
 pub const PAGE: usize = 1000;
-
-/// The outcome, in the shape of the node's own `GET /chain/verify`, which `verify --json`
-/// prints: `{"valid", "length", "total_work"}` and, for an invalid chain, `"error"`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Verification {
-    pub valid: bool,
-    /// Blocks checked and found valid, from genesis.
-    pub length: u64,
-    pub total_work: Work,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<BadBlock>,
-}
-
-/// The first block that breaks a rule.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct BadBlock {
-    pub index: Height,
-    pub hash: BlockHash,
-    /// The rule's code, as in the API's errors (`bad_proof_of_work`, `hash_mismatch`, ...).
-    pub rule: String,
-    pub message: String,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {

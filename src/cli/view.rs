@@ -3,12 +3,11 @@
 //! Everything here turns values into `String`s and prints nothing, so the guided menu and the
 //! subcommands show the same text and tests can check it without a terminal.
 
-use super::client::{Mined, NodeStatus, Peers, Resolved};
-use super::verify::Verification;
 use crate::chain::Address;
-use crate::chain::{BlockHash, Timestamp, Transaction, WireBlock};
+use crate::chain::{Block, BlockHash, Timestamp, Transaction, WireBlock};
 use crate::mining::MiningStats;
-use crate::node::AccountView;
+use crate::network::message::{AccountView, Mined, NodeStatus, Peers, Resolved, Verification};
+use crate::network::PeerState;
 use std::fmt::Write;
 
 /// How a column's cells line up.
@@ -289,10 +288,26 @@ pub fn mined(mined: &Mined) -> String {
     format!(
         "{}\n{}\n{:>14}  {}",
         mined.message,
-        block_details(&mined.block),
+        block_details(&wire(&mined.block)),
         "search",
         mining_stats(&mined.stats)
     )
+}
+
+/// A block in the form a chain page shows it, with the hash it states.
+fn wire(block: &Block) -> WireBlock {
+    let h = &block.header;
+    WireBlock {
+        index: h.height,
+        version: h.version,
+        timestamp: h.timestamp,
+        previous_hash: h.prev_hash,
+        merkle_root: h.merkle_root,
+        target: h.target,
+        nonce: h.nonce,
+        transactions: block.transactions.clone(),
+        hash: Some(block.hash()),
+    }
 }
 
 /// `GET /status` as a two-column list.
@@ -310,7 +325,12 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
             "peers",
             match s.peers.len() {
                 0 => "none".to_owned(),
-                _ => s.peers.join(", "),
+                _ => s
+                    .peers
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             },
         ),
         ("syncing", if s.syncing { "yes" } else { "no" }.to_owned()),
@@ -318,9 +338,7 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
     if let Some(miner) = &s.miner {
         rows.push(("miner", miner.to_string()));
     }
-    if let Some(n) = s.mempool {
-        rows.push(("mempool", format!("{n} transfers")));
-    }
+    rows.push(("mempool", format!("{} transfers", s.mempool)));
     let mining = match &s.mining {
         p if p.active => format!(
             "block {} for {}: {} attempts, {}",
@@ -351,10 +369,10 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
         .join("\n")
 }
 
-/// The peer list, one per line, or a note that there is none.
-pub fn peers(p: &Peers) -> String {
+/// The peer list, one per line, or a note that there is none; after `message` if there is one.
+pub fn peers(message: Option<&str>, p: &Peers) -> String {
     let mut out = String::new();
-    if let Some(message) = &p.message {
+    if let Some(message) = message {
         let _ = writeln!(out, "{message}");
     }
     match p.nodes.len() {
@@ -363,20 +381,27 @@ pub fn peers(p: &Peers) -> String {
             let _ = write!(out, "{n} peer{}:", if n == 1 { "" } else { "s" });
             for node in &p.nodes {
                 let _ = write!(out, "\n  {node}");
-                let Some(line) = p.peers.iter().find(|l| l.url == *node) else {
+                let Some(line) = p.peers.iter().flatten().find(|l| l.url == *node) else {
                     continue;
                 };
-                let _ = match (line.state.as_str(), &line.ban_reason, &line.last_error) {
-                    ("ok", _, _) => Ok(()),
-                    (state, Some(why), _) | (state, None, Some(why)) => {
-                        write!(out, "  {state}: {why}")
-                    }
-                    (state, None, None) => write!(out, "  {state}"),
+                let state = state_name(line.state);
+                let _ = match (line.state, &line.ban_reason, &line.last_error) {
+                    (PeerState::Ok, _, _) => Ok(()),
+                    (_, Some(why), _) | (_, None, Some(why)) => write!(out, "  {state}: {why}"),
+                    (_, None, None) => write!(out, "  {state}"),
                 };
             }
         }
     }
     out
+}
+
+/// A peer state by the name the API gives it (`backoff`, `banned`, ...).
+fn state_name(state: PeerState) -> String {
+    match serde_json::to_value(state) {
+        Ok(serde_json::Value::String(name)) => name,
+        _ => format!("{state:?}"),
+    }
 }
 
 /// How a resolve went, with a line per peer.
@@ -398,7 +423,7 @@ pub fn resolved(r: &Resolved) -> String {
     ]);
     for p in &r.peers {
         table.row(vec![
-            p.peer.clone(),
+            p.peer.to_string(),
             p.added.to_string(),
             p.error.clone().unwrap_or_else(|| "ok".to_owned()),
         ]);

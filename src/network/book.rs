@@ -98,7 +98,7 @@ pub struct PeerRecord {
 }
 
 /// How a peer stands, as `GET /nodes` shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PeerState {
     Ok,
@@ -106,15 +106,20 @@ pub enum PeerState {
     Backoff,
     /// It sent something invalid and is ignored until its ban ends.
     Banned,
+    /// A state a newer node shows that this version does not know; never one of ours.
+    #[serde(other)]
+    Unknown,
 }
 
 /// One peer as `GET /nodes` shows it.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct PeerView {
     pub url: PeerUrl,
     pub source: PeerSource,
     pub state: PeerState,
+    #[serde(default)]
     pub verified: bool,
+    #[serde(default)]
     pub failures: u32,
     pub last_error: Option<String>,
     pub last_success: Option<Timestamp>,

@@ -5,8 +5,10 @@
 //! with a hard cap, so a peer that is silent, slow, endless or huge costs a bounded amount of
 //! time and memory and surfaces as a [`PeerError`].
 
+use super::message::{ChainPage, LocateRequest, Located, PeerStatus, Peers, RegisterRequest};
 use super::peer::PeerUrl;
-use crate::chain::{Block, BlockHash, Height, Transfer, WireBlock, Work};
+use super::PeerState;
+use crate::chain::{Block, BlockHash, Height, Transfer};
 use std::time::Duration;
 
 /// Largest response body accepted from a peer: a full page of blocks with room to spare.
@@ -57,66 +59,6 @@ pub enum PeerError {
     },
 }
 
-/// One page of a peer's `GET /chain`.
-#[derive(Debug, serde::Deserialize)]
-pub struct ChainPage {
-    /// What the peer claims its chain length is. Informational only: nothing trusts it.
-    pub length: u64,
-    pub chain: Vec<WireBlock>,
-}
-
-/// A peer's answer to `POST /chain/locate`: where our chains meet, and what it claims to have.
-/// The claims are hints for what to fetch; only the blocks it then serves count.
-#[derive(Clone, Copy, Debug, serde::Deserialize)]
-pub struct Located {
-    /// The highest entry of our locator on the peer's main chain.
-    pub fork: ChainPoint,
-    pub tip: ClaimedTip,
-}
-
-/// A block named by height and hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
-pub struct ChainPoint {
-    pub height: Height,
-    pub hash: BlockHash,
-}
-
-/// The tip a peer claims.
-#[derive(Clone, Copy, Debug, serde::Deserialize)]
-pub struct ClaimedTip {
-    pub height: Height,
-    pub hash: BlockHash,
-    pub work: Work,
-}
-
-/// What the handshake reads of a peer's `GET /status`.
-#[derive(Debug, serde::Deserialize)]
-pub struct PeerStatus {
-    /// Derived from the chain parameters, so equal genesis hashes mean the same chain.
-    pub genesis: BlockHash,
-    #[serde(default)]
-    pub version: Option<String>,
-    /// The work the peer claims for its chain: a hint that it has blocks we lack (only the
-    /// blocks it then serves count).
-    #[serde(default)]
-    pub total_work: Option<Work>,
-}
-
-/// A peer's `GET /nodes`: the plain list, and (from nodes that have it) each peer's state.
-#[derive(Debug, serde::Deserialize)]
-struct NodesAnswer {
-    nodes: Vec<serde_json::Value>,
-    #[serde(default)]
-    peers: Option<Vec<ListedPeer>>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct ListedPeer {
-    url: serde_json::Value,
-    #[serde(default)]
-    state: Option<String>,
-}
-
 /// A cheap-to-clone client (reqwest shares its connection pool between clones).
 #[derive(Clone)]
 pub struct PeerClient {
@@ -153,7 +95,7 @@ impl PeerClient {
         peer: &PeerUrl,
         locator: &[BlockHash],
     ) -> Result<Located, PeerError> {
-        let body = serde_json::json!({ "locator": locator });
+        let body = LocateRequest::new(locator);
         self.post_json_read(peer, "/chain/locate", &body, MAX_SMALL_RESPONSE_BYTES)
             .await
     }
@@ -170,32 +112,29 @@ impl PeerClient {
         peer: &PeerUrl,
         me: &PeerUrl,
     ) -> Result<reqwest::StatusCode, PeerError> {
-        let body = serde_json::json!({ "nodes": [me] });
+        let body = RegisterRequest {
+            nodes: vec![me.to_string()],
+        };
         self.post_json(peer, "/nodes/register", &body, Some(me))
             .await
     }
 
     /// The peers `peer` lists in `GET /nodes`, at most [`MAX_LISTED_PEERS`]. When the peer shows
     /// states, only those it finds healthy are taken; entries that are not valid peer URLs are
-    /// skipped, since one peer's bad entry should not cost us the others.
+    /// skipped (by the [`Peers`] reader), since one peer's bad entry should not cost us the others.
     pub async fn nodes(&self, peer: &PeerUrl) -> Result<Vec<PeerUrl>, PeerError> {
-        let answer: NodesAnswer = self
+        let answer: Peers = self
             .get_json(peer, &peer.join("/nodes"), MAX_SMALL_RESPONSE_BYTES)
             .await?;
-        let urls: Vec<serde_json::Value> = match answer.peers {
+        let urls = match answer.peers {
             Some(peers) => peers
                 .into_iter()
-                .filter(|p| p.state.as_deref().is_none_or(|s| s == "ok"))
+                .filter(|p| p.state == PeerState::Ok)
                 .map(|p| p.url)
                 .collect(),
             None => answer.nodes,
         };
-        Ok(urls
-            .iter()
-            .filter_map(|v| v.as_str())
-            .filter_map(|s| PeerUrl::parse(s).ok())
-            .take(MAX_LISTED_PEERS)
-            .collect())
+        Ok(urls.into_iter().take(MAX_LISTED_PEERS).collect())
     }
 
     /// `POST /add_block`, naming us as the sender when we have a public URL; returns the peer's

@@ -1,11 +1,14 @@
-//! Talking to peers: their addresses, the hardened HTTP client, the peer book with its back-off
-//! and ban rules, the handshake, and broadcast.
+//! Talking to peers: their addresses, the messages of the REST API (which is also the peer
+//! protocol), the hardened HTTP client, the peer book with its back-off and ban rules, the
+//! handshake, and broadcast.
 //!
 //! Nothing here touches the store or serves HTTP: the node decides what to remember and when to
-//! talk, this module only knows how.
+//! talk, this module only knows how. [`message`] sits here, below the node, because both sides
+//! use it: the peer client reads it, and `api` and `cli` above the node write and read it.
 
 mod book;
 mod client;
+pub mod message;
 mod peer;
 mod protocol;
 
@@ -15,9 +18,11 @@ pub use book::{
     MAX_BANNED,
 };
 pub use client::{
-    ChainPage, ChainPoint, ClaimedTip, Located, PeerClient, PeerError, PeerStatus, Timeouts,
-    MAX_LISTED_PEERS, MAX_RESPONSE_BYTES, MAX_SMALL_RESPONSE_BYTES, PEER_HEADER,
+    PeerClient, PeerError, Timeouts, MAX_LISTED_PEERS, MAX_RESPONSE_BYTES,
+    MAX_SMALL_RESPONSE_BYTES, PEER_HEADER,
 };
+// The peer-protocol answers the sync and the handshake read, where the node has always found them.
+pub use message::{ChainPage, ChainPoint, ClaimedTip, Located, PeerStatus};
 pub use peer::{load_peers_file, PeerUrl, PeerUrlError, PeersFileError};
 pub use protocol::PeerApi;
 

@@ -5,7 +5,8 @@
 //! socket, while [`PeerClient`] is the real thing over HTTP. Futures are boxed: the trait is used
 //! as `dyn PeerApi`, and one allocation per request is nothing beside a network round trip.
 
-use super::client::{ChainPage, Located, PeerClient, PeerError, PeerStatus};
+use super::client::{PeerClient, PeerError};
+use super::message::{ChainPage, Located, PeerStatus};
 use super::peer::PeerUrl;
 use crate::chain::{Block, BlockHash, Height, Transfer};
 use futures::future::BoxFuture;

@@ -11,16 +11,10 @@ use crate::chain::{
     block_reward, validate_transactions, Address, Block, Timestamp, Transaction, Transfer,
 };
 use crate::mining::{self, Miner, MiningStats, Progress};
+use crate::network::message::Mined;
 use crate::storage::{Rejection, Tip};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-
-/// A block mined by this node, with the search's figures.
-#[derive(Clone, Debug)]
-pub struct Mined {
-    pub block: Block,
-    pub stats: MiningStats,
-}
 
 /// A cheap-to-clone handle on the mining part.
 #[derive(Clone)]
@@ -127,7 +121,7 @@ impl Mining {
                 );
                 *self.inner.last_mined.lock().expect("stats lock") = Some(stats.clone());
                 chain.relay().block(block.clone());
-                return Ok(Mined { block, stats });
+                return Ok(Mined::new(block, stats));
             }
             // A peer's block won the race for this height; mine again on top of it.
         }

@@ -34,23 +34,22 @@ mod tasks;
 mod transfers;
 
 pub use discovery::{Discovery, Registration, DISCOVERY_FANOUT, DISCOVERY_INTERVAL};
-pub use mining::{Mined, Mining};
+pub use mining::Mining;
 pub use orphans::{OrphanPool, Pooled, MAX_ORPHANS, MAX_ORPHAN_BYTES, ORPHAN_TTL};
 pub use peers::{Peers, Sender};
 pub use relay::{Outgoing, Relay, OUTBOX};
 pub use state::{ChainState, ChainTip, ParallelSignatures};
-pub use sync::{
-    ChainSync, Lie, PeerSync, Resolved, Session, SyncError, Unsettled, MAX_RELOCATES, SYNC_PAGE,
-};
+pub use sync::{ChainSync, Lie, Session, SyncError, Unsettled, MAX_RELOCATES, SYNC_PAGE};
 pub use tasks::{Tasks, SHUTDOWN_GRACE};
 pub use transfers::{TransferSubmitted, Transfers};
 
 use crate::chain::{
-    validate_signature, Address, Amount, Block, BlockHash, ChainParams, ChainVerifier, Height,
-    InvalidBlock, Target, Timestamp, Transaction, Transfer, TxId, Work,
+    validate_signature, Address, Block, BlockHash, ChainParams, ChainVerifier, Height,
+    InvalidBlock, Timestamp, Transaction, Transfer, TxId, Work,
 };
-use crate::mempool::{Mempool, MempoolError, Pending};
-use crate::mining::{Miner, MinerError, MiningStats, ProcessUsage, Progress, UsageMonitor};
+use crate::mempool::{Mempool, MempoolError};
+use crate::mining::{Miner, MinerError, UsageMonitor};
+use crate::network::message::{AccountView, NodeStatus};
 use crate::network::{PeerBook, PeerClient, PeerUrl, Timeouts, WrongChain, DEFAULT_MAX_PEERS};
 use crate::storage::{Rejection, Store, StoreError, Tip};
 use std::future::Future;
@@ -150,7 +149,7 @@ impl From<WrongChain> for NodeError {
 
 /// What became of a block offered with [`Node::submit`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Submitted {
+pub enum BlockOutcome {
     /// Stored and now on the main chain (possibly after a reorganisation).
     Connected,
     /// Stored on a side branch with no more work than the main chain.
@@ -172,18 +171,6 @@ pub enum TransactionStatus {
     },
 }
 
-/// An account at the tip, with what it has waiting in the mempool.
-#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
-pub struct AccountView {
-    pub address: Address,
-    pub balance: Amount,
-    /// Transfers this account has had mined.
-    pub nonce: u64,
-    pub pending: Pending,
-    /// The nonce the account's next transfer must carry.
-    pub next_nonce: u64,
-}
-
 /// The result of [`Node::verify`].
 #[derive(Clone, Debug)]
 pub struct Verified {
@@ -192,34 +179,6 @@ pub struct Verified {
     pub work: Work,
     /// The first invalid block, if any.
     pub error: Option<InvalidBlock>,
-}
-
-/// A snapshot for `GET /status`.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct NodeStatus {
-    pub height: Height,
-    pub length: u64,
-    pub tip: BlockHash,
-    pub total_work: Work,
-    /// The target the next block must meet, and the same as fractional leading zero bits.
-    pub next_target: Target,
-    pub difficulty: f64,
-    /// The chain's rules: starting difficulty and retargeting.
-    pub params: ChainParams,
-    pub genesis: BlockHash,
-    pub version: &'static str,
-    pub peers: Vec<PeerUrl>,
-    pub mining: Progress,
-    pub last_mined: Option<MiningStats>,
-    pub syncing: bool,
-    /// The node's CPU (since the previous `status` call) and memory, for live views.
-    pub process: ProcessUsage,
-    /// Where this node's block rewards go.
-    pub miner: Address,
-    /// Transfers waiting in the mempool.
-    pub mempool: usize,
-    /// Blocks waiting in the orphan pool for their parent.
-    pub orphans: usize,
 }
 
 #[derive(Clone)]
@@ -356,20 +315,20 @@ impl Node {
             difficulty: next.next_target.difficulty_bits(),
             params: *self.params(),
             genesis: self.params().genesis_hash(),
-            version: env!("CARGO_PKG_VERSION"),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
             peers: self.inner.peers.list(),
             mining: mining.progress(),
             last_mined: mining.last_mined(),
             syncing: self.inner.sync.is_syncing(),
-            process: self.inner.usage.lock().expect("usage lock").usage(),
-            miner: mining.address(),
+            process: Some(self.inner.usage.lock().expect("usage lock").usage()),
+            miner: Some(mining.address()),
             mempool: self.inner.transfers.len(),
             orphans: self.inner.chain.orphan_count(),
         }
     }
 
     /// Takes a block from a client (`POST /add_block`); see [`Node::submit_from`].
-    pub async fn submit(&self, block: Block) -> Result<Submitted, NodeError> {
+    pub async fn submit(&self, block: Block) -> Result<BlockOutcome, NodeError> {
         self.submit_from(block, None).await
     }
 
@@ -385,7 +344,7 @@ impl Node {
         &self,
         block: Block,
         sender: Option<&Sender>,
-    ) -> Result<Submitted, NodeError> {
+    ) -> Result<BlockOutcome, NodeError> {
         let (chain, peers) = (&self.inner.chain, &self.inner.peers);
         if let Some(sender) = sender {
             peers.refuse_banned(&sender.url)?;
@@ -410,14 +369,14 @@ impl Node {
                     );
                 }
                 self.inner.sync.fetch_ancestors(sender);
-                Ok(Submitted::Orphan { parent })
+                Ok(BlockOutcome::Orphan { parent })
             }
-            None if report.known > 0 => Ok(Submitted::Known),
+            None if report.known > 0 => Ok(BlockOutcome::Known),
             None if report.connected(&hash) => {
                 chain.relay().block(block);
-                Ok(Submitted::Connected)
+                Ok(BlockOutcome::Connected)
             }
-            None => Ok(Submitted::SideBranch),
+            None => Ok(BlockOutcome::SideBranch),
         }
     }
 

@@ -11,8 +11,9 @@ use super::state::ChainState;
 use super::tasks::Tasks;
 use super::NodeError;
 use crate::chain::{prefers, Block, BlockHash, HashMismatch, Height, InvalidBlock, Rule, Work};
+use crate::network::message::{PeerSync, Resolved};
 use crate::network::{ChainPage, ClaimedTip, PeerApi, PeerError, PeerUrl};
-use crate::storage::{Rejection, StoreError, Tip};
+use crate::storage::{Rejection, StoreError};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,26 +22,6 @@ use std::sync::{Arc, Mutex};
 pub const SYNC_PAGE: usize = 500;
 /// Times one sync locates the fork point again after the peer's chain moved under it.
 pub const MAX_RELOCATES: usize = 3;
-
-/// How syncing from one peer went.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct PeerSync {
-    pub peer: PeerUrl,
-    /// New valid blocks stored from this peer.
-    pub added: usize,
-    /// Why the peer's chain was not (fully) taken, if it was not.
-    pub error: Option<String>,
-    /// The peer was not asked: banned, backing off, or not handshaken (`error` says which).
-    pub skipped: bool,
-}
-
-/// The result of [`ChainSync::resolve`].
-#[derive(Clone, Debug)]
-pub struct Resolved {
-    pub replaced: bool,
-    pub tip: Tip,
-    pub peers: Vec<PeerSync>,
-}
 
 /// Why a sync stopped before it had everything the peer claimed.
 #[derive(Debug, thiserror::Error)]
@@ -181,11 +162,7 @@ impl ChainSync {
                 chain.relay().block(block);
             }
         }
-        Ok(Resolved {
-            replaced,
-            tip,
-            peers,
-        })
+        Ok(Resolved::new(replaced, tip.length(), peers))
     }
 
     /// Syncs from `peer` and applies the verdict to the peer book: a peer that does not answer
