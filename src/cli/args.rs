@@ -1,9 +1,15 @@
 //! The command line as clap types: every subcommand, flag, default and help text of the
 //! `ferrochain` binary, the parsers of flag values, and how a client subcommand becomes an
 //! [`Action`].
+//!
+//! Value parsers return typed errors (clap prints their message after the offending flag), so
+//! an argument's rule is written once, here or in the type it parses into.
 
 use super::{wallet, Action, Format, DEFAULT_NODE};
-use crate::chain::{Amount, ChainParams, Difficulty, Height, Note, Retarget, Transaction};
+use crate::chain::{
+    Amount, ChainParams, Difficulty, Height, Note, NoteError, ParseAmountError, Retarget,
+    RetargetError, Transaction,
+};
 use crate::network::PeerUrl;
 use clap::{Args, Parser, Subcommand};
 use std::net::IpAddr;
@@ -131,12 +137,12 @@ pub enum PeersAction {
     /// Add peers to the node's list (kept in its store; each must be on the same chain).
     Add {
         /// A node's base URL, such as http://127.0.0.1:5001.
-        #[arg(value_name = "URL", required = true, value_parser = parse_url)]
+        #[arg(value_name = "URL", required = true, value_parser = PeerUrl::parse)]
         urls: Vec<PeerUrl>,
     },
     /// Make the node ignore a known peer for a while: no relay, sync or discovery with it.
     Ban {
-        #[arg(value_name = "URL", value_parser = parse_url)]
+        #[arg(value_name = "URL", value_parser = PeerUrl::parse)]
         url: PeerUrl,
         /// How long, in seconds (up to a year).
         #[arg(long, default_value_t = 86_400)]
@@ -147,7 +153,7 @@ pub enum PeersAction {
     },
     /// Lift a peer's ban (the operator's or one the node set).
     Unban {
-        #[arg(value_name = "URL", value_parser = parse_url)]
+        #[arg(value_name = "URL", value_parser = PeerUrl::parse)]
         url: PeerUrl,
     },
 }
@@ -164,7 +170,7 @@ pub struct GuidedArgs {
 #[derive(Args)]
 pub struct NodeArg {
     /// The node's base URL.
-    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = parse_url)]
+    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = PeerUrl::parse)]
     pub node: PeerUrl,
 }
 
@@ -173,7 +179,7 @@ pub struct NodeArg {
 #[derive(Args)]
 pub struct Endpoint {
     /// The node's base URL.
-    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = parse_url,
+    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = PeerUrl::parse,
           global = true)]
     pub node: PeerUrl,
     /// Print the node's JSON answer instead of a table (errors too, as {"error", "message"}).
@@ -240,22 +246,24 @@ impl ClientCommand {
     }
 }
 
-fn parse_url(s: &str) -> Result<PeerUrl, String> {
-    PeerUrl::parse(s).map_err(|e| e.to_string())
+/// A `--amount` of zero: a transfer that moves nothing is refused before it is signed.
+#[derive(Debug, thiserror::Error)]
+pub enum PositiveAmountError {
+    #[error("the amount must be more than 0")]
+    Zero,
+    #[error(transparent)]
+    Unparsable(#[from] ParseAmountError),
 }
 
-fn parse_positive_amount(s: &str) -> Result<Amount, String> {
-    match s.parse::<Amount>() {
-        Ok(a) if a == Amount::ZERO => Err("the amount must be more than 0".to_owned()),
-        Ok(a) => Ok(a),
-        Err(e) => Err(e.to_string()),
+fn parse_positive_amount(s: &str) -> Result<Amount, PositiveAmountError> {
+    match s.parse::<Amount>()? {
+        amount if amount == Amount::ZERO => Err(PositiveAmountError::Zero),
+        amount => Ok(amount),
     }
 }
 
-fn parse_note(s: &str) -> Result<Transaction, String> {
-    Note::new(s)
-        .map(Transaction::Note)
-        .map_err(|e| e.to_string())
+fn parse_note(s: &str) -> Result<Transaction, NoteError> {
+    Note::new(s).map(Transaction::Note)
 }
 
 #[derive(Args)]
@@ -272,11 +280,11 @@ pub struct NodeArgs {
     pub peers: PathBuf,
     /// A peer to start from, besides the peers file (repeat for several). One member of a
     /// network is enough: the node learns the others from it.
-    #[arg(long = "peer", value_name = "URL", value_parser = parse_url)]
+    #[arg(long = "peer", value_name = "URL", value_parser = PeerUrl::parse)]
     pub peer: Vec<PeerUrl>,
     /// The URL this node announces to its peers [default: http://ADDR:PORT once it listens;
     /// none when listening on 0.0.0.0 or ::].
-    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    #[arg(long, value_name = "URL", value_parser = PeerUrl::parse)]
     pub public_url: Option<PeerUrl>,
     #[command(flatten)]
     pub chain: ChainArgs,
@@ -314,10 +322,19 @@ pub struct ChainArgs {
     pub retarget_step: Option<u32>,
 }
 
+/// Chain-rule flags that do not make a chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainArgsError {
+    #[error("--block-time and --retarget-step need retargeting on, not --retarget-interval 0")]
+    RetargetOff,
+    #[error(transparent)]
+    Retarget(#[from] RetargetError),
+}
+
 impl ChainArgs {
     /// The parameters asked for, the defaults filling what was not; `None` if nothing was asked
     /// (an existing chain then keeps its own, a new one gets the defaults).
-    pub fn params(&self) -> anyhow::Result<Option<ChainParams>> {
+    pub fn params(&self) -> Result<Option<ChainParams>, ChainArgsError> {
         let ChainArgs {
             difficulty,
             retarget_interval,
@@ -334,7 +351,7 @@ impl ChainArgs {
         let defaults = ChainParams::DEFAULT_RETARGET;
         let retarget = match retarget_interval.unwrap_or(defaults.interval()) {
             0 if block_time.is_some() || retarget_step.is_some() => {
-                anyhow::bail!("--block-time and --retarget-step need retargeting on, not --retarget-interval 0")
+                return Err(ChainArgsError::RetargetOff)
             }
             0 => None,
             interval => Some(Retarget::new(
@@ -348,15 +365,22 @@ impl ChainArgs {
     }
 }
 
+/// A `--block-time` that is not a time between blocks.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockTimeError {
+    #[error("not a number of seconds: {0:?}")]
+    NotANumber(String),
+    #[error("a block time is more than 0 and at most 86400 seconds, got {0}")]
+    OutOfRange(String),
+}
+
 /// Seconds, with up to three decimals, as milliseconds.
-fn parse_seconds(s: &str) -> Result<u64, String> {
+fn parse_seconds(s: &str) -> Result<u64, BlockTimeError> {
     let seconds: f64 = s
         .parse()
-        .map_err(|_| format!("not a number of seconds: {s:?}"))?;
+        .map_err(|_| BlockTimeError::NotANumber(s.to_owned()))?;
     if !seconds.is_finite() || seconds <= 0.0 || seconds > 86_400.0 {
-        return Err(format!(
-            "a block time is more than 0 and at most 86400 seconds, got {s}"
-        ));
+        return Err(BlockTimeError::OutOfRange(s.to_owned()));
     }
     Ok((seconds * 1000.0).round() as u64)
 }
