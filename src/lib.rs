@@ -24,9 +24,11 @@
 //!   pool, and discovery: it announces itself, learns its peers' peers, bans peers that lie,
 //!   and mirrors the peer book to the store.
 //! - [`api`]: the Rocket REST API, a thin edge over `Node`.
-//! - [`cli`]: the command-line client, beside `api` at the top: a guided dialoguer menu and
-//!   scriptable subcommands that reach a node only through its REST API (a blocking reqwest
-//!   client), and verify a downloaded chain with [`chain::ChainVerifier`].
+//! - [`cli`]: the command line, beside `api` at the top. Its clap types ([`cli::args`], which
+//!   `main.rs` only parses and dispatches); the `node` subcommand that assembles a node and
+//!   serves `api` ([`cli::node`]); and the client: a guided dialoguer menu and scriptable
+//!   subcommands that reach a node only through its REST API (a blocking reqwest client), and
+//!   verify a downloaded chain with [`chain::ChainVerifier`].
 
 pub mod api;
 pub mod chain;
