@@ -22,6 +22,9 @@
 //! the database is flushed before [`Store::accept`] returns: a block the node acknowledged
 //! survives `kill -9`. Memory stays flat as the chain grows: nothing but the tip and sled's
 //! bounded page cache is held in RAM.
+//!
+//! One store at a time holds a data directory: an open store keeps an advisory lock on its
+//! `ferrochain.lock`, and a second one is refused with [`StoreError::Locked`].
 
 mod locator;
 mod migrate;
