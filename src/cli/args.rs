@@ -266,6 +266,8 @@ fn parse_note(s: &str) -> Result<Transaction, NoteError> {
     Note::new(s).map(Transaction::Note)
 }
 
+// The doc comments are the help text, where `<PORT>` is a placeholder, not HTML.
+#[allow(rustdoc::invalid_html_tags)]
 #[derive(Args)]
 pub struct NodeArgs {
     /// Port for the REST API (0 picks a free one and prints it).

@@ -2,7 +2,7 @@
 //!
 //! [`args`] holds the clap types (every flag, default and help text); `main.rs` only parses
 //! them and dispatches. The `node` subcommand assembles a node and serves its API ([`node`]),
-//! `bench` measures the hash rate ([`bench`]), and `wallet` manages the local keystore
+//! `bench` measures the hash rate ([`mod@bench`]), and `wallet` manages the local keystore
 //! ([`wallet`]). Everything else is the client: a guided menu and scriptable subcommands that
 //! drive a node over its REST API, never by touching its store.
 //!
