@@ -24,12 +24,14 @@
 //! bounded page cache is held in RAM.
 //!
 //! One store at a time holds a data directory: an open store keeps an advisory lock on its
-//! `ferrochain.lock`, and a second one is refused with [`StoreError::Locked`].
+//! [`LOCK_FILE`], and a second one is refused with [`StoreError::Locked`].
 
 mod locator;
+mod lock;
 mod migrate;
 
 pub use locator::{locator_heights, ForkPoint, MAX_LOCATOR};
+pub use lock::LOCK_FILE;
 pub use migrate::{Migration, SCHEMA_VERSION};
 
 use crate::chain::{
@@ -37,13 +39,11 @@ use crate::chain::{
     Accounts, Address, Block, BlockHash, ChainParams, Header, Height, InvalidBlock, Parent, Rule,
     SignatureCheck, Timestamp, TxId, VerifiedBlock, Work, MEDIAN_TIME_SPAN,
 };
-use fs2::FileExt;
+use lock::DirLock;
 use sled::transaction::{TransactionError, Transactional};
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
-use std::time::{Duration, Instant};
 
 /// Page cache for sled: enough for the recent chain, bounded however long the chain grows.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
@@ -309,71 +309,9 @@ pub struct Store {
     /// Serialises writers: validation reads the tip and ancestors, then commits, and two batches
     /// interleaving would both extend the same tip.
     write: Mutex<()>,
-    /// The data directory's lock ([`LOCK_FILE`]), held as long as the store is open. Declared
-    /// last so it is released after the database is closed (fields drop in order).
-    _lock: File,
-}
-
-/// The lock file in a data directory: whoever holds an exclusive advisory lock on it owns the
-/// directory. The operating system releases the lock when its holder exits, however it exits
-/// (`kill -9` too), so a crashed node never leaves its directory locked.
-const LOCK_FILE: &str = "ferrochain.lock";
-
-/// How long [`open_db`] waits for sled's own lock once the directory's is ours.
-const SLED_LOCK_WAIT: Duration = Duration::from_secs(1);
-
-/// Takes the directory's lock, or says that another node has it. Our own lock rather than
-/// sled's: sled 0.34 reports its lock as an `io::ErrorKind::Other` with a message (`config.rs`,
-/// `try_lock`), so the only way to tell "held by another node" from any other failure would be
-/// the text. The lock is `flock` through fs2, the crate sled locks its own files with (std's
-/// `File::try_lock` needs Rust 1.89).
-fn lock_dir(dir: &Path) -> Result<File, StoreError> {
-    let io = |e: std::io::Error| StoreError::Open {
-        path: dir.to_owned(),
-        error: sled::Error::Io(e),
-    };
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(false)
-        .open(dir.join(LOCK_FILE))
-        .map_err(io)?;
-    match file.try_lock_exclusive() {
-        Ok(()) => Ok(file),
-        Err(e) if e.kind() == fs2::lock_contended_error().kind() => {
-            Err(StoreError::Locked(dir.to_owned()))
-        }
-        Err(e) => Err(io(e)),
-    }
-}
-
-/// Opens sled in `dir`, whose lock the caller holds. sled still takes its own lock on its
-/// files, and a store of this process that was just dropped may hold it a moment longer than
-/// ours (sled's thread pool finishes the last write): an I/O error of the kind sled reports its
-/// lock with is retried for [`SLED_LOCK_WAIT`], since no other node can hold the directory now.
-fn open_db(dir: &Path) -> Result<sled::Db, StoreError> {
-    let deadline = Instant::now() + SLED_LOCK_WAIT;
-    loop {
-        match sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-        {
-            Ok(db) => return Ok(db),
-            Err(sled::Error::Io(e))
-                if e.kind() == std::io::ErrorKind::Other && Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            Err(error) => {
-                return Err(StoreError::Open {
-                    path: dir.to_owned(),
-                    error,
-                })
-            }
-        }
-    }
+    /// The data directory's lock, held as long as the store is open. Declared last so it is
+    /// released after the database is closed (fields drop in order).
+    _lock: DirLock,
 }
 
 impl Store {
@@ -389,8 +327,8 @@ impl Store {
         requested: Option<ChainParams>,
         migrations: &[Migration],
     ) -> Result<Store, StoreError> {
-        let lock = lock_dir(dir)?;
-        let db = open_db(dir)?;
+        let lock = DirLock::take(dir)?;
+        let db = lock::open_db(&lock, dir)?;
         let meta = db.open_tree("meta")?;
         let fresh = meta.get(KEY_SCHEMA)?.is_none();
         if fresh {
