@@ -30,9 +30,11 @@
 //!   discovery, mining and transfers (both following the published tip), the relay outbox, and
 //!   the owned background tasks that [`Node::run`](node::Node::run) starts and ends.
 //! - [`api`]: the Rocket REST API, a thin edge over `Node`.
-//! - [`cli`]: the command-line client, beside `api` at the top: a guided dialoguer menu and
-//!   scriptable subcommands that reach a node only through its REST API (a blocking reqwest
-//!   client), and verify a downloaded chain with [`chain::ChainVerifier`].
+//! - [`cli`]: the command line, beside `api` at the top. Its clap types ([`cli::args`], which
+//!   `main.rs` only parses and dispatches); the `node` subcommand that assembles a node and
+//!   serves `api` ([`cli::node`]); and the client: a guided dialoguer menu and scriptable
+//!   subcommands that reach a node only through its REST API (a blocking reqwest client), and
+//!   verify a downloaded chain with [`chain::ChainVerifier`].
 
 pub mod api;
 pub mod chain;

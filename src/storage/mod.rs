@@ -22,12 +22,17 @@
 //! the database is flushed before [`Store::accept`] returns: a block the node acknowledged
 //! survives `kill -9`. Memory stays flat as the chain grows: nothing but the tip and sled's
 //! bounded page cache is held in RAM.
+//!
+//! One store at a time holds a data directory: an open store keeps an advisory lock on its
+//! [`LOCK_FILE`], and a second one is refused with [`StoreError::Locked`].
 
 mod accept;
 mod locator;
+mod lock;
 mod migrate;
 
 pub use locator::{locator_heights, ForkPoint, MAX_LOCATOR};
+pub use lock::LOCK_FILE;
 pub use migrate::{Migration, SCHEMA_VERSION};
 
 use accept::{Batch, Writes};
@@ -37,6 +42,7 @@ use crate::chain::{
     Accounts, Address, Block, BlockHash, ChainParams, Header, Height, InvalidBlock, Parent, Rule,
     SignatureCheck, Timestamp, TxId, VerifiedBlock, Work, MEDIAN_TIME_SPAN,
 };
+use lock::DirLock;
 use sled::transaction::{TransactionError, Transactional};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -215,6 +221,9 @@ pub struct Store {
     /// Serialises writers: validation reads the tip and ancestors, then commits, and two batches
     /// interleaving would both extend the same tip.
     write: Mutex<()>,
+    /// The data directory's lock, held as long as the store is open. Declared last so it is
+    /// released after the database is closed (fields drop in order).
+    _lock: DirLock,
 }
 
 impl Store {
@@ -230,19 +239,8 @@ impl Store {
         requested: Option<ChainParams>,
         migrations: &[Migration],
     ) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_BYTES)
-            .open()
-            .map_err(|error| match &error {
-                sled::Error::Io(io) if io.to_string().contains("could not acquire lock") => {
-                    StoreError::Locked(dir.to_owned())
-                }
-                _ => StoreError::Open {
-                    path: dir.to_owned(),
-                    error,
-                },
-            })?;
+        let lock = DirLock::take(dir)?;
+        let db = lock::open_db(&lock, dir)?;
         let meta = db.open_tree("meta")?;
         let fresh = meta.get(KEY_SCHEMA)?.is_none();
         if fresh {
@@ -295,6 +293,7 @@ impl Store {
             params,
             tip: RwLock::new(genesis_tip),
             write: Mutex::new(()),
+            _lock: lock,
         };
         match store.meta.get(KEY_TIP)? {
             Some(tip) => {

@@ -1,0 +1,398 @@
+//! The command line as clap types: every subcommand, flag, default and help text of the
+//! `ferrochain` binary, the parsers of flag values, and how a client subcommand becomes an
+//! [`Action`].
+//!
+//! Value parsers return typed errors (clap prints their message after the offending flag), so
+//! an argument's rule is written once, here or in the type it parses into.
+
+use super::{wallet, Action, Format, DEFAULT_NODE};
+use crate::chain::{
+    Amount, ChainParams, Difficulty, Height, Note, NoteError, ParseAmountError, Retarget,
+    RetargetError, Transaction,
+};
+use crate::network::PeerUrl;
+use clap::{Args, Parser, Subcommand};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "ferrochain",
+    version,
+    about = "A durable proof-of-work blockchain node",
+    after_help = "With no command in a terminal, starts the guided CLI (`ferrochain cli`)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run a node: the REST API, the miner, and sync with peers.
+    Node(NodeArgs),
+    /// Measure this machine's mining hash rate on one thread and on all of them.
+    Bench(BenchArgs),
+    /// The guided CLI: a menu to mine, view and verify the chain, and manage peers.
+    Cli(GuidedArgs),
+    #[command(flatten)]
+    Client(ClientCommand),
+    /// Print a shell completion script (e.g. `ferrochain completions bash > ~/.ferrochain.bash`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The scriptable client commands: one request to a node each, no prompts.
+#[derive(Subcommand)]
+pub enum ClientCommand {
+    /// Mine a block on the node, with a live view of the search.
+    Mine {
+        /// A free-text transaction (1 to 256 bytes); repeat for several, none for an empty block.
+        #[arg(long = "tx", value_name = "TEXT", value_parser = parse_note)]
+        transactions: Vec<Transaction>,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+    /// Show blocks of the main chain as a table, newest first.
+    Chain {
+        /// Lowest height to show [default: the newest LIMIT blocks].
+        #[arg(long, value_name = "H")]
+        from: Option<u64>,
+        /// Most blocks to show.
+        #[arg(long, value_name = "N", default_value_t = 20,
+              value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+    /// Download the node's chain and verify every block here, with the node's own rules.
+    Verify(Endpoint),
+    /// The node's height, tip, work, peers, mining and resource use.
+    Status(Endpoint),
+    /// Have the node sync with its peers and adopt the heaviest valid chain.
+    Resolve(Endpoint),
+    /// List the node's peers, or add one.
+    Peers {
+        #[command(subcommand)]
+        action: Option<PeersAction>,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+    /// Wallets: keys kept in a keystore on this machine (never sent to a node).
+    Wallet {
+        #[command(subcommand)]
+        action: WalletAction,
+        /// The keystore directory.
+        #[arg(long, value_name = "DIR", default_value = crate::wallet::DEFAULT_DIR, global = true)]
+        wallet_dir: PathBuf,
+    },
+    /// Sign a transfer with a wallet's key and submit it to the node.
+    Send {
+        /// The paying wallet.
+        #[arg(long, value_name = "WALLET")]
+        from: String,
+        /// The recipient: an address (fc1...) or a wallet name in the keystore.
+        #[arg(long, value_name = "ADDRESS|WALLET")]
+        to: String,
+        /// FER to send, up to 8 decimals (2, 0.5, ...).
+        #[arg(long, value_name = "FER", value_parser = parse_positive_amount)]
+        amount: Amount,
+        /// FER paid to the miner; higher fees are mined first.
+        #[arg(long, value_name = "FER", default_value = "0.00001")]
+        fee: Amount,
+        /// The keystore directory.
+        #[arg(long, value_name = "DIR", default_value = crate::wallet::DEFAULT_DIR)]
+        wallet_dir: PathBuf,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum WalletAction {
+    /// Create a wallet with a new key.
+    New {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the wallets in the keystore.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A wallet's address and, from the node, its balance and pending transfers.
+    Show {
+        name: String,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum PeersAction {
+    /// Add peers to the node's list (kept in its store; each must be on the same chain).
+    Add {
+        /// A node's base URL, such as http://127.0.0.1:5001.
+        #[arg(value_name = "URL", required = true, value_parser = PeerUrl::parse)]
+        urls: Vec<PeerUrl>,
+    },
+    /// Make the node ignore a known peer for a while: no relay, sync or discovery with it.
+    Ban {
+        #[arg(value_name = "URL", value_parser = PeerUrl::parse)]
+        url: PeerUrl,
+        /// How long, in seconds (up to a year).
+        #[arg(long, default_value_t = 86_400)]
+        seconds: u64,
+        /// Why, shown in the node's peer list.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift a peer's ban (the operator's or one the node set).
+    Unban {
+        #[arg(value_name = "URL", value_parser = PeerUrl::parse)]
+        url: PeerUrl,
+    },
+}
+
+#[derive(Args)]
+pub struct GuidedArgs {
+    #[command(flatten)]
+    pub node: NodeArg,
+    /// The keystore directory.
+    #[arg(long, value_name = "DIR", default_value = crate::wallet::DEFAULT_DIR)]
+    pub wallet_dir: PathBuf,
+}
+
+#[derive(Args)]
+pub struct NodeArg {
+    /// The node's base URL.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = PeerUrl::parse)]
+    pub node: PeerUrl,
+}
+
+/// Where a client subcommand sends its request (`--node`) and how it prints the answer
+/// (`--json`).
+#[derive(Args)]
+pub struct Endpoint {
+    /// The node's base URL.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = PeerUrl::parse,
+          global = true)]
+    pub node: PeerUrl,
+    /// Print the node's JSON answer instead of a table (errors too, as {"error", "message"}).
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl Endpoint {
+    pub fn format(&self) -> Format {
+        Format::of(self.json)
+    }
+
+    /// Runs `action` against this node and reports how it went as an exit status.
+    pub fn run(self, action: Action) -> ExitCode {
+        let format = self.format();
+        super::run(self.node, format, action)
+    }
+}
+
+impl ClientCommand {
+    /// Runs the subcommand: one request to the node (wallet commands may make none), and the
+    /// exit status saying how it went.
+    pub fn run(self) -> ExitCode {
+        match self {
+            ClientCommand::Mine {
+                transactions,
+                endpoint,
+            } => endpoint.run(Action::Mine(transactions)),
+            ClientCommand::Chain {
+                from,
+                limit,
+                endpoint,
+            } => endpoint.run(Action::Chain {
+                from: from.map(Height::new),
+                limit: limit.into(),
+            }),
+            ClientCommand::Verify(endpoint) => endpoint.run(Action::Verify),
+            ClientCommand::Status(endpoint) => endpoint.run(Action::Status),
+            ClientCommand::Resolve(endpoint) => endpoint.run(Action::Resolve),
+            ClientCommand::Peers { action, endpoint } => endpoint.run(match action {
+                None => Action::Peers,
+                Some(PeersAction::Add { urls }) => Action::AddPeers(urls),
+                Some(PeersAction::Ban {
+                    url,
+                    seconds,
+                    reason,
+                }) => Action::BanPeer {
+                    peer: url,
+                    seconds,
+                    reason,
+                },
+                Some(PeersAction::Unban { url }) => Action::UnbanPeer(url),
+            }),
+            ClientCommand::Wallet { action, wallet_dir } => wallet::run(action, wallet_dir),
+            ClientCommand::Send {
+                from,
+                to,
+                amount,
+                fee,
+                wallet_dir,
+                endpoint,
+            } => wallet::send(wallet_dir, &from, &to, amount, fee, endpoint),
+        }
+    }
+}
+
+/// A `--amount` of zero: a transfer that moves nothing is refused before it is signed.
+#[derive(Debug, thiserror::Error)]
+pub enum PositiveAmountError {
+    #[error("the amount must be more than 0")]
+    Zero,
+    #[error(transparent)]
+    Unparsable(#[from] ParseAmountError),
+}
+
+fn parse_positive_amount(s: &str) -> Result<Amount, PositiveAmountError> {
+    match s.parse::<Amount>()? {
+        amount if amount == Amount::ZERO => Err(PositiveAmountError::Zero),
+        amount => Ok(amount),
+    }
+}
+
+fn parse_note(s: &str) -> Result<Transaction, NoteError> {
+    Note::new(s).map(Transaction::Note)
+}
+
+// The doc comments are the help text, where `<PORT>` is a placeholder, not HTML.
+#[allow(rustdoc::invalid_html_tags)]
+#[derive(Args)]
+pub struct NodeArgs {
+    /// Port for the REST API (0 picks a free one and prints it).
+    #[arg(default_value_t = 5000)]
+    pub port: u16,
+    /// Where the chain is stored [default: data/<PORT>].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Peers file, {"nodes": ["http://127.0.0.1:5001", ...]}; a missing file means no peers.
+    /// It is only read, never rewritten.
+    #[arg(long, value_name = "FILE", default_value = "data/nodes.json")]
+    pub peers: PathBuf,
+    /// A peer to start from, besides the peers file (repeat for several). One member of a
+    /// network is enough: the node learns the others from it.
+    #[arg(long = "peer", value_name = "URL", value_parser = PeerUrl::parse)]
+    pub peer: Vec<PeerUrl>,
+    /// The URL this node announces to its peers [default: http://ADDR:PORT once it listens;
+    /// none when listening on 0.0.0.0 or ::].
+    #[arg(long, value_name = "URL", value_parser = PeerUrl::parse)]
+    pub public_url: Option<PeerUrl>,
+    #[command(flatten)]
+    pub chain: ChainArgs,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    pub address: IpAddr,
+    /// Mining threads [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Where block rewards go: an address (fc1...) or a wallet name in the keystore
+    /// [default: the node's own key, created in the data directory as miner.key].
+    #[arg(long, value_name = "ADDRESS|WALLET")]
+    pub miner: Option<String>,
+    /// The keystore `--miner` names a wallet in.
+    #[arg(long, value_name = "DIR", default_value = crate::wallet::DEFAULT_DIR)]
+    pub wallet_dir: PathBuf,
+}
+
+/// The rules of a new chain. An existing chain keeps its own; asking for others is an error.
+#[derive(Args)]
+#[command(next_help_heading = "Chain rules (for a new chain)")]
+pub struct ChainArgs {
+    /// Leading zero bits the first blocks' hashes need; also the easiest the chain ever gets
+    /// [default: 20].
+    #[arg(long, value_name = "BITS")]
+    pub difficulty: Option<Difficulty>,
+    /// Blocks between difficulty adjustments; 0 keeps the difficulty fixed [default: 30].
+    #[arg(long, value_name = "BLOCKS")]
+    pub retarget_interval: Option<u32>,
+    /// The time between blocks that adjustments aim for [default: 10].
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub block_time: Option<u64>,
+    /// Most the difficulty moves at one adjustment, as a factor either way [default: 4].
+    #[arg(long, value_name = "FACTOR")]
+    pub retarget_step: Option<u32>,
+}
+
+/// Chain-rule flags that do not make a chain.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainArgsError {
+    #[error("--block-time and --retarget-step need retargeting on, not --retarget-interval 0")]
+    RetargetOff,
+    #[error(transparent)]
+    Retarget(#[from] RetargetError),
+}
+
+impl ChainArgs {
+    /// The parameters asked for, the defaults filling what was not; `None` if nothing was asked
+    /// (an existing chain then keeps its own, a new one gets the defaults).
+    pub fn params(&self) -> Result<Option<ChainParams>, ChainArgsError> {
+        let ChainArgs {
+            difficulty,
+            retarget_interval,
+            block_time,
+            retarget_step,
+        } = *self;
+        if difficulty.is_none()
+            && retarget_interval.is_none()
+            && block_time.is_none()
+            && retarget_step.is_none()
+        {
+            return Ok(None);
+        }
+        let defaults = ChainParams::DEFAULT_RETARGET;
+        let retarget = match retarget_interval.unwrap_or(defaults.interval()) {
+            0 if block_time.is_some() || retarget_step.is_some() => {
+                return Err(ChainArgsError::RetargetOff)
+            }
+            0 => None,
+            interval => Some(Retarget::new(
+                interval,
+                block_time.unwrap_or(defaults.block_time_ms()),
+                retarget_step.unwrap_or(defaults.max_factor()),
+            )?),
+        };
+        let difficulty = difficulty.unwrap_or(ChainParams::DEFAULT_DIFFICULTY);
+        Ok(Some(ChainParams::new(difficulty).with_retarget(retarget)))
+    }
+}
+
+/// A `--block-time` that is not a time between blocks.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockTimeError {
+    #[error("not a number of seconds: {0:?}")]
+    NotANumber(String),
+    #[error("a block time is more than 0 and at most 86400 seconds, got {0}")]
+    OutOfRange(String),
+}
+
+/// Seconds, with up to three decimals, as milliseconds.
+fn parse_seconds(s: &str) -> Result<u64, BlockTimeError> {
+    let seconds: f64 = s
+        .parse()
+        .map_err(|_| BlockTimeError::NotANumber(s.to_owned()))?;
+    if !seconds.is_finite() || seconds <= 0.0 || seconds > 86_400.0 {
+        return Err(BlockTimeError::OutOfRange(s.to_owned()));
+    }
+    Ok((seconds * 1000.0).round() as u64)
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// Seconds to hash for each measurement.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Thread count for the multi-threaded run [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}

@@ -1,0 +1,40 @@
+//! The `node` subcommand: a node assembled from its arguments (chain rules, data directory,
+//! peers, miner) and served over the REST API until it stops.
+
+use super::args::NodeArgs;
+use crate::network::load_peers_file;
+use crate::node::{Node, NodeConfig};
+use crate::wallet::Keystore;
+use anyhow::{anyhow, Context};
+use std::path::PathBuf;
+
+/// Opens the node `args` describe and serves it on `args.address`:`args.port` until shutdown.
+pub fn run(args: NodeArgs) -> anyhow::Result<()> {
+    // Checked before anything touches the disk, so a bad flag leaves no empty chain behind.
+    let params = args.chain.params()?;
+    let data_dir = args
+        .data_dir
+        .unwrap_or_else(|| PathBuf::from("data").join(args.port.to_string()));
+    let peers = load_peers_file(&args.peers)?;
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
+    let miner = match &args.miner {
+        Some(m) => Some(Keystore::new(&args.wallet_dir).resolve(m)?),
+        None => None,
+    };
+    let node = Node::open(NodeConfig {
+        params,
+        peers,
+        flag_peers: args.peer,
+        public_url: args.public_url,
+        mining_threads: args.threads,
+        miner,
+        ..NodeConfig::new(&data_dir)
+    })?;
+    let figment = crate::api::figment()
+        .merge(("address", args.address))
+        .merge(("port", args.port));
+    rocket::execute(crate::api::serve(node, figment))
+        // Display marks Rocket's launch error as handled (unhandled ones panic on drop).
+        .map_err(|e| anyhow!("cannot serve on {}:{}: {e}", args.address, args.port))
+}
