@@ -428,6 +428,19 @@ fn transfers_in_a_block() {
     );
 }
 
+/// Gives each of `senders` 0.01 FER from `funder`, the node's miner: a block for the funder's
+/// reward, the transfers, and a block that confirms them.
+async fn fund(node: &Node, funder: &SigningKey, senders: &[SigningKey]) {
+    let chain = node.params().genesis_hash();
+    node.mining().mine(Vec::new()).await.unwrap();
+    for (i, s) in senders.iter().enumerate() {
+        let units = Amount::from_units(1_000_000);
+        let t = Transfer::sign(funder, address(s), units, Amount::ZERO, i as u64, &chain);
+        node.submit_transfer(t).await.unwrap();
+    }
+    node.mining().mine(Vec::new()).await.unwrap();
+}
+
 const HTTP_SENDERS: u32 = 200;
 const HTTP_PER_SENDER: u64 = 100;
 const HTTP_CONNECTIONS: usize = 32;
@@ -447,28 +460,7 @@ fn transfers_over_http() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = reqwest::Client::new();
     let senders: Vec<SigningKey> = (0..HTTP_SENDERS).map(|i| key(10_000 + i)).collect();
-    rt.block_on(async {
-        // Fund every sender from the node's own reward.
-        client.post(format!("{url}/mine")).send().await.unwrap();
-        for (i, s) in senders.iter().enumerate() {
-            let t = Transfer::sign(
-                &funder,
-                address(s),
-                Amount::from_units(1_000_000),
-                Amount::ZERO,
-                i as u64,
-                &chain,
-            );
-            let resp = client
-                .post(format!("{url}/transactions"))
-                .json(&t)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 201);
-        }
-        client.post(format!("{url}/mine")).send().await.unwrap();
-    });
+    rt.block_on(fund(&node, &funder, &senders));
 
     // Signed up front: the figure is the node's, not the client's signing speed.
     let batches: Vec<Vec<String>> = senders
@@ -574,19 +566,7 @@ fn status_under_load() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let senders: Vec<SigningKey> = (0..REBUILD_SENDERS).map(|i| key(20_000 + i)).collect();
     rt.block_on(async {
-        node.mining().mine(Vec::new()).await.unwrap();
-        for (i, s) in senders.iter().enumerate() {
-            let t = Transfer::sign(
-                &funder,
-                address(s),
-                Amount::from_units(1_000_000),
-                Amount::ZERO,
-                i as u64,
-                &chain,
-            );
-            node.submit_transfer(t).await.unwrap();
-        }
-        node.mining().mine(Vec::new()).await.unwrap();
+        fund(&node, &funder, &senders).await;
         let transfers: Vec<Transfer> = (0..REBUILD_PER_SENDER)
             .flat_map(|n| senders.iter().map(move |s| (s, n)))
             .map(|(s, n)| {
