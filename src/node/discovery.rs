@@ -182,11 +182,11 @@ impl Discovery {
 mod tests {
     use super::*;
     use crate::network::PeerState;
-    use crate::node::fake::{chain_of, url, FakeNet, FakePeer, Parts};
+    use crate::node::fake::{chain_of, url, FakeNet, FakePeer, Harness};
     use crate::node::NodeError;
     use std::time::Instant;
 
-    fn discovery(parts: &Parts) -> Discovery {
+    fn discovery(parts: &Harness) -> Discovery {
         Discovery {
             peers: parts.peers.clone(),
             chain: parts.chain.clone(),
@@ -209,7 +209,7 @@ mod tests {
             (good.clone(), FakePeer::serving(chain_of(0, "good"))),
             (wrong.clone(), other_chain()),
         ]);
-        let parts = Parts::new(net, vec![]);
+        let parts = Harness::new(net, vec![]);
         let refused = discovery(&parts).register(vec![good, wrong]).await;
         assert!(
             matches!(refused, Err(NodeError::WrongChain(_))),
@@ -222,7 +222,7 @@ mod tests {
     async fn a_registered_peer_that_does_not_answer_waits_as_a_candidate() {
         let (good, silent) = (url(1), url(2));
         let net = FakeNet::with(vec![(good.clone(), FakePeer::serving(chain_of(0, "good")))]);
-        let parts = Parts::new(net, vec![]);
+        let parts = Harness::new(net, vec![]);
         let registration = discovery(&parts)
             .register(vec![good.clone(), silent.clone(), good.clone()])
             .await
@@ -250,7 +250,7 @@ mod tests {
             (friend.clone(), FakePeer::serving(chain_of(0, "friend"))),
             (wrong.clone(), other_chain()),
         ]);
-        let parts = Parts::new(net.clone(), vec![seed.clone()]);
+        let parts = Harness::new(net.clone(), vec![seed.clone()]);
         discovery(&parts).discover().await;
 
         let known: Vec<PeerUrl> = parts.peers.views().into_iter().map(|v| v.url).collect();
@@ -266,7 +266,7 @@ mod tests {
         let ahead = url(1);
         let theirs = chain_of(12, "ahead");
         let net = FakeNet::with(vec![(ahead.clone(), FakePeer::serving(theirs.clone()))]);
-        let parts = Parts::new(net, vec![ahead]);
+        let parts = Harness::new(net, vec![ahead]);
         discovery(&parts).discover().await;
         let deadline = Instant::now() + Duration::from_secs(10);
         while parts.chain.tip().hash != theirs.last().unwrap().hash() {
@@ -287,7 +287,7 @@ mod tests {
             (seed.clone(), seed_script),
             (learned.clone(), FakePeer::serving(chain_of(0, "learned"))),
         ]);
-        let parts = Parts::new(net, vec![named.clone(), seed.clone()]);
+        let parts = Harness::new(net, vec![named.clone(), seed.clone()]);
         discovery(&parts).discover().await;
         assert_eq!(parts.state_of(&named).state, PeerState::Banned);
         assert!(parts.state_of(&learned).verified);
@@ -297,7 +297,7 @@ mod tests {
     async fn a_learned_peer_found_on_another_chain_is_forgotten() {
         let learned = url(1);
         let net = FakeNet::with(vec![(learned.clone(), other_chain())]);
-        let parts = Parts::new(net, vec![]);
+        let parts = Harness::new(net, vec![]);
         parts.peers.insert(&learned, PeerSource::Learned);
         discovery(&parts).discover().await;
         assert!(parts.peers.views().is_empty(), "{:?}", parts.peers.views());

@@ -69,6 +69,8 @@ pub struct FakePeer {
     pub chain: Vec<Block>,
     /// A tip it claims instead of its own (a lie, or a chain that moved).
     pub claim: Option<ClaimedTip>,
+    /// A fork point it names instead of the block our locator and its chain share (a lie).
+    pub fork: Option<ChainPoint>,
     /// It serves no block above this height.
     pub serve_up_to: Option<Height>,
     /// Chains it switches to, one after each page it serves: a peer reorganising mid-sync.
@@ -166,10 +168,10 @@ impl PeerApi for FakeNet {
                 .find_map(|h| p.chain.iter().find(|b| b.hash() == *h))
                 .unwrap_or(&p.chain[0]);
             Located {
-                fork: ChainPoint {
+                fork: p.fork.unwrap_or(ChainPoint {
                     height: fork.height(),
                     hash: fork.hash(),
-                },
+                }),
                 tip: p.tip(),
             }
         }))
@@ -234,7 +236,7 @@ impl PeerApi for FakeNet {
 }
 
 /// A node's chain, peer and sync parts over a fresh store in a temp dir, talking to `net`.
-pub struct Parts {
+pub struct Harness {
     pub chain: ChainState,
     pub peers: Peers,
     pub sync: ChainSync,
@@ -242,8 +244,8 @@ pub struct Parts {
     _dir: TempDir,
 }
 
-impl Parts {
-    pub fn new(net: Arc<FakeNet>, known: Vec<PeerUrl>) -> Parts {
+impl Harness {
+    pub fn new(net: Arc<FakeNet>, known: Vec<PeerUrl>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path(), Some(params())).unwrap());
         let book = Peers::open_book(&store, 16, &[], &known).unwrap();
@@ -251,7 +253,7 @@ impl Parts {
         let chain = ChainState::new(store.clone(), relay).unwrap();
         let peers = Peers::new(net, store, book, None);
         let sync = ChainSync::new(chain.clone(), peers.clone(), Tasks::default());
-        Parts {
+        Harness {
             chain,
             peers,
             sync,

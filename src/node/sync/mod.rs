@@ -83,8 +83,11 @@ pub enum Lie {
 /// Why an honest peer's chain could not be taken now.
 #[derive(Debug, thiserror::Error)]
 pub enum Unsettled {
-    #[error("its chain kept moving while we read it (block {height} no longer follows {parent})")]
-    KeptMoving { height: Height, parent: String },
+    #[error(
+        "its chain kept moving while we read it (block {height} no longer follows {})",
+        .parent.short()
+    )]
+    KeptMoving { height: Height, parent: BlockHash },
     /// A block from the future may be our clock's fault.
     #[error("{0} (this node's clock may be behind)")]
     ClockBehind(InvalidBlock),
@@ -360,7 +363,7 @@ impl<'a> Session<'a> {
             if blocks[0].header.prev_hash != parent {
                 self.relocate(Unsettled::KeptMoving {
                     height: from,
-                    parent: parent.short(),
+                    parent,
                 })?;
                 return Ok(false);
             }

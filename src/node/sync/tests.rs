@@ -4,11 +4,10 @@
 
 use super::*;
 use crate::network::PeerState;
-use crate::node::fake::{chain_of, extend, url, work_of, FakeNet, FakePeer, Parts};
-use std::sync::Arc;
+use crate::node::fake::{chain_of, extend, url, work_of, FakeNet, FakePeer, Harness};
 
 async fn session_outcome(
-    parts: &Parts,
+    parts: &Harness,
     net: &FakeNet,
     peer: &PeerUrl,
 ) -> (Result<(), SyncError>, usize) {
@@ -22,7 +21,7 @@ async fn an_honest_peer_ahead_gives_us_its_whole_chain_in_pages() {
     let theirs = chain_of(SYNC_PAGE + 20, "theirs");
     let peer = url(1);
     let net = FakeNet::with(vec![(peer.clone(), FakePeer::serving(theirs.clone()))]);
-    let parts = Parts::new(net.clone(), vec![peer.clone()]);
+    let parts = Harness::new(net.clone(), vec![peer.clone()]);
 
     let sync = parts.sync.sync_with(&peer).await.unwrap();
     assert_eq!(sync.error, None);
@@ -40,7 +39,7 @@ async fn a_peer_with_no_more_work_is_not_downloaded_from() {
         peer.clone(),
         FakePeer::serving(chain_of(3, "theirs")),
     )]);
-    let parts = Parts::new(net.clone(), vec![peer.clone()]);
+    let parts = Harness::new(net.clone(), vec![peer.clone()]);
     parts.adopt(&ours).await;
 
     let (outcome, added) = session_outcome(&parts, &net, &peer).await;
@@ -65,7 +64,7 @@ async fn a_peer_claiming_more_work_than_its_blocks_carry_is_banned() {
     let peer = url(1);
 
     let net = FakeNet::with(vec![(peer.clone(), liar.clone())]);
-    let parts = Parts::new(net.clone(), vec![peer.clone()]);
+    let parts = Harness::new(net.clone(), vec![peer.clone()]);
     let (outcome, added) = session_outcome(&parts, &net, &peer).await;
     assert!(
         matches!(outcome, Err(SyncError::Lie(Lie::WorkMismatch { .. }))),
@@ -75,7 +74,7 @@ async fn a_peer_claiming_more_work_than_its_blocks_carry_is_banned() {
     assert_eq!(added, 4);
 
     let net = FakeNet::with(vec![(peer.clone(), liar)]);
-    let parts = Parts::new(net, vec![peer.clone()]);
+    let parts = Harness::new(net, vec![peer.clone()]);
     parts.sync.sync_with(&peer).await.unwrap();
     let view = parts.state_of(&peer);
     assert_eq!(view.state, PeerState::Banned, "{view:?}");
@@ -91,7 +90,7 @@ async fn a_peer_serving_less_than_it_claims_is_asked_again_then_banned() {
     };
     let peer = url(1);
     let net = FakeNet::with(vec![(peer.clone(), short)]);
-    let parts = Parts::new(net.clone(), vec![peer.clone()]);
+    let parts = Harness::new(net.clone(), vec![peer.clone()]);
 
     let sync = parts.sync.sync_with(&peer).await.unwrap();
     let error = sync.error.unwrap();
@@ -120,7 +119,7 @@ async fn a_peer_that_reorganises_mid_sync_is_located_again_and_followed() {
     };
     let peer = url(1);
     let net = FakeNet::with(vec![(peer.clone(), moving)]);
-    let parts = Parts::new(net.clone(), vec![peer.clone()]);
+    let parts = Harness::new(net.clone(), vec![peer.clone()]);
 
     let (outcome, _) = session_outcome(&parts, &net, &peer).await;
     assert!(outcome.is_ok(), "{outcome:?}");
@@ -146,7 +145,7 @@ async fn a_peer_whose_chain_never_settles_is_backed_off_not_banned() {
     let peer = url(1);
 
     let net = FakeNet::with(vec![(peer.clone(), restless.clone())]);
-    let parts = Parts::new(net.clone(), vec![peer.clone()]);
+    let parts = Harness::new(net.clone(), vec![peer.clone()]);
     let (outcome, _) = session_outcome(&parts, &net, &peer).await;
     assert!(
         matches!(
@@ -158,7 +157,7 @@ async fn a_peer_whose_chain_never_settles_is_backed_off_not_banned() {
     assert_eq!(net.count(&peer, "locate"), MAX_RELOCATES + 1);
 
     let net = FakeNet::with(vec![(peer.clone(), restless)]);
-    let parts = Parts::new(net, vec![peer.clone()]);
+    let parts = Harness::new(net, vec![peer.clone()]);
     let sync = parts.sync.sync_with(&peer).await.unwrap();
     assert!(sync.error.unwrap().contains("kept moving"));
     let view = parts.state_of(&peer);
@@ -174,7 +173,7 @@ async fn a_peer_that_times_out_is_backed_off_and_skipped_by_resolve() {
         ..FakePeer::serving(chain_of(3, "theirs"))
     };
     let net = FakeNet::with(vec![(peer.clone(), silent)]);
-    let parts = Parts::new(net.clone(), vec![peer.clone()]);
+    let parts = Harness::new(net.clone(), vec![peer.clone()]);
 
     let (outcome, _) = session_outcome(&parts, &net, &peer).await;
     assert!(
@@ -199,7 +198,7 @@ async fn a_page_that_breaks_its_own_links_is_a_lie() {
     spliced[2] = other[2].clone();
     let peer = url(1);
     let net = FakeNet::with(vec![(peer.clone(), FakePeer::serving(spliced))]);
-    let parts = Parts::new(net.clone(), vec![peer.clone()]);
+    let parts = Harness::new(net.clone(), vec![peer.clone()]);
 
     let (outcome, added) = session_outcome(&parts, &net, &peer).await;
     assert!(
@@ -212,78 +211,28 @@ async fn a_page_that_breaks_its_own_links_is_a_lie() {
 #[tokio::test]
 async fn a_fork_point_outside_our_locator_is_a_lie() {
     // It answers our locator with a block of its own that we never named.
-    struct Misplaced(Arc<FakeNet>, Block);
-    impl PeerApi for Misplaced {
-        fn status<'a>(
-            &'a self,
-            peer: &'a PeerUrl,
-        ) -> futures::future::BoxFuture<'a, Result<crate::network::PeerStatus, PeerError>> {
-            self.0.status(peer)
-        }
-        fn locate<'a>(
-            &'a self,
-            peer: &'a PeerUrl,
-            locator: &'a [BlockHash],
-        ) -> futures::future::BoxFuture<'a, Result<crate::network::Located, PeerError>> {
-            Box::pin(async move {
-                let mut located = self.0.locate(peer, locator).await?;
-                located.fork = crate::network::ChainPoint {
-                    height: self.1.height(),
-                    hash: self.1.hash(),
-                };
-                Ok(located)
-            })
-        }
-        fn chain_page<'a>(
-            &'a self,
-            peer: &'a PeerUrl,
-            from: Height,
-            limit: usize,
-        ) -> futures::future::BoxFuture<'a, Result<ChainPage, PeerError>> {
-            self.0.chain_page(peer, from, limit)
-        }
-        fn register<'a>(
-            &'a self,
-            peer: &'a PeerUrl,
-            me: &'a PeerUrl,
-        ) -> futures::future::BoxFuture<'a, Result<reqwest::StatusCode, PeerError>> {
-            self.0.register(peer, me)
-        }
-        fn nodes<'a>(
-            &'a self,
-            peer: &'a PeerUrl,
-        ) -> futures::future::BoxFuture<'a, Result<Vec<PeerUrl>, PeerError>> {
-            self.0.nodes(peer)
-        }
-        fn send_block<'a>(
-            &'a self,
-            peer: &'a PeerUrl,
-            block: &'a Block,
-            me: Option<&'a PeerUrl>,
-        ) -> futures::future::BoxFuture<'a, Result<reqwest::StatusCode, PeerError>> {
-            self.0.send_block(peer, block, me)
-        }
-        fn send_transfer<'a>(
-            &'a self,
-            peer: &'a PeerUrl,
-            transfer: &'a crate::chain::Transfer,
-            me: Option<&'a PeerUrl>,
-        ) -> futures::future::BoxFuture<'a, Result<reqwest::StatusCode, PeerError>> {
-            self.0.send_transfer(peer, transfer, me)
-        }
-    }
-
     let theirs = chain_of(5, "theirs");
+    let liar = FakePeer {
+        fork: Some(crate::network::ChainPoint {
+            height: theirs[3].height(),
+            hash: theirs[3].hash(),
+        }),
+        ..FakePeer::serving(theirs)
+    };
     let peer = url(1);
-    let net = FakeNet::with(vec![(peer.clone(), FakePeer::serving(theirs.clone()))]);
-    let parts = Parts::new(net.clone(), vec![peer.clone()]);
+    let net = FakeNet::with(vec![(peer.clone(), liar)]);
+    let parts = Harness::new(net.clone(), vec![peer.clone()]);
     parts.adopt(&chain_of(2, "ours")).await;
-    let liar = Misplaced(net, theirs[3].clone());
 
-    let mut session = Session::new(&parts.chain, &liar, &peer);
-    let outcome = session.run().await;
+    let (outcome, added) = session_outcome(&parts, &net, &peer).await;
     assert!(
         matches!(outcome, Err(SyncError::Lie(Lie::ForkNotInLocator { height, .. })) if height == Height::new(3)),
         "{outcome:?}"
+    );
+    assert_eq!(added, 0);
+    assert_eq!(
+        net.count(&peer, "chain"),
+        0,
+        "nothing is fetched from a lie"
     );
 }
