@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{mine_on, note, params};
+use common::{mine_on, note, params, raw_db};
 use ferrochain::chain::{Block, Difficulty, WireBlock};
 use ferrochain::node::{Node, NodeConfig};
 use rocket::http::{ContentType, Status};
@@ -650,7 +650,7 @@ fn verify_walks_the_stored_chain_and_names_a_corrupted_block() {
     let mut edited = blocks[2].clone();
     edited.transactions[1] = note("entry 2, edited on disk");
     {
-        let db = sled::open(dir.path()).unwrap();
+        let db = raw_db(dir.path());
         db.open_tree("blocks")
             .unwrap()
             .insert(blocks[2].hash().as_bytes(), edited.encode())

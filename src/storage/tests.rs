@@ -198,8 +198,24 @@ fn another_chains_genesis_is_refused() {
     assert_eq!(accept(&store, vec![ours]).known, 1);
 }
 
+/// The raw database in `dir`, behind the store's back. A store dropped just before may hold
+/// sled's own lock a moment longer (its thread pool finishes the last write), so retry briefly.
+fn raw_db(dir: &Path) -> sled::Db {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match sled::open(dir) {
+            Ok(db) => return db,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("cannot open {}: {e}", dir.display()),
+        }
+    }
+}
+
 fn set_schema(dir: &Path, version: u32) {
-    let db = sled::open(dir).unwrap();
+    let db = raw_db(dir);
     db.open_tree("meta")
         .unwrap()
         .insert(KEY_SCHEMA, &version.to_le_bytes())
@@ -414,7 +430,7 @@ fn a_chain_of_an_older_block_version_is_refused_with_the_reason() {
     drop(Store::open(dir.path(), Some(params())).unwrap());
     {
         // What a build of block version 2 stored: eight bytes, version then difficulty bits.
-        let db = sled::open(dir.path()).unwrap();
+        let db = raw_db(dir.path());
         let mut old = 2u32.to_le_bytes().to_vec();
         old.extend_from_slice(&6u32.to_le_bytes());
         db.open_tree("meta")
@@ -450,7 +466,7 @@ fn a_schema_2_store_is_upgraded_with_an_empty_peers_tree() {
     drop(store);
     // What a version-2 build left behind: no peers tree, version 2.
     {
-        let db = sled::open(dir.path()).unwrap();
+        let db = raw_db(dir.path());
         assert!(db.drop_tree(migrate::PEERS_TREE).unwrap());
         db.open_tree("meta")
             .unwrap()

@@ -503,3 +503,16 @@ pub async fn give(node: &TestNode, blocks: &[Block]) {
         assert!(report.rejected.is_none(), "{:?}", report.rejected);
     }
 }
+
+/// The raw database at `path`, behind the node's back. A node dropped just before may hold
+/// sled's own lock a moment longer (its thread pool finishes the last write), so retry briefly.
+pub fn raw_db(path: &std::path::Path) -> sled::Db {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => panic!("cannot open {}: {e}", path.display()),
+        }
+    }
+}
