@@ -259,6 +259,37 @@ fn a_block_with_an_unknown_parent_is_accepted_for_catch_up_not_stored() {
 }
 
 #[test]
+fn chain_pages_anchored_to_a_tip_stop_there_and_a_tip_off_the_main_chain_is_a_conflict() {
+    let (client, _dir) = client();
+    mine_notes(&client, 4);
+    let all = chain(&client);
+    // Anchored to block 2: the page ends there although the chain goes on.
+    let page = body(
+        client
+            .get(format!("/chain?from=1&limit=10&tip={}", all[2].hash()))
+            .dispatch(),
+    );
+    assert_eq!(page["length"], 3);
+    let got: Vec<WireBlock> = serde_json::from_value(page["chain"].clone()).unwrap();
+    let got: Vec<Block> = got.into_iter().map(|w| w.into_block().unwrap()).collect();
+    assert_eq!(got, all[1..3].to_vec());
+
+    let elsewhere = ferrochain::chain::BlockHash::from_bytes([5; 32]);
+    assert_error(
+        client
+            .get(format!("/chain?from=1&limit=10&tip={elsewhere}"))
+            .dispatch(),
+        Status::Conflict,
+        "tip_moved",
+    );
+    assert_error(
+        client.get("/chain?from=1&tip=abc").dispatch(),
+        Status::BadRequest,
+        "bad_query",
+    );
+}
+
+#[test]
 fn chain_pages_and_single_blocks() {
     let (client, _dir) = client();
     mine_notes(&client, 4);

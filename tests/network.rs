@@ -375,7 +375,10 @@ async fn a_node_nearly_in_sync_fetches_only_the_blocks_it_lacks() {
         sync_requests(),
         [
             "POST /chain/locate".to_owned(),
-            format!("GET /chain?from=9941&limit={SYNC_PAGE}")
+            format!(
+                "GET /chain?from=9941&limit={SYNC_PAGE}&tip={}",
+                chain[9_950].hash()
+            )
         ]
     );
 
@@ -395,6 +398,7 @@ async fn a_peer_that_reorganises_mid_sync_is_located_again_not_read_from_genesis
     let part = SYNC_PAGE - 100;
     let mut after = before[..=part].to_vec();
     after.extend(build_chain(&before[part], 300, "after"));
+    let old_tip = before.last().unwrap().hash();
     let new_tip = after.last().unwrap().hash();
     let served = Arc::new(AtomicUsize::new(0));
     let (peer, requests) = scripted_peer(move |method, path, body| {
@@ -433,10 +437,16 @@ async fn a_peer_that_reorganises_mid_sync_is_located_again_not_read_from_genesis
         log,
         [
             "POST /chain/locate".to_owned(),
-            format!("GET /chain?from=1&limit={SYNC_PAGE}"),
-            format!("GET /chain?from={}&limit={SYNC_PAGE}", SYNC_PAGE + 1),
+            format!("GET /chain?from=1&limit={SYNC_PAGE}&tip={old_tip}"),
+            format!(
+                "GET /chain?from={}&limit={SYNC_PAGE}&tip={old_tip}",
+                SYNC_PAGE + 1
+            ),
             "POST /chain/locate".to_owned(),
-            format!("GET /chain?from={}&limit={SYNC_PAGE}", fork.get() + 1),
+            format!(
+                "GET /chain?from={}&limit={SYNC_PAGE}&tip={new_tip}",
+                fork.get() + 1
+            ),
         ]
     );
     assert_eq!(v["peers"][0]["added"], SYNC_PAGE + 300);
@@ -465,7 +475,10 @@ async fn two_syncs_with_one_peer_at_once_download_its_blocks_once() {
         .filter(|r| r != "POST /add_block")
         .collect();
     let pages: Vec<String> = (0..3)
-        .map(|i| format!("GET /chain?from={}&limit={SYNC_PAGE}", 1 + i * SYNC_PAGE))
+        .map(|i| {
+            let (from, tip) = (1 + i * SYNC_PAGE, chain.last().unwrap().hash());
+            format!("GET /chain?from={from}&limit={SYNC_PAGE}&tip={tip}")
+        })
         .collect();
     let mut expected = vec!["POST /chain/locate".to_owned()];
     expected.extend(pages);
@@ -516,4 +529,50 @@ async fn a_deep_fork_with_more_work_on_the_peer_side_is_resolved() {
     let v = resolve(&c).await;
     assert_eq!(v["replaced"], false);
     assert_eq!(v["peers"][0]["added"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_reorganises_while_it_serves_a_sync_is_followed_not_banned() {
+    // A serves one branch; while B syncs it page by page, a heavier branch forking low takes
+    // over on A. B's pages are anchored to the tip A told it of, so B never sees a page mixing
+    // the two: it locates again and follows A to the new branch.
+    let a = TestNode::start(params()).await;
+    let b = TestNode::start(params()).await;
+    let genesis = params().genesis().into_block();
+    let first = build_chain(&genesis, 4 * SYNC_PAGE, "first");
+    let second = build_chain(&first[9], 4 * SYNC_PAGE, "second");
+    give(&a, &first).await;
+    // All but the blocks that make the second branch heavier: stored on A as a side branch.
+    let (early, late) = second.split_at(4 * SYNC_PAGE - 20);
+    give(&a, early).await;
+    assert_eq!(a.node.tip().hash, first.last().unwrap().hash());
+    b.node.peers().set(vec![a.peer_url()]);
+
+    let syncing = {
+        let (node, peer) = (b.node.clone(), a.peer_url());
+        tokio::spawn(async move { node.sync().sync_with(&peer).await })
+    };
+    wait_for("B to take A's first page", || {
+        let height = b.node.tip().height;
+        async move { (height > Height::GENESIS).then_some(()) }
+    })
+    .await;
+    give(&a, late).await;
+    assert_eq!(a.node.tip().hash, second.last().unwrap().hash());
+
+    let sync = syncing.await.unwrap().unwrap();
+    assert_eq!(sync.error, None, "{sync:?}");
+    // Whichever way the race went, B follows A to the heavier branch, and A keeps its good name.
+    let target = second.last().unwrap().hash();
+    wait_for("B to hold A's new branch", || {
+        let (node, peer) = (b.node.clone(), a.peer_url());
+        async move {
+            node.sync().sync_with(&peer).await.unwrap();
+            (node.tip().hash == target).then_some(())
+        }
+    })
+    .await;
+    let view = b.node.peers().views().into_iter().next().unwrap();
+    assert_eq!(view.ban_reason, None, "{view:?}");
+    assert!(b.node.verify().await.unwrap().error.is_none());
 }

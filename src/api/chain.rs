@@ -48,14 +48,48 @@ fn parse_query<T: std::str::FromStr>(
 /// The whole main chain from genesis, or with `from`/`limit` one page of it. `length` is always
 /// the full chain's length. The body is streamed in batches, so serving a long chain needs no
 /// more memory than a short one.
-#[rocket::get("/chain?<from>&<limit>")]
-fn chain(
+///
+/// Every answer describes one branch: the main chain as it ends in `tip` (the caller names it,
+/// as a syncing peer does with the tip it was told of, or else the tip when the request came),
+/// never a mix of two branches however the chain reorganises while it is read. A page stops at
+/// `tip`. A named `tip` that is no longer on the main chain is 409 `tip_moved` (locate again);
+/// a reorganisation in the middle of a stream ends the stream early, still linked.
+#[rocket::get("/chain?<from>&<limit>&<tip>")]
+async fn chain(
     node: &State<Node>,
     from: Option<&str>,
     limit: Option<&str>,
+    tip: Option<&str>,
 ) -> Result<(ContentType, ByteStream![Vec<u8>]), ApiError> {
     let from = parse_query::<u64>("from", from)?;
     let limit = parse_query::<usize>("limit", limit)?;
+    let anchor = match tip {
+        None => node.tip(),
+        Some(text) => {
+            let hash: BlockHash = text.parse().map_err(|e| {
+                ApiError::bad_request("bad_query", format!("tip must be a block hash: {e}"))
+            })?;
+            let meta = node.chain().meta(hash).await?;
+            let on_main = node.chain().branch_page(hash, Height::GENESIS, 0).await?;
+            match (meta, on_main) {
+                (Some(meta), Some(_)) => crate::storage::Tip {
+                    hash,
+                    height: meta.height,
+                    work: meta.chain_work,
+                },
+                _ => {
+                    return Err(ApiError::new(
+                        Status::Conflict,
+                        "tip_moved",
+                        format!(
+                            "block {hash} is not on this node's main chain (it reorganised, or \
+                             never had it): locate again"
+                        ),
+                    ))
+                }
+            }
+        }
+    };
     let paged = from.is_some() || limit.is_some();
     let from = Height::new(from.unwrap_or(0));
     let (limit, budget) = match paged {
@@ -63,12 +97,13 @@ fn chain(
         false => (usize::MAX, usize::MAX),
     };
     let head = ChainPage {
-        length: node.tip().length(),
+        length: anchor.length(),
         chain: Vec::new(),
     };
     Ok(stream_chain(
         node.inner().clone(),
         &head,
+        anchor.hash,
         from,
         limit,
         budget,
@@ -76,11 +111,12 @@ fn chain(
 }
 
 /// Streams `head` (a message whose last field, `chain`, is left out of it), then the main chain
-/// from `from` as that field, a JSON array of up to `limit` blocks and `budget` bytes, then the
-/// closing brace.
+/// that ends in `anchor`, from `from`, as that field: a JSON array of up to `limit` blocks and
+/// `budget` bytes, then the closing brace.
 pub(super) fn stream_chain(
     node: Node,
     head: &impl serde::Serialize,
+    anchor: BlockHash,
     from: Height,
     limit: usize,
     budget: usize,
@@ -93,8 +129,14 @@ pub(super) fn stream_chain(
         let (mut next, mut sent, mut bytes) = (from, 0usize, 0usize);
         'pages: while sent < limit && bytes < budget {
             let want = STREAM_BATCH.min(limit - sent);
-            let blocks = match node.chain().main_chain(next, want).await {
-                Ok(blocks) => blocks,
+            let blocks = match node.chain().branch_page(anchor, next, want).await {
+                Ok(Some(blocks)) => blocks,
+                Ok(None) => {
+                    // The branch being served left the main chain: end it here, linked, rather
+                    // than go on with blocks of another branch.
+                    log::info!("streaming the chain stopped at {next}: block {} left the main chain", anchor.short());
+                    break;
+                }
                 Err(e) => {
                     // The status line is gone; end the document so the client sees a short,
                     // verifiable chain rather than broken JSON.

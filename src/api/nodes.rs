@@ -30,6 +30,7 @@ async fn resolve(node: &State<Node>) -> Result<(ContentType, ByteStream![Vec<u8>
     Ok(stream_chain(
         node.inner().clone(),
         &resolved,
+        node.tip().hash,
         Height::GENESIS,
         usize::MAX,
         usize::MAX,

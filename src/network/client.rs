@@ -84,8 +84,9 @@ impl PeerClient {
         peer: &PeerUrl,
         from: Height,
         limit: usize,
+        tip: BlockHash,
     ) -> Result<ChainPage, PeerError> {
-        let url = peer.join(&format!("/chain?from={from}&limit={limit}"));
+        let url = peer.join(&format!("/chain?from={from}&limit={limit}&tip={tip}"));
         self.get_json(peer, &url, MAX_RESPONSE_BYTES).await
     }
 

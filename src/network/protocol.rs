@@ -24,12 +24,14 @@ pub trait PeerApi: Send + Sync {
         locator: &'a [BlockHash],
     ) -> BoxFuture<'a, Result<Located, PeerError>>;
 
-    /// Blocks `from..from + limit` of the peer's main chain.
+    /// Blocks `from..from + limit` of the peer's main chain as it ends in `tip` (409 once `tip`
+    /// has left it).
     fn chain_page<'a>(
         &'a self,
         peer: &'a PeerUrl,
         from: Height,
         limit: usize,
+        tip: BlockHash,
     ) -> BoxFuture<'a, Result<ChainPage, PeerError>>;
 
     /// `POST /nodes/register` naming `me`; the peer's status code.
@@ -77,8 +79,9 @@ impl PeerApi for PeerClient {
         peer: &'a PeerUrl,
         from: Height,
         limit: usize,
+        tip: BlockHash,
     ) -> BoxFuture<'a, Result<ChainPage, PeerError>> {
-        Box::pin(PeerClient::chain_page(self, peer, from, limit))
+        Box::pin(PeerClient::chain_page(self, peer, from, limit, tip))
     }
 
     fn register<'a>(

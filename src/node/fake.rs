@@ -182,9 +182,24 @@ impl PeerApi for FakeNet {
         peer: &'a PeerUrl,
         from: Height,
         limit: usize,
+        tip: BlockHash,
     ) -> BoxFuture<'a, Result<ChainPage, PeerError>> {
-        ready(self.ask(peer, "chain", |p| {
-            let top = p.serve_up_to.map_or(u64::MAX, |h| h.get());
+        let asked = self.ask(peer, "chain", |p| {
+            // Like a real node: pages of the branch that ends in `tip`, while it is ours.
+            let Some(end) = p
+                .chain
+                .iter()
+                .position(|b| b.hash() == tip)
+                .or(p.claim.map(|_| p.chain.len() - 1))
+            else {
+                return Err(PeerError::Status {
+                    peer: peer.to_string(),
+                    status: StatusCode::CONFLICT,
+                });
+            };
+            let top = p
+                .serve_up_to
+                .map_or(end as u64, |h| h.get().min(end as u64));
             let blocks: Vec<&Block> = p
                 .chain
                 .iter()
@@ -200,8 +215,9 @@ impl PeerApi for FakeNet {
                 p.chain = p.next_chains.remove(0);
                 p.claim = None;
             }
-            page
-        }))
+            Ok(page)
+        });
+        ready(asked.and_then(|page| page))
     }
 
     fn register<'a>(

@@ -60,6 +60,8 @@ use tokio::sync::mpsc;
 
 /// Blocks read per step when re-verifying the stored chain.
 const VERIFY_PAGE: usize = 1000;
+/// Times a verification starts again after a reorganisation took its chain away.
+pub const VERIFY_RESTARTS: usize = 3;
 
 /// How a node is set up; see `ferrochain node --help` for the command-line side.
 #[derive(Clone, Debug)]
@@ -459,32 +461,49 @@ impl Node {
 
     /// Re-verifies the stored main chain from genesis with the same rules as incoming blocks, a
     /// page at a time on the blocking pool (it is pure CPU and disk), and reports the first block
-    /// that breaks one.
+    /// that breaks one. The chain checked is the one that ended in the tip when verification
+    /// began; if a reorganisation takes that tip off the main chain meanwhile, verification
+    /// starts again on the new tip (at most [`VERIFY_RESTARTS`] times, then the part verified
+    /// is reported), so the answer never mixes two branches.
     pub async fn verify(&self) -> Result<Verified, NodeError> {
         let chain = self.inner.chain.clone();
         tokio::task::spawn_blocking(move || {
             let store = chain.store();
-            let mut verifier = ChainVerifier::new(chain.params(), Timestamp::now());
-            let mut from = Height::GENESIS;
-            loop {
-                let page = store.main_chain(from, VERIFY_PAGE)?;
-                let count = page.len();
-                for block in page {
-                    if let Err(e) = verifier.push(block) {
+            let mut restarts = 0;
+            'restart: loop {
+                let anchor = store.tip().hash;
+                let mut verifier = ChainVerifier::new(chain.params(), Timestamp::now());
+                let mut from = Height::GENESIS;
+                loop {
+                    let Some(page) = store.branch_page(&anchor, from, VERIFY_PAGE)? else {
+                        restarts += 1;
+                        if restarts <= VERIFY_RESTARTS {
+                            continue 'restart;
+                        }
                         return Ok(Verified {
                             length: from.get(),
                             work: verifier.work(),
-                            error: Some(e),
+                            error: None,
+                        });
+                    };
+                    let count = page.len();
+                    for block in page {
+                        if let Err(e) = verifier.push(block) {
+                            return Ok(Verified {
+                                length: from.get(),
+                                work: verifier.work(),
+                                error: Some(e),
+                            });
+                        }
+                        from = from.next();
+                    }
+                    if count < VERIFY_PAGE {
+                        return Ok(Verified {
+                            length: from.get(),
+                            work: verifier.work(),
+                            error: None,
                         });
                     }
-                    from = from.next();
-                }
-                if count < VERIFY_PAGE {
-                    return Ok(Verified {
-                        length: from.get(),
-                        work: verifier.work(),
-                        error: None,
-                    });
                 }
             }
         })

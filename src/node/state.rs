@@ -132,6 +132,17 @@ impl ChainState {
         self.read(move |s| s.main_chain(from, limit)).await
     }
 
+    /// A page of the main chain as it ends in `tip` (see [`Store::branch_page`]): one branch,
+    /// whatever reorganises meanwhile; `None` once `tip` has left the main chain.
+    pub async fn branch_page(
+        &self,
+        tip: BlockHash,
+        from: Height,
+        limit: usize,
+    ) -> Result<Option<Vec<Block>>, NodeError> {
+        self.read(move |s| s.branch_page(&tip, from, limit)).await
+    }
+
     pub async fn meta(&self, hash: BlockHash) -> Result<Option<BlockMeta>, NodeError> {
         self.read(move |s| s.meta(&hash)).await
     }

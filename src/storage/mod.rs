@@ -379,6 +379,27 @@ impl Store {
         }
     }
 
+    /// Up to `limit` blocks from height `from` of the main chain that ends in `tip`, read while no
+    /// block is being written, so every block of the page belongs to that one branch; `None` once
+    /// `tip` has left the main chain (a reorganisation). A page never passes `tip`.
+    pub fn branch_page(
+        &self,
+        tip: &BlockHash,
+        from: Height,
+        limit: usize,
+    ) -> Result<Option<Vec<Block>>, StoreError> {
+        let _no_writer = self.write.lock().expect("writer lock");
+        let Some(meta) = self.meta(tip)? else {
+            return Ok(None);
+        };
+        if self.hash_at(meta.height)? != Some(*tip) {
+            return Ok(None);
+        }
+        let left = (meta.height.get() + 1).saturating_sub(from.get());
+        let count = usize::try_from(left).unwrap_or(usize::MAX).min(limit);
+        self.main_chain(from, count).map(Some)
+    }
+
     /// Up to `limit` main-chain blocks from height `from`, in order.
     pub fn main_chain(&self, from: Height, limit: usize) -> Result<Vec<Block>, StoreError> {
         self.heights

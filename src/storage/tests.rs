@@ -151,6 +151,36 @@ fn a_heavier_side_branch_takes_over_and_the_old_blocks_stay_by_hash() {
 }
 
 #[test]
+fn a_branch_page_reads_one_branch_and_ends_once_its_tip_leaves_the_main_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let genesis = store.tip().hash;
+    let a = branch(&store, genesis, 4, "a");
+    accept(&store, a.clone());
+    let a_tip = a[3].hash();
+
+    // A page never passes its tip, even when the main chain grows beyond it.
+    let more = branch(&store, a_tip, 2, "more");
+    accept(&store, more);
+    let page = store.branch_page(&a[1].hash(), Height::new(1), 10).unwrap();
+    assert_eq!(page.unwrap(), a[..2].to_vec());
+    let page = store.branch_page(&a_tip, Height::new(3), 10).unwrap();
+    assert_eq!(page.unwrap(), a[2..].to_vec());
+
+    // A heavier branch from genesis takes over: a's blocks are no longer pages of anything.
+    let b = branch(&store, genesis, 7, "b");
+    assert!(accept(&store, b.clone()).tip_changed());
+    assert_eq!(store.branch_page(&a_tip, Height::new(1), 10).unwrap(), None);
+    let page = store.branch_page(&b[6].hash(), Height::new(1), 3).unwrap();
+    assert_eq!(page.unwrap(), b[..3].to_vec());
+    let unknown = BlockHash::from_bytes([3; 32]);
+    assert_eq!(
+        store.branch_page(&unknown, Height::GENESIS, 1).unwrap(),
+        None
+    );
+}
+
+#[test]
 fn processing_stops_at_an_invalid_block_and_keeps_the_ones_before() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), Some(params())).unwrap();

@@ -91,6 +91,9 @@ pub enum Unsettled {
     /// A block from the future may be our clock's fault.
     #[error("{0} (this node's clock may be behind)")]
     ClockBehind(InvalidBlock),
+    /// The tip it told us of left its main chain while we read up to it.
+    #[error("its tip {} left its main chain while we read it", .tip.short())]
+    TipMoved { tip: BlockHash },
 }
 
 /// A cheap-to-clone handle on the sync part.
@@ -348,9 +351,23 @@ impl<'a> Session<'a> {
         (fork, fork_hash, claimed): (Height, BlockHash, ClaimedTip),
     ) -> Result<bool, SyncError> {
         let (mut from, mut parent) = (fork.next(), fork_hash);
-        let mut page = self.client.chain_page(self.peer, from, SYNC_PAGE).await;
+        let tip = claimed.hash;
+        let mut page = self
+            .client
+            .chain_page(self.peer, from, SYNC_PAGE, tip)
+            .await;
         loop {
-            let blocks = check_page(page?, from, SYNC_PAGE)?;
+            let received = match page {
+                // An honest peer that reorganised: locate again, blame no one.
+                Err(PeerError::Status { status, .. })
+                    if status == reqwest::StatusCode::CONFLICT =>
+                {
+                    self.relocate(Unsettled::TipMoved { tip })?;
+                    return Ok(false);
+                }
+                other => other?,
+            };
+            let blocks = check_page(received, from, SYNC_PAGE)?;
             let Some(last) = blocks.last().map(|b| (b.hash(), b.height())) else {
                 // The peer serves less than it claimed. Its chain may have moved to a shorter
                 // one since it answered; ask again before calling it a lie.
@@ -375,7 +392,7 @@ impl<'a> Session<'a> {
                 match more {
                     true => Some(
                         self.client
-                            .chain_page(self.peer, next_from, SYNC_PAGE)
+                            .chain_page(self.peer, next_from, SYNC_PAGE, tip)
                             .await,
                     ),
                     false => None,
