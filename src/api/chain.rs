@@ -46,7 +46,7 @@ fn parse_query<T: std::str::FromStr>(
 }
 
 /// The whole main chain from genesis, or with `from`/`limit` one page of it. `length` is always
-/// the full chain's length. The body is streamed in batches, so serving a long chain needs no
+/// the length of the whole chain the answer is from. The body is streamed in batches, so serving a long chain needs no
 /// more memory than a short one.
 ///
 /// Every answer describes one branch: the main chain as it ends in `tip` (the caller names it,
@@ -69,15 +69,9 @@ async fn chain(
             let hash: BlockHash = text.parse().map_err(|e| {
                 ApiError::bad_request("bad_query", format!("tip must be a block hash: {e}"))
             })?;
-            let meta = node.chain().meta(hash).await?;
-            let on_main = node.chain().branch_page(hash, Height::GENESIS, 0).await?;
-            match (meta, on_main) {
-                (Some(meta), Some(_)) => crate::storage::Tip {
-                    hash,
-                    height: meta.height,
-                    work: meta.chain_work,
-                },
-                _ => {
+            match node.chain().main_chain_tip(hash).await? {
+                Some(tip) => tip,
+                None => {
                     return Err(ApiError::new(
                         Status::Conflict,
                         "tip_moved",

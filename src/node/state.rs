@@ -143,6 +143,16 @@ impl ChainState {
         self.read(move |s| s.branch_page(&tip, from, limit)).await
     }
 
+    /// The main chain's end at `hash`, if `hash` is on the main chain.
+    pub async fn main_chain_tip(&self, hash: BlockHash) -> Result<Option<Tip>, NodeError> {
+        let meta = self.read(move |s| s.main_chain_meta(&hash)).await?;
+        Ok(meta.map(|m| Tip {
+            hash,
+            height: m.height,
+            work: m.chain_work,
+        }))
+    }
+
     pub async fn meta(&self, hash: BlockHash) -> Result<Option<BlockMeta>, NodeError> {
         self.read(move |s| s.meta(&hash)).await
     }

@@ -379,6 +379,15 @@ impl Store {
         }
     }
 
+    /// What the store knows of `hash`, if it is on the main chain.
+    pub fn main_chain_meta(&self, hash: &BlockHash) -> Result<Option<BlockMeta>, StoreError> {
+        let meta = self.meta(hash)?;
+        match meta {
+            Some(m) if self.hash_at(m.height)? == Some(*hash) => Ok(meta),
+            _ => Ok(None),
+        }
+    }
+
     /// Up to `limit` blocks from height `from` of the main chain that ends in `tip`, read while no
     /// block is being written, so every block of the page belongs to that one branch; `None` once
     /// `tip` has left the main chain (a reorganisation). A page never passes `tip`.
@@ -389,12 +398,9 @@ impl Store {
         limit: usize,
     ) -> Result<Option<Vec<Block>>, StoreError> {
         let _no_writer = self.write.lock().expect("writer lock");
-        let Some(meta) = self.meta(tip)? else {
+        let Some(meta) = self.main_chain_meta(tip)? else {
             return Ok(None);
         };
-        if self.hash_at(meta.height)? != Some(*tip) {
-            return Ok(None);
-        }
         let left = (meta.height.get() + 1).saturating_sub(from.get());
         let count = usize::try_from(left).unwrap_or(usize::MAX).min(limit);
         self.main_chain(from, count).map(Some)
