@@ -428,6 +428,15 @@ fn transfers_in_a_block() {
     );
 }
 
+/// A node on the bench chain whose rewards go to `miner`, serving on port 0.
+fn launch_mining_to(dir: &Path, miner: &SigningKey) -> (Node, std::net::SocketAddr) {
+    launch(NodeConfig {
+        params: Some(ChainParams::new(Difficulty::new(BITS).unwrap())),
+        miner: Some(address(miner)),
+        ..NodeConfig::new(dir)
+    })
+}
+
 /// Gives each of `senders` 0.01 FER from `funder`, the node's miner: a block for the funder's
 /// reward, the transfers, and a block that confirms them.
 async fn fund(node: &Node, funder: &SigningKey, senders: &[SigningKey]) {
@@ -446,15 +455,10 @@ const HTTP_PER_SENDER: u64 = 100;
 const HTTP_CONNECTIONS: usize = 32;
 
 fn transfers_over_http() {
-    let params = ChainParams::new(Difficulty::new(BITS).unwrap());
-    let chain = params.genesis_hash();
     let dir = tempfile::tempdir().unwrap();
     let funder = key(u32::MAX - 1);
-    let (node, addr) = launch(NodeConfig {
-        params: Some(params),
-        miner: Some(address(&funder)),
-        ..NodeConfig::new(dir.path())
-    });
+    let (node, addr) = launch_mining_to(dir.path(), &funder);
+    let chain = node.params().genesis_hash();
     let url = format!("http://{addr}");
 
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -553,15 +557,10 @@ fn percentiles(what: &str, latencies: &[f64]) {
 /// How `GET /status` answers while the node does heavy work: the mempool rebuilt after a new
 /// block with 100,000 transfers waiting, and eight clients looping on `GET /chain/verify`.
 fn status_under_load() {
-    let params = ChainParams::new(Difficulty::new(BITS).unwrap());
-    let chain = params.genesis_hash();
     let dir = tempfile::tempdir().unwrap();
     let funder = key(u32::MAX - 2);
-    let (node, addr) = launch(NodeConfig {
-        params: Some(params),
-        miner: Some(address(&funder)),
-        ..NodeConfig::new(dir.path())
-    });
+    let (node, addr) = launch_mining_to(dir.path(), &funder);
+    let chain = node.params().genesis_hash();
     let url = format!("http://{addr}");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let senders: Vec<SigningKey> = (0..REBUILD_SENDERS).map(|i| key(20_000 + i)).collect();
