@@ -320,13 +320,7 @@ async fn a_peer_block_stops_a_stale_search_and_mining_resumes_on_the_new_tip() {
     let params = ChainParams::new(Difficulty::new(20).unwrap());
     let a = TestNode::start(params).await;
     for round in 0..6 {
-        let tip = a
-            .node
-            .chain()
-            .block_at(a.node.tip().height)
-            .await
-            .unwrap()
-            .unwrap();
+        let tip = a.tip_block().await;
         let rival = mine_on_with(&params, &tip, vec![note(&format!("rival {round}"))]);
         let miner = a.node.clone();
         let mining = tokio::spawn(async move { miner.mining().mine(vec![note("ours")]).await });

@@ -79,13 +79,7 @@ async fn an_orphan_from_a_peer_makes_the_node_fetch_its_ancestors_from_that_peer
     let b = TestNode::start(params()).await;
     b.node.peers().set(vec![other, a.peer_url()]);
 
-    let tip = a
-        .node
-        .chain()
-        .block_at(a.node.tip().height)
-        .await
-        .unwrap()
-        .unwrap();
+    let tip = a.tip_block().await;
     let (code, v) = post_block(&b, &tip, Some(&a.peer_url().to_string())).await;
     assert_eq!(code, 202, "{v}");
     wait_for("B to fetch the ancestors from A", || async {

@@ -53,13 +53,7 @@ async fn balance(node: &TestNode, address: Address) -> u64 {
 
 /// Sends a block paying the reward to `wallet` to `nodes`, so the wallet has coins to spend.
 async fn fund(wallet: &Wallet, nodes: &[&TestNode]) -> Block {
-    let tip = nodes[0]
-        .node
-        .chain()
-        .block_at(nodes[0].node.tip().height)
-        .await
-        .unwrap()
-        .unwrap();
+    let tip = nodes[0].tip_block().await;
     let block = mine_on_to(&params(), &tip, wallet.address, vec![]);
     for n in nodes {
         assert_eq!(post_block(n, &block).await, 201);
@@ -234,13 +228,7 @@ async fn a_replayed_transfer_is_refused_by_the_mempool_and_in_blocks() {
         "{v}"
     );
     // A block that carries the replay is invalid too.
-    let tip = node
-        .node
-        .chain()
-        .block_at(node.node.tip().height)
-        .await
-        .unwrap()
-        .unwrap();
+    let tip = node.tip_block().await;
     let replay = mine_on(&tip, vec![ferrochain::chain::Transaction::Transfer(t)]);
     let resp = http()
         .post(node.url("/add_block"))

@@ -110,6 +110,12 @@ impl TestNode {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The block at the tip of the node's main chain.
+    pub async fn tip_block(&self) -> Block {
+        let chain = self.node.chain();
+        chain.block(self.node.tip().hash).await.unwrap().unwrap()
+    }
+
     pub fn peer_url(&self) -> PeerUrl {
         PeerUrl::for_socket(self.addr)
     }
