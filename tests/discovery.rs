@@ -194,7 +194,7 @@ async fn malformed_registrations_are_4xx_and_change_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_peer_is_backed_off_with_its_error_and_skipped() {
+async fn a_failing_peer_is_backed_off_with_its_error_and_asked_again_by_an_explicit_resolve() {
     let node = TestNode::start(params()).await;
     let (broken, accepted) =
         hostile_peer_counted(Hostile::Respond(b"garbage, not HTTP".to_vec())).await;
@@ -216,16 +216,18 @@ async fn a_failing_peer_is_backed_off_with_its_error_and_skipped() {
     assert!(entry["retry_at"].as_u64().is_some(), "{entry}");
     assert!(node.node.peers().usable().is_empty());
 
-    // Within its back-off, resolve does not ask it again and says why.
+    // Within its back-off, an explicit resolve still asks it (the operator asked now, and a
+    // peer that was away may be back), and reports how that went; it backs off further.
     let asked = accepted.load(Ordering::SeqCst);
     let v = get(&node, "/nodes/resolve").await;
     let report = &v["peers"][0];
-    assert_eq!(report["skipped"], true, "{v}");
+    assert_eq!(report["skipped"], false, "{v}");
     assert!(
-        report["error"].as_str().unwrap().contains("backing off"),
+        report["error"].as_str().unwrap().contains("request failed"),
         "{v}"
     );
-    assert_eq!(accepted.load(Ordering::SeqCst), asked);
+    assert!(accepted.load(Ordering::SeqCst) > asked);
+    assert_eq!(peer_entry(&node, &broken).await.unwrap()["failures"], 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -64,7 +64,7 @@ async fn chain(
     let from = parse_query::<u64>("from", from)?;
     let limit = parse_query::<usize>("limit", limit)?;
     let anchor = match tip {
-        None => node.tip(),
+        None => node.chain().latest_tip(),
         Some(text) => {
             let hash: BlockHash = text.parse().map_err(|e| {
                 ApiError::bad_request("bad_query", format!("tip must be a block hash: {e}"))
@@ -193,16 +193,13 @@ async fn locate(
                 .map_err(|e| bad(format!("entry {i} of the locator: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let fork = node.chain().find_fork(locator).await?.ok_or_else(|| {
+    let (fork, tip) = node.chain().locate(locator).await?.ok_or_else(|| {
         ApiError::new(
             Status::UnprocessableEntity,
             "no_common_block",
             "no block of the locator is on this node's main chain (is the caller on another chain?)",
         )
     })?;
-    // Read after the lookup, so the tip is at or above the fork point unless a reorganisation
-    // to a shorter chain happened in between (which the caller's page checks catch).
-    let tip = node.tip();
     Ok(Json(Located {
         fork: ChainPoint {
             height: fork.height,

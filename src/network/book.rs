@@ -167,14 +167,21 @@ impl PeerRecord {
         self.is_due(now) && (self.verified || self.source.is_operator())
     }
 
+    /// Why a banned peer is skipped, in words for logs and the resolve report; `None` when it
+    /// is not banned now.
+    pub fn ban_reason(&self, now: Timestamp) -> Option<String> {
+        let ban = self.ban.as_ref().filter(|_| self.banned_at(now))?;
+        Some(format!(
+            "skipped: banned until {} ms: {}",
+            ban.until.as_millis(),
+            ban.reason
+        ))
+    }
+
     /// Why a peer that is not usable is skipped, in words for logs and the resolve report.
     pub fn skip_reason(&self, now: Timestamp) -> Option<String> {
-        if let Some(ban) = self.ban.as_ref().filter(|_| self.banned_at(now)) {
-            return Some(format!(
-                "skipped: banned until {} ms: {}",
-                ban.until.as_millis(),
-                ban.reason
-            ));
+        if let Some(banned) = self.ban_reason(now) {
+            return Some(banned);
         }
         if let Some(at) = self.retry_at.filter(|t| *t > now) {
             return Some(format!(

@@ -7,6 +7,7 @@
 use super::peers::Peers;
 use super::state::ChainState;
 use super::sync::ChainSync;
+use super::tasks::Tasks;
 use super::NodeError;
 use crate::chain::prefers;
 use crate::network::{HandshakeError, Inserted, PeerSource, PeerUrl};
@@ -15,8 +16,11 @@ use std::time::Duration;
 
 /// Peers contacted at once in a discovery round or a batch of handshakes.
 pub const DISCOVERY_FANOUT: usize = 8;
-/// How often a node announces itself to its peers and learns theirs, by default.
+/// How often a node announces itself to its peers and learns theirs, by default. Peers are met
+/// the moment they are learned; the rounds are the slow safety net.
 pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
+/// Peers a newly registered peer's URL is passed on to (once, when it is new to us).
+pub const ADDRESS_FANOUT: usize = 8;
 
 /// What a `POST /nodes/register` did.
 #[derive(Clone, Debug, Default)]
@@ -34,20 +38,28 @@ pub struct Discovery {
     pub(super) peers: Peers,
     pub(super) chain: ChainState,
     pub(super) sync: ChainSync,
+    pub(super) tasks: Tasks,
     pub(super) interval: Duration,
 }
 
 impl Discovery {
     /// Takes peers that announced themselves (`POST /nodes/register`). Each new one must pass
     /// the handshake: one on another chain refuses the whole request and adds nothing; one that
-    /// does not answer is kept as a candidate with back-off, not used until a later discovery
-    /// round reaches it. Known peers, repeats and this node itself are skipped. A list naming a
-    /// banned peer is refused whole.
+    /// does not answer is kept as a candidate with back-off. Repeats and this node itself are
+    /// skipped. A list naming a banned peer is refused whole.
+    ///
+    /// A peer is used the moment it is learned: each new one that passed the handshake is met
+    /// at once in the background (see [`Discovery::meet`]) and its URL passed on to our peers.
+    /// A known peer named again that we are not using (it was away, and is announcing itself
+    /// back) is met at once too, rather than at the end of its back-off.
     pub async fn register(&self, urls: Vec<PeerUrl>) -> Result<Registration, NodeError> {
         let peers = &self.peers;
         peers.prune_bans();
         for url in &urls {
             peers.refuse_banned(url)?;
+        }
+        for url in urls.iter().filter(|u| peers.is_idle(u)) {
+            self.spawn_meet(url.clone());
         }
         let (fresh, full) = peers.unknown(urls);
         let checks = fresh.iter().map(|url| peers.handshake(url));
@@ -76,6 +88,8 @@ impl Discovery {
                 Ok(_) => {
                     log::info!("peer {url} registered");
                     peers.verified(&url);
+                    self.spawn_meet(url.clone());
+                    self.spawn_pass_on(url.clone());
                 }
                 Err(e) => {
                     log::info!(
@@ -113,6 +127,63 @@ impl Discovery {
             .await;
     }
 
+    /// Meets `peer` in the background: see [`Discovery::meet`].
+    fn spawn_meet(&self, peer: PeerUrl) {
+        let discovery = self.clone();
+        self.tasks.spawn(async move { discovery.meet(&peer).await });
+    }
+
+    /// Meets a peer the moment it is learned: the handshake, then whichever side has more work
+    /// is brought up to date (we sync from it if it is ahead; we announce ourselves, and it
+    /// meets us in turn, if we are), and we learn its peers.
+    pub async fn meet(&self, peer: &PeerUrl) {
+        self.visit(peer).await
+    }
+
+    /// Passes the URL of a newly registered peer on to up to [`ADDRESS_FANOUT`] of our peers
+    /// (once: a node passes a URL on only when it is new to it), so nodes pointed at one seed
+    /// learn each other within a round trip or two.
+    fn spawn_pass_on(&self, fresh: PeerUrl) {
+        let discovery = self.clone();
+        self.tasks.spawn(async move {
+            let peers = &discovery.peers;
+            let targets: Vec<PeerUrl> = peers
+                .usable()
+                .into_iter()
+                .filter(|p| *p != fresh)
+                .take(ADDRESS_FANOUT)
+                .collect();
+            futures::stream::iter(targets)
+                .for_each_concurrent(DISCOVERY_FANOUT, |target| {
+                    let fresh = &fresh;
+                    async move {
+                        if let Err(e) = peers.client().register(&target, fresh).await {
+                            log::debug!("passing {fresh} on to {target} failed: {e}");
+                        }
+                    }
+                })
+                .await;
+        });
+    }
+
+    /// Sends our tip block to `peer`, naming us as the sender.
+    async fn send_tip(&self, peer: &PeerUrl) {
+        let block = match self.chain.block(self.chain.tip().hash).await {
+            Ok(Some(block)) => block,
+            Ok(None) => return,
+            Err(e) => return log::warn!("reading our tip for {peer}: {e}"),
+        };
+        let me = self.peers.public_url();
+        let sent = self
+            .peers
+            .client()
+            .send_block(peer, &block, me.as_ref())
+            .await;
+        if let Err(e) = sent {
+            self.peers.failed(peer, &e);
+        }
+    }
+
     async fn visit(&self, peer: &PeerUrl) {
         let peers = &self.peers;
         match peers.handshake(peer).await {
@@ -121,11 +192,15 @@ impl Discovery {
                 // A peer ahead of us syncs now rather than when its next block happens to
                 // come: this is how nodes split by a partition (or a ban) converge once it
                 // heals, and how a node that missed a relay catches up.
-                if status
-                    .total_work
-                    .is_some_and(|w| prefers(w, self.chain.tip().work))
-                {
-                    self.sync.spawn_sync_with(peer.clone());
+                let ours = self.chain.tip();
+                match status.total_work {
+                    Some(theirs) if prefers(theirs, ours.work) => {
+                        self.sync.spawn_sync_with(peer.clone())
+                    }
+                    // A peer behind us (it missed a relay while it was away) gets our tip now;
+                    // it fetches whatever lies between from us, as for any orphan.
+                    Some(theirs) if prefers(ours.work, theirs) => self.send_tip(peer).await,
+                    _ => {}
                 }
             }
             Err(HandshakeError::Unreachable(e)) => return peers.failed(peer, &e),
@@ -191,6 +266,7 @@ mod tests {
             peers: parts.peers.clone(),
             chain: parts.chain.clone(),
             sync: parts.sync.clone(),
+            tasks: Tasks::default(),
             interval: Duration::from_secs(3600),
         }
     }

@@ -226,6 +226,7 @@ impl Node {
             peers: peers.clone(),
             chain: chain.clone(),
             sync: sync.clone(),
+            tasks: tasks.clone(),
             interval: config.discovery_interval,
         };
         Ok(Node {

@@ -201,20 +201,32 @@ impl Peers {
         urls.into_iter().filter(|u| !self.is_self(u)).collect()
     }
 
+    /// Whether `url` is a known peer that is not used now (backing off, or not handshaken) and
+    /// not banned: one worth trying again when it shows up.
+    pub fn is_idle(&self, url: &PeerUrl) -> bool {
+        let now = Timestamp::now();
+        let book = self.book();
+        book.get(url)
+            .is_some_and(|r| r.source.is_peer() && !r.banned_at(now) && !r.is_usable(now))
+    }
+
     /// Peers due for a discovery round (not banned, not backing off).
     pub fn due(&self) -> Vec<PeerUrl> {
         let urls = self.book().due(Timestamp::now());
         urls.into_iter().filter(|u| !self.is_self(u)).collect()
     }
 
-    /// Every known peer (but this node) with the reason it may not be asked now, if any.
+    /// Every known peer (but this node) with the reason it may not be asked now: only a ban.
+    /// An explicit resolve asks backing-off and not yet handshaken peers too (each under the
+    /// client's deadlines): the operator asked now, and a peer that was away may be back.
     pub fn plan(&self) -> Vec<(PeerUrl, Option<String>)> {
         let now = Timestamp::now();
         let plan: Vec<(PeerUrl, Option<String>)> = self
             .book()
             .records()
             .iter()
-            .map(|r| (r.url.clone(), r.skip_reason(now)))
+            .filter(|r| r.source.is_peer() || r.banned_at(now))
+            .map(|r| (r.url.clone(), r.ban_reason(now)))
             .collect();
         plan.into_iter()
             .filter(|(url, _)| !self.is_self(url))

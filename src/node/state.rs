@@ -162,9 +162,19 @@ impl ChainState {
         self.read(|s| s.locator()).await
     }
 
-    /// The highest entry of a peer's `locator` on our main chain.
-    pub async fn find_fork(&self, locator: Vec<BlockHash>) -> Result<Option<ForkPoint>, NodeError> {
-        self.read(move |s| s.find_fork(&locator)).await
+    /// The highest entry of a peer's `locator` on our main chain, with that chain's tip, read
+    /// together (see [`Store::locate`]).
+    pub async fn locate(
+        &self,
+        locator: Vec<BlockHash>,
+    ) -> Result<Option<(ForkPoint, Tip)>, NodeError> {
+        self.read(move |s| s.locate(&locator)).await
+    }
+
+    /// The tip as the store holds it this instant: a moment ahead of the published one while
+    /// a new tip is being published. What a read anchored to "the tip now" must use.
+    pub fn latest_tip(&self) -> Tip {
+        self.inner.store.tip()
     }
 
     pub async fn account(&self, address: Address) -> Result<Account, NodeError> {

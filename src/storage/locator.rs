@@ -9,7 +9,7 @@
 //! It lives beside the store because it is a view of the main chain's height index, which only
 //! the store holds; the spacing itself is the pure [`locator_heights`].
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, Tip};
 use crate::chain::{BlockHash, Height};
 
 /// Most entries a locator may have. Ours never exceeds 10 + 64; a longer one from a peer is
@@ -56,6 +56,13 @@ impl Store {
             }
         }
         Ok(hashes)
+    }
+
+    /// [`Store::find_fork`] with the tip of the main chain it was found on, read while no block
+    /// is written, so the answer describes one chain: the fork point is an ancestor of the tip.
+    pub fn locate(&self, locator: &[BlockHash]) -> Result<Option<(ForkPoint, Tip)>, StoreError> {
+        let _no_writer = self.write.lock().expect("writer lock");
+        Ok(self.find_fork(locator)?.map(|fork| (fork, self.tip())))
     }
 
     /// The first entry of `locator` that is on our main chain, with its height; `None` when none

@@ -66,6 +66,11 @@ impl TestNode {
     /// A node opened with `config` in `dir`. If the directory is still held by a node that is
     /// shutting down (a restart), opening is retried until it is released.
     pub async fn start_config(dir: TempDir, config: NodeConfig) -> TestNode {
+        Self::start_on(dir, config, 0).await
+    }
+
+    /// [`TestNode::start_config`] listening on `port` (0: any free one).
+    pub async fn start_on(dir: TempDir, config: NodeConfig, port: u16) -> TestNode {
         let node = wait_for("the data directory to be free", || {
             let config = config.clone();
             async move {
@@ -82,7 +87,7 @@ impl TestNode {
         .await;
         let figment = ferrochain::api::figment()
             .merge(("address", "127.0.0.1"))
-            .merge(("port", 0))
+            .merge(("port", port))
             .merge(("log_level", "off"))
             .merge(("shutdown.ctrlc", false));
         let rocket = ferrochain::api::build(node.clone(), figment)
@@ -147,17 +152,29 @@ pub fn connect_all(nodes: &[&TestNode]) {
 }
 
 /// Polls `probe` every 20 ms until it yields `Some`, failing the test after 20 seconds.
-pub async fn wait_for<T, F, Fut>(what: &str, mut probe: F) -> T
+pub async fn wait_for<T, F, Fut>(what: &str, probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    wait_within(Duration::from_secs(20), what, probe).await
+}
+
+/// [`wait_for`] with the deadline a scenario promises (a block reaching a peer within seconds).
+pub async fn wait_within<T, F, Fut>(limit: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(v) = probe().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting {limit:?} for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -521,4 +538,12 @@ pub fn raw_db(path: &std::path::Path) -> sled::Db {
             Err(e) => panic!("cannot open {}: {e}", path.display()),
         }
     }
+}
+
+/// A loopback port nothing listens on now (bound, then released), and its peer URL: a node that
+/// is down, until a test starts one there.
+pub fn free_port() -> (u16, PeerUrl) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    (addr.port(), PeerUrl::for_socket(addr))
 }

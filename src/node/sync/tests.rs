@@ -167,7 +167,7 @@ async fn a_peer_whose_chain_never_settles_is_backed_off_not_banned() {
 }
 
 #[tokio::test]
-async fn a_peer_that_times_out_is_backed_off_and_skipped_by_resolve() {
+async fn a_peer_that_times_out_is_backed_off_yet_asked_by_every_explicit_resolve() {
     let peer = url(1);
     let silent = FakePeer {
         down: true,
@@ -186,8 +186,13 @@ async fn a_peer_that_times_out_is_backed_off_and_skipped_by_resolve() {
     assert!(!resolved.replaced);
     assert_eq!(parts.state_of(&peer).state, PeerState::Backoff);
     let again = parts.sync.resolve().await.unwrap();
-    assert!(again.peers[0].skipped, "{:?}", again.peers);
-    assert_eq!(net.count(&peer, "locate"), 2, "not asked while backing off");
+    assert!(!again.peers[0].skipped, "{:?}", again.peers);
+    assert_eq!(
+        net.count(&peer, "locate"),
+        3,
+        "asked again while backing off"
+    );
+    assert_eq!(parts.state_of(&peer).failures, 2);
 }
 
 #[tokio::test]
