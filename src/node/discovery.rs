@@ -122,7 +122,7 @@ impl Discovery {
         futures::stream::iter(self.peers.due())
             .for_each_concurrent(
                 DISCOVERY_FANOUT,
-                |peer| async move { self.visit(&peer).await },
+                |peer| async move { self.meet(&peer).await },
             )
             .await;
     }
@@ -131,13 +131,6 @@ impl Discovery {
     fn spawn_meet(&self, peer: PeerUrl) {
         let discovery = self.clone();
         self.tasks.spawn(async move { discovery.meet(&peer).await });
-    }
-
-    /// Meets a peer the moment it is learned: the handshake, then whichever side has more work
-    /// is brought up to date (we sync from it if it is ahead; we announce ourselves, and it
-    /// meets us in turn, if we are), and we learn its peers.
-    pub async fn meet(&self, peer: &PeerUrl) {
-        self.visit(peer).await
     }
 
     /// Passes the URL of a newly registered peer on to up to [`ADDRESS_FANOUT`] of our peers
@@ -184,7 +177,11 @@ impl Discovery {
         }
     }
 
-    async fn visit(&self, peer: &PeerUrl) {
+    /// Meets a peer: the handshake, then whichever side has more work brings the other up to
+    /// date (we sync from it if it is ahead, or send it our tip if it is behind), then we
+    /// announce ourselves and learn its peers. A discovery round meets every due peer; a peer
+    /// just learned is met at once.
+    pub async fn meet(&self, peer: &PeerUrl) {
         let peers = &self.peers;
         match peers.handshake(peer).await {
             Ok(status) => {
