@@ -16,8 +16,7 @@
 //!   with a shared stop flag; hash-rate benchmark and process statistics.
 //! - [`network`]: the HTTP client every peer request goes through (timeouts, size caps, no
 //!   redirects), the peer protocol as a trait ([`network::PeerApi`]), peer URLs, the peer book
-//!   (back-off, drop and ban rules, pure), the same-chain handshake, block broadcast and chain
-//!   download.
+//!   (back-off, drop and ban rules, pure), the same-chain handshake and transfer broadcast.
 //!   - [`network::message`]: every request and response body of the REST API, which is also the
 //!     peer protocol, defined once with serde both ways: the API writes them, the peer client
 //!     and the CLI read them.

@@ -95,6 +95,47 @@ async fn an_orphan_from_a_peer_makes_the_node_fetch_its_ancestors_from_that_peer
     assert!(asked.is_empty(), "the other peer was asked: {asked:?}");
 }
 
+/// A node that takes announcements is told of a block by one, never sent the body; a node that
+/// does not (an older node answers 404) gets the body pushed to `POST /add_block`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_is_announced_and_pushed_whole_only_to_a_node_that_takes_no_announcements() {
+    let node = TestNode::start(params()).await;
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let heard = bodies.clone();
+    let (current, told) = scripted_peer(move |_, _, body| {
+        heard
+            .lock()
+            .unwrap()
+            .push(String::from_utf8_lossy(body).into_owned());
+        (202, "{}".to_owned())
+    })
+    .await;
+    let (older, pushed) = scripted_peer(|_, path, _| match path {
+        "/blocks/announce" => (404, "{}".to_owned()),
+        _ => (201, "{}".to_owned()),
+    })
+    .await;
+    node.node.peers().set(vec![current, older]);
+    let mined = node.node.mining().mine(vec![note("x")]).await.unwrap();
+    let hash = mined.block.hash().to_string();
+    wait_for("the older node to get the block whole", || {
+        let found = pushed.log().into_iter().find(|r| r.contains("/add_block"));
+        async move { found }
+    })
+    .await;
+    let announced = told.log();
+    assert!(
+        announced.iter().any(|r| r.contains("/blocks/announce")),
+        "{announced:?}"
+    );
+    assert!(
+        !announced.iter().any(|r| r.contains("/add_block")),
+        "{announced:?}"
+    );
+    let bodies = bodies.lock().unwrap().clone();
+    assert!(bodies.iter().any(|b| b.contains(&hash)), "{bodies:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn relayed_blocks_and_transfers_name_the_node_that_relays_them() {
     let dir = tempfile::tempdir().unwrap();
@@ -119,7 +160,7 @@ async fn relayed_blocks_and_transfers_name_the_node_that_relays_them() {
     );
     node.node.submit_transfer(transfer).await.unwrap();
     let me = Some(node.peer_url().to_string());
-    for path in ["POST /add_block", "POST /transactions"] {
+    for path in ["POST /blocks/announce", "POST /transactions"] {
         let relayed = wait_for("the relay to reach the peer", || {
             let found = requests.senders().into_iter().find(|(r, _)| r == path);
             async move { found }

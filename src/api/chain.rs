@@ -1,15 +1,16 @@
-//! `GET /chain`, `POST /chain/locate`, `GET /chain/verify`, `GET /blocks/<height or hash>` and
-//! `POST /add_block`. Bodies are the types of [`crate::network::message`].
+//! `GET /chain`, `POST /chain/locate`, `GET /chain/verify`, `GET /blocks/<height or hash>`,
+//! `POST /add_block` and `POST /blocks/announce`. Bodies are the types of
+//! [`crate::network::message`].
 
 use super::error::ApiError;
 use super::sender::ClaimedSender;
 use super::MAX_BLOCK_JSON;
 use crate::chain::{Block, BlockHash, Height, WireBlock};
 use crate::network::message::{
-    open_object, BadBlock, BlockAdded, ChainPage, ChainPoint, ClaimedTip, LocateRequest, Located,
-    Verification,
+    open_object, Announced, AnnouncedStatus, Announcement, BadBlock, BlockAdded, ChainPage,
+    ChainPoint, ClaimedTip, LocateRequest, Located, Verification,
 };
-use crate::node::{BlockOutcome, Node};
+use crate::node::{self, BlockOutcome, Node};
 use crate::storage::MAX_LOCATOR;
 use rocket::data::{Data, Limits, ToByteUnit};
 use rocket::http::{ContentType, Status};
@@ -26,7 +27,7 @@ pub const PAGE_BYTES: usize = 8 * 1024 * 1024;
 const STREAM_BATCH: usize = 256;
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![chain, locate, verify, block, add_block]
+    rocket::routes![chain, locate, verify, block, add_block, announce]
 }
 
 fn parse_query<T: std::str::FromStr>(
@@ -264,12 +265,18 @@ async fn add_block(
     body: Data<'_>,
 ) -> Result<(Status, Json<BlockAdded>), ApiError> {
     let sender = sender.into_inner()?;
-    let block = read_json::<WireBlock>(body, limits)
-        .await?
+    let bytes = read_body(body, limits).await?;
+    let block = serde_json::from_slice::<WireBlock>(&bytes)
+        .map_err(ApiError::from_serde)?
         .into_block()
         .map_err(|e| ApiError::new(Status::UnprocessableEntity, "hash_mismatch", e.to_string()))?;
     let (hash, height) = (block.hash(), block.height());
-    let (status, message) = match node.submit_from(block, sender.as_ref()).await? {
+    let outcome = match &sender {
+        // From a peer: counted as relay traffic.
+        Some(sender) => node.receive_block(block, bytes.len(), sender).await?,
+        None => node.submit(block).await?,
+    };
+    let (status, message) = match outcome {
         BlockOutcome::Connected => (Status::Created, "block added to the chain".to_owned()),
         BlockOutcome::Known => (Status::Ok, "block already known".to_owned()),
         BlockOutcome::SideBranch => (
@@ -287,6 +294,41 @@ async fn add_block(
             message,
             hash,
             index: height,
+        }),
+    ))
+}
+
+/// A peer has a block: 200 `known` if this node has it too, 202 `fetching` if it fetches it
+/// (once, from the first announcer; see the node's relay). The sender must name itself in
+/// `X-Ferrochain-Peer` (400 `no_sender`) and be a known peer or come from where its URL points
+/// (403 `unknown_sender`); 429 `busy` when the node fetches as many blocks as it does at once.
+#[rocket::post("/blocks/announce", data = "<body>")]
+async fn announce(
+    node: &State<Node>,
+    sender: ClaimedSender,
+    limits: &Limits,
+    body: Data<'_>,
+) -> Result<(Status, Json<Announced>), ApiError> {
+    let sender = sender.into_inner()?;
+    let bytes = read_body(body, limits).await?;
+    let announcement: Announcement =
+        serde_json::from_slice(&bytes).map_err(ApiError::from_serde)?;
+    let answer = node
+        .announced(announcement, bytes.len(), sender.as_ref())
+        .await?;
+    let (status, answer, message) = match answer {
+        node::Announced::Known => (Status::Ok, AnnouncedStatus::Known, "block already known"),
+        node::Announced::Fetching => (
+            Status::Accepted,
+            AnnouncedStatus::Fetching,
+            "fetching the block",
+        ),
+    };
+    Ok((
+        status,
+        Json(Announced {
+            status: answer,
+            message: message.to_owned(),
         }),
     ))
 }

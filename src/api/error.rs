@@ -90,6 +90,11 @@ impl From<NodeError> for ApiError {
                 Self::new(Status::UnprocessableEntity, "wrong_chain", e.to_string())
             }
             e @ NodeError::Banned { .. } => Self::new(Status::Forbidden, "banned", e.to_string()),
+            e @ NodeError::AnonymousAnnouncement => Self::bad_request("no_sender", e.to_string()),
+            e @ NodeError::UnknownAnnouncer(_) => {
+                Self::new(Status::Forbidden, "unknown_sender", e.to_string())
+            }
+            e @ NodeError::Busy => Self::new(Status::TooManyRequests, "busy", e.to_string()),
             other => {
                 log::error!("request failed: {other}");
                 Self::new(

@@ -5,6 +5,7 @@
 use super::body::Object;
 use super::chain::stream_chain;
 use super::error::ApiError;
+use super::sender::ClaimedSender;
 use crate::chain::Height;
 use crate::network::message::{
     BanRequest, Banned, NodeStatus, Peers, RegisterRequest, Registered, UnbanRequest, Unbanned,
@@ -63,8 +64,10 @@ fn nodes(node: &State<Node>) -> Json<Peers> {
 #[rocket::post("/nodes/register", data = "<body>")]
 async fn register(
     node: &State<Node>,
+    sender: ClaimedSender,
     body: Result<Json<Object<RegisterRequest>>, json::Error<'_>>,
 ) -> Result<(Status, Json<Registered>), ApiError> {
+    let sender = sender.into_inner()?;
     let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
     if request.nodes.is_empty() {
         return Err(ApiError::new(
@@ -79,7 +82,7 @@ async fn register(
         .map(|url| PeerUrl::parse(url))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| ApiError::new(Status::UnprocessableEntity, "bad_peer_url", e.to_string()))?;
-    let registration = node.discovery().register(peers).await?;
+    let registration = node.discovery().register(peers, sender.as_ref()).await?;
     let added = registration.added;
     let status = match added.is_empty() {
         true => Status::Ok,

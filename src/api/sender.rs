@@ -27,12 +27,9 @@ impl<'r> FromRequest<'r> for ClaimedSender {
             None => Ok(None),
             Some(value) => PeerUrl::parse(value)
                 .map(|url| {
-                    Some(Sender {
-                        url,
-                        // The socket's address, not `client_ip()`, which believes `X-Real-IP`:
-                        // the sender must not be able to pick the address it is checked against.
-                        addr: req.remote().map(|r| r.ip()),
-                    })
+                    // The socket's address, not `client_ip()`, which believes `X-Real-IP`: the
+                    // sender must not be able to pick the address it is checked against.
+                    Some(Sender::claimed(url, req.remote().map(|r| r.ip())))
                 })
                 .map_err(|e| {
                     ApiError::bad_request("bad_peer_header", format!("{PEER_HEADER}: {e}"))

@@ -5,10 +5,12 @@
 //! with a hard cap, so a peer that is silent, slow, endless or huge costs a bounded amount of
 //! time and memory and surfaces as a [`PeerError`].
 
-use super::message::{ChainPage, LocateRequest, Located, PeerStatus, Peers, RegisterRequest};
+use super::message::{
+    Announcement, ChainPage, LocateRequest, Located, PeerStatus, Peers, RegisterRequest,
+};
 use super::peer::PeerUrl;
 use super::PeerState;
-use crate::chain::{Block, BlockHash, Height, Transfer};
+use crate::chain::{Block, BlockHash, Height, Transfer, WireBlock};
 use std::time::Duration;
 
 /// Largest response body accepted from a peer: a full page of blocks with room to spare.
@@ -57,6 +59,10 @@ pub enum PeerError {
         peer: String,
         error: serde_json::Error,
     },
+    /// It answered with something that contradicts itself (a block whose stated hash is not
+    /// its hash).
+    #[error("{peer}: {reason}")]
+    Invalid { peer: String, reason: String },
 }
 
 /// A cheap-to-clone client (reqwest shares its connection pool between clones).
@@ -107,17 +113,52 @@ impl PeerClient {
             .await
     }
 
-    /// `POST /nodes/register` with `{"nodes": [me]}`; returns the peer's status code.
+    /// `POST /nodes/register` with `{"nodes": nodes}`, naming us (`me`) as the sender; returns
+    /// the peer's status code. Naming ourselves in `nodes` is how a node registers; naming others
+    /// passes their addresses on.
     pub async fn register(
         &self,
         peer: &PeerUrl,
-        me: &PeerUrl,
+        nodes: &[PeerUrl],
+        me: Option<&PeerUrl>,
     ) -> Result<reqwest::StatusCode, PeerError> {
         let body = RegisterRequest {
-            nodes: vec![me.to_string()],
+            nodes: nodes.iter().map(PeerUrl::to_string).collect(),
         };
-        self.post_json(peer, "/nodes/register", &body, Some(me))
+        self.post_json(peer, "/nodes/register", &body, me).await
+    }
+
+    /// `POST /blocks/announce`, naming us as the sender; returns the peer's status code.
+    pub async fn announce(
+        &self,
+        peer: &PeerUrl,
+        announcement: &Announcement,
+        me: Option<&PeerUrl>,
+    ) -> Result<reqwest::StatusCode, PeerError> {
+        self.post_json(peer, "/blocks/announce", announcement, me)
             .await
+    }
+
+    /// `GET /blocks/<hash>`: one block, with the size of the body it came in.
+    pub async fn block(
+        &self,
+        peer: &PeerUrl,
+        hash: BlockHash,
+    ) -> Result<(Block, usize), PeerError> {
+        let url = peer.join(&format!("/blocks/{hash}"));
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(request_failed(peer))?;
+        let body = read_ok(peer, resp, MAX_RESPONSE_BYTES).await?;
+        let wire: WireBlock = parse(peer, &body)?;
+        let block = wire.into_block().map_err(|e| PeerError::Invalid {
+            peer: peer.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok((block, body.len()))
     }
 
     /// The peers `peer` lists in `GET /nodes`, at most [`MAX_LISTED_PEERS`]. When the peer shows
@@ -217,14 +258,26 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     resp: reqwest::Response,
     limit: usize,
 ) -> Result<T, PeerError> {
+    parse(peer, &read_ok(peer, resp, limit).await?)
+}
+
+/// The body of a 2xx answer, at most `limit` bytes; any other status is an error.
+async fn read_ok(
+    peer: &PeerUrl,
+    resp: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, PeerError> {
     if !resp.status().is_success() {
         return Err(PeerError::Status {
             peer: peer.to_string(),
             status: resp.status(),
         });
     }
-    let body = read_capped(peer, resp, limit).await?;
-    serde_json::from_slice(&body).map_err(|error| PeerError::Json {
+    read_capped(peer, resp, limit).await
+}
+
+fn parse<T: serde::de::DeserializeOwned>(peer: &PeerUrl, body: &[u8]) -> Result<T, PeerError> {
+    serde_json::from_slice(body).map_err(|error| PeerError::Json {
         peer: peer.to_string(),
         error,
     })

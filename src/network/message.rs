@@ -63,6 +63,26 @@ pub struct NodeStatus {
     /// Blocks waiting in the orphan pool for their parent.
     #[serde(default)]
     pub orphans: usize,
+    /// What the node has received from its peers since it started (nodes since announcements).
+    #[serde(default)]
+    pub relay: Option<RelayTraffic>,
+}
+
+/// What a node received from its peers since it started, for `GET /status` and the network
+/// benchmark: how much block relay costs, and whether any block body came twice.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayTraffic {
+    /// Announcements (`POST /blocks/announce`) received, and the bytes of their bodies.
+    pub announcements: u64,
+    pub announcement_bytes: u64,
+    /// Block bodies received one at a time (fetched after an announcement, or pushed to
+    /// `POST /add_block` by a peer), and their bytes.
+    pub blocks: u64,
+    pub block_bytes: u64,
+    /// Of those, bodies of blocks the node already had.
+    pub duplicate_blocks: u64,
+    /// New blocks taken from sync pages (a node that was behind, or an orphan's ancestors).
+    pub synced_blocks: u64,
 }
 
 /// What the handshake reads of a peer's [`NodeStatus`]: not another message, the same one read
@@ -161,6 +181,30 @@ pub struct BlockAdded {
     pub message: String,
     pub hash: BlockHash,
     pub index: Height,
+}
+
+/// `POST /blocks/announce`: the sender has this block on its main chain. A node that lacks it
+/// fetches it once, from the sender (`GET /blocks/<hash>`); the announcement itself is all a
+/// node that has it receives. The sender names itself in `X-Ferrochain-Peer`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announcement {
+    pub hash: BlockHash,
+    pub index: Height,
+}
+
+/// The answer to an announcement: 200 `known`, or 202 `fetching` (this node fetches the block,
+/// from this sender or from whoever announced it first).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Announced {
+    pub status: AnnouncedStatus,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnouncedStatus {
+    Known,
+    Fetching,
 }
 
 /// `POST /mine`: notes to mine into a block; no body (or an empty one) mines none.
@@ -467,6 +511,7 @@ mod tests {
             miner: Some(Address::from_bytes([7; 32])),
             mempool: 3,
             orphans: 1,
+            relay: Some(RelayTraffic::default()),
         }
     }
 
@@ -563,7 +608,7 @@ mod tests {
     #[test]
     fn peer_lists_skip_what_they_cannot_read_and_know_no_state_as_unknown() {
         let now = Timestamp::from_millis(1_000);
-        let view = PeerRecord::new(url(5001), PeerSource::Flag, now).view(now);
+        let view = PeerRecord::new(url(5001), PeerSource::Flag, now).view(now, None);
         let sent = serde_json::to_value(Peers {
             nodes: vec![url(5001)],
             peers: Some(vec![view]),

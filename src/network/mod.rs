@@ -1,6 +1,6 @@
 //! Talking to peers: their addresses, the messages of the REST API (which is also the peer
 //! protocol), the hardened HTTP client, the peer book with its back-off and ban rules, the
-//! handshake, and broadcast.
+//! handshake, and transfer broadcast (blocks are announced by the node's relay part).
 //!
 //! Nothing here touches the store or serves HTTP: the node decides what to remember and when to
 //! talk, this module only knows how. [`message`] sits here, below the node, because both sides
@@ -14,8 +14,8 @@ mod protocol;
 
 pub use book::{
     backoff, Ban, Failed, Inserted, PeerBook, PeerRecord, PeerSource, PeerState, PeerView,
-    BACKOFF_BASE, BACKOFF_MAX, BAN, DEFAULT_MAX_PEERS, DROP_AFTER_FAILURES, DROP_AFTER_SILENCE,
-    MAX_BANNED,
+    BACKOFF_BASE, BACKOFF_MAX, BAN, DEFAULT_MAX_INBOUND, DEFAULT_MAX_PEERS, DROP_AFTER_FAILURES,
+    DROP_AFTER_SILENCE, MAX_BANNED,
 };
 pub use client::{
     PeerClient, PeerError, Timeouts, MAX_LISTED_PEERS, MAX_RESPONSE_BYTES,
@@ -26,7 +26,7 @@ pub use message::{ChainPage, ChainPoint, ClaimedTip, Located, PeerStatus};
 pub use peer::{load_peers_file, PeerUrl, PeerUrlError, PeersFileError};
 pub use protocol::PeerApi;
 
-use crate::chain::{Block, BlockHash, Transfer};
+use crate::chain::{BlockHash, Transfer};
 
 /// A peer that answered the handshake for another chain: a different genesis means different
 /// chain parameters (difficulty or block version), so none of its blocks could ever be ours.
@@ -72,36 +72,6 @@ pub async fn handshake(
 /// How each peer took a relay: `Err` only when it could not be reached or did not answer (a
 /// refusal is an answer, and the sender's business to log, not a peer failure).
 pub type RelayOutcome = Vec<(PeerUrl, Result<(), PeerError>)>;
-
-/// Sends `block` to every peer at once, naming us (`me`) as the sender, and waits for all of
-/// them (each bounded by the client's deadlines). Refusals are logged: a down peer will catch up
-/// by syncing.
-pub async fn broadcast(
-    client: &dyn PeerApi,
-    peers: &[PeerUrl],
-    block: &Block,
-    me: Option<&PeerUrl>,
-) -> RelayOutcome {
-    let sends = peers.iter().map(|peer| async move {
-        let result = match client.send_block(peer, block, me).await {
-            Ok(status) if status.is_success() => Ok(()),
-            Ok(status) => {
-                log::info!(
-                    "peer {peer} answered {status} to block {} ({})",
-                    block.height(),
-                    block.hash().short()
-                );
-                Ok(())
-            }
-            Err(e) => {
-                log::info!("relay of block {} failed: {e}", block.height());
-                Err(e)
-            }
-        };
-        (peer.clone(), result)
-    });
-    futures::future::join_all(sends).await
-}
 
 /// Sends a transfer to every peer at once (`POST /transactions`), naming us as the sender;
 /// failures are logged.

@@ -6,7 +6,7 @@
 //! as `dyn PeerApi`, and one allocation per request is nothing beside a network round trip.
 
 use super::client::{PeerClient, PeerError};
-use super::message::{ChainPage, Located, PeerStatus};
+use super::message::{Announcement, ChainPage, Located, PeerStatus};
 use super::peer::PeerUrl;
 use crate::chain::{Block, BlockHash, Height, Transfer};
 use futures::future::BoxFuture;
@@ -34,12 +34,28 @@ pub trait PeerApi: Send + Sync {
         tip: BlockHash,
     ) -> BoxFuture<'a, Result<ChainPage, PeerError>>;
 
-    /// `POST /nodes/register` naming `me`; the peer's status code.
+    /// `POST /nodes/register` of `nodes`, naming `me` as the sender; the peer's status code.
     fn register<'a>(
         &'a self,
         peer: &'a PeerUrl,
-        me: &'a PeerUrl,
+        nodes: &'a [PeerUrl],
+        me: Option<&'a PeerUrl>,
     ) -> BoxFuture<'a, Result<StatusCode, PeerError>>;
+
+    /// `POST /blocks/announce`, naming `me` as the sender; the peer's status code.
+    fn announce<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        announcement: &'a Announcement,
+        me: Option<&'a PeerUrl>,
+    ) -> BoxFuture<'a, Result<StatusCode, PeerError>>;
+
+    /// `GET /blocks/<hash>`: the block, and the bytes of the body it came in.
+    fn block<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        hash: BlockHash,
+    ) -> BoxFuture<'a, Result<(Block, usize), PeerError>>;
 
     /// The peers `peer` lists as healthy in `GET /nodes`.
     fn nodes<'a>(&'a self, peer: &'a PeerUrl) -> BoxFuture<'a, Result<Vec<PeerUrl>, PeerError>>;
@@ -87,9 +103,27 @@ impl PeerApi for PeerClient {
     fn register<'a>(
         &'a self,
         peer: &'a PeerUrl,
-        me: &'a PeerUrl,
+        nodes: &'a [PeerUrl],
+        me: Option<&'a PeerUrl>,
     ) -> BoxFuture<'a, Result<StatusCode, PeerError>> {
-        Box::pin(PeerClient::register(self, peer, me))
+        Box::pin(PeerClient::register(self, peer, nodes, me))
+    }
+
+    fn announce<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        announcement: &'a Announcement,
+        me: Option<&'a PeerUrl>,
+    ) -> BoxFuture<'a, Result<StatusCode, PeerError>> {
+        Box::pin(PeerClient::announce(self, peer, announcement, me))
+    }
+
+    fn block<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        hash: BlockHash,
+    ) -> BoxFuture<'a, Result<(Block, usize), PeerError>> {
+        Box::pin(PeerClient::block(self, peer, hash))
     }
 
     fn nodes<'a>(&'a self, peer: &'a PeerUrl) -> BoxFuture<'a, Result<Vec<PeerUrl>, PeerError>> {

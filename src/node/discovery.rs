@@ -1,21 +1,34 @@
-//! How a node finds its peers: registration, the handshake, and periodic discovery rounds.
+//! How a node finds its peers and keeps in touch with them: registration, meeting a peer (the
+//! handshake, then whichever side is behind is brought up to date), the retry timer, and the
+//! periodic discovery rounds.
 //!
-//! Every round is bounded: at most [`DISCOVERY_FANOUT`] peers are talked to at once, each request
-//! under the client's deadlines, and a round ends before the next one starts. What is learned
-//! goes into the peer part; a peer found ahead of us is handed to the sync part.
+//! A peer is met the moment it is learned (the peers file, `--peer`, a registration, a peer's
+//! list or an address passed on), and again the moment its back-off ends: a timer waits for the
+//! earliest end, so a peer backed off for 1 s is tried after 1 s, and whatever it missed while
+//! it was away reaches it as soon as it answers. The rounds are the slow safety net.
+//!
+//! Everything is bounded: one meeting per peer at a time (a peer learned twice is met once),
+//! at most [`MEETS_AT_ONCE`] meetings in flight (the others wait their turn, so what waits is
+//! at most one per known peer), each request under the client's deadlines.
 
-use super::peers::Peers;
+use super::peers::{Peers, Sender};
+use super::relay;
 use super::state::ChainState;
 use super::sync::ChainSync;
 use super::tasks::Tasks;
 use super::NodeError;
-use crate::chain::prefers;
+use crate::chain::{prefers, Timestamp};
 use crate::network::{HandshakeError, Inserted, PeerSource, PeerUrl};
 use futures::StreamExt;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 /// Peers contacted at once in a discovery round or a batch of handshakes.
 pub const DISCOVERY_FANOUT: usize = 8;
+/// Meetings in flight at once, whatever started them.
+pub const MEETS_AT_ONCE: usize = 16;
 /// How often a node announces itself to its peers and learns theirs, by default. Peers are met
 /// the moment they are learned; the rounds are the slow safety net.
 pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(30);
@@ -35,29 +48,99 @@ pub struct Registration {
 /// Discovery: the peer part, with the chain and sync it consults for peers ahead of us.
 #[derive(Clone)]
 pub struct Discovery {
-    pub(super) peers: Peers,
-    pub(super) chain: ChainState,
-    pub(super) sync: ChainSync,
-    pub(super) tasks: Tasks,
-    pub(super) interval: Duration,
+    peers: Peers,
+    chain: ChainState,
+    sync: ChainSync,
+    tasks: Tasks,
+    interval: Duration,
+    meetings: Arc<Meetings>,
+}
+
+/// The meetings under way: one per peer, a bounded number at once.
+struct Meetings {
+    peers: Mutex<HashSet<PeerUrl>>,
+    slots: Semaphore,
+}
+
+/// A meeting with one peer, from its start to its end (or its cancellation).
+struct Meeting<'a> {
+    meetings: &'a Meetings,
+    peer: PeerUrl,
+}
+
+impl Meetings {
+    /// Starts a meeting with `peer`, unless one is under way.
+    fn start(&self, peer: &PeerUrl) -> Option<Meeting<'_>> {
+        let fresh = self
+            .peers
+            .lock()
+            .expect("meetings lock")
+            .insert(peer.clone());
+        fresh.then(|| Meeting {
+            meetings: self,
+            peer: peer.clone(),
+        })
+    }
+}
+
+impl Drop for Meeting<'_> {
+    fn drop(&mut self) {
+        let mut peers = self.meetings.peers.lock().expect("meetings lock");
+        peers.remove(&self.peer);
+    }
 }
 
 impl Discovery {
-    /// Takes peers that announced themselves (`POST /nodes/register`). Each new one must pass
-    /// the handshake: one on another chain refuses the whole request and adds nothing; one that
-    /// does not answer is kept as a candidate with back-off. Repeats and this node itself are
-    /// skipped. A list naming a banned peer is refused whole.
+    pub fn new(
+        peers: Peers,
+        chain: ChainState,
+        sync: ChainSync,
+        tasks: Tasks,
+        interval: Duration,
+    ) -> Discovery {
+        Discovery {
+            peers,
+            chain,
+            sync,
+            tasks,
+            interval,
+            meetings: Arc::new(Meetings {
+                peers: Mutex::new(HashSet::new()),
+                slots: Semaphore::new(MEETS_AT_ONCE),
+            }),
+        }
+    }
+
+    /// Takes the peers of a `POST /nodes/register`. Each new one must pass the handshake: one
+    /// on another chain refuses the whole request and adds nothing; one that does not answer is
+    /// kept as a candidate with back-off. Repeats and this node itself are skipped. A list
+    /// naming a banned peer is refused whole.
+    ///
+    /// A URL that is the request's own `sender` (it came from where that URL points) is a peer
+    /// registering itself: it picked us, and takes inbound room. Any other URL is an address
+    /// passed on to us, taken like one learned from a peer list.
     ///
     /// A peer is used the moment it is learned: each new one that passed the handshake is met
     /// at once in the background (see [`Discovery::meet`]) and its URL passed on to our peers.
     /// A known peer named again that we are not using (it was away, and is announcing itself
     /// back) is met at once too, rather than at the end of its back-off.
-    pub async fn register(&self, urls: Vec<PeerUrl>) -> Result<Registration, NodeError> {
+    pub async fn register(
+        &self,
+        urls: Vec<PeerUrl>,
+        sender: Option<&Sender>,
+    ) -> Result<Registration, NodeError> {
         let peers = &self.peers;
         peers.prune_bans();
         for url in &urls {
             peers.refuse_banned(url)?;
         }
+        let own = match sender {
+            Some(sender) if urls.contains(&sender.url) && peers.vouches_for(sender).await => {
+                peers.heard_from(&sender.url);
+                Some(sender.url.clone())
+            }
+            _ => None,
+        };
         for url in urls.iter().filter(|u| peers.is_idle(u)) {
             self.spawn_meet(url.clone());
         }
@@ -76,7 +159,11 @@ impl Discovery {
             full,
         };
         for (url, result) in fresh.into_iter().zip(results) {
-            match peers.insert(&url, PeerSource::Registered) {
+            let source = match own.as_ref() == Some(&url) {
+                true => PeerSource::Registered,
+                false => PeerSource::Learned,
+            };
+            match peers.insert(&url, source) {
                 Inserted::Added => {}
                 Inserted::Known => continue,
                 Inserted::Full => {
@@ -104,13 +191,45 @@ impl Discovery {
     }
 
     /// Runs discovery rounds once the API listens (so the node knows what to announce): one at
-    /// once, then one every interval after the previous one ends. Ends when the node's tasks
-    /// are cancelled (the caller races it against shutdown).
+    /// once, then one every interval after the previous one ends; beside them, the retry timer.
+    /// Ends when the node's tasks are cancelled (the caller races it against shutdown).
     pub async fn run(self) {
         self.peers.listening().await;
+        self.tasks.spawn(self.clone().retry());
         loop {
             self.discover().await;
+            let next = Timestamp::now().saturating_add_millis(self.interval.as_millis() as u64);
+            self.peers.set_next_round(next);
             tokio::time::sleep(self.interval).await;
+        }
+    }
+
+    /// The retry timer: meets each backed-off peer the moment its back-off ends. It sleeps
+    /// until the earliest end, and wakes early when the book changes (a new failure may end
+    /// sooner than anything it waited for).
+    async fn retry(self) {
+        let mut changes = self.peers.changes();
+        loop {
+            changes.borrow_and_update();
+            let now = Timestamp::now();
+            let mut next: Option<Timestamp> = None;
+            for (peer, at) in self.peers.retries() {
+                match at <= now {
+                    true => self.spawn_meet(peer),
+                    false => next = Some(next.map_or(at, |n| n.min(at))),
+                }
+            }
+            let wait = next.map(|at| Duration::from_millis(at.as_millis() - now.as_millis()));
+            let sleep = async {
+                match wait {
+                    Some(wait) => tokio::time::sleep(wait).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                changed = changes.changed() => if changed.is_err() { return },
+                () = sleep => {}
+            }
         }
     }
 
@@ -120,17 +239,30 @@ impl Discovery {
     pub async fn discover(&self) {
         self.peers.prune_bans();
         futures::stream::iter(self.peers.due())
-            .for_each_concurrent(
-                DISCOVERY_FANOUT,
-                |peer| async move { self.meet(&peer).await },
-            )
+            .for_each_concurrent(DISCOVERY_FANOUT, |peer| async move {
+                self.meet_once(&peer).await
+            })
             .await;
     }
 
-    /// Meets `peer` in the background: see [`Discovery::meet`].
+    /// Meets `peer` in the background: see [`Discovery::meet_once`].
     fn spawn_meet(&self, peer: PeerUrl) {
         let discovery = self.clone();
-        self.tasks.spawn(async move { discovery.meet(&peer).await });
+        self.tasks
+            .spawn(async move { discovery.meet_once(&peer).await });
+    }
+
+    /// Meets `peer` unless a meeting with it is under way, once one of the
+    /// [`MEETS_AT_ONCE`] slots is free; see [`Discovery::meet`].
+    async fn meet_once(&self, peer: &PeerUrl) {
+        let Some(_meeting) = self.meetings.start(peer) else {
+            return;
+        };
+        // Closed only if the semaphore is, which it never is.
+        let Ok(_slot) = self.meetings.slots.acquire().await else {
+            return;
+        };
+        self.meet(peer).await;
     }
 
     /// Passes the URL of a newly registered peer on to up to [`ADDRESS_FANOUT`] of our peers
@@ -140,18 +272,20 @@ impl Discovery {
         let discovery = self.clone();
         self.tasks.spawn(async move {
             let peers = &discovery.peers;
+            let me = peers.public_url();
+            let fresh = std::slice::from_ref(&fresh);
             let targets: Vec<PeerUrl> = peers
                 .usable()
                 .into_iter()
-                .filter(|p| *p != fresh)
+                .filter(|p| *p != fresh[0])
                 .take(ADDRESS_FANOUT)
                 .collect();
             futures::stream::iter(targets)
                 .for_each_concurrent(DISCOVERY_FANOUT, |target| {
-                    let fresh = &fresh;
+                    let me = me.as_ref();
                     async move {
-                        if let Err(e) = peers.client().register(&target, fresh).await {
-                            log::debug!("passing {fresh} on to {target} failed: {e}");
+                        if let Err(e) = peers.client().register(&target, fresh, me).await {
+                            log::debug!("passing {} on to {target} failed: {e}", fresh[0]);
                         }
                     }
                 })
@@ -159,7 +293,7 @@ impl Discovery {
         });
     }
 
-    /// Sends our tip block to `peer`, naming us as the sender.
+    /// Tells `peer` of our tip, naming us as the sender (see [`relay::tell`]).
     async fn send_tip(&self, peer: &PeerUrl) {
         let block = match self.chain.block(self.chain.tip().hash).await {
             Ok(Some(block)) => block,
@@ -167,12 +301,7 @@ impl Discovery {
             Err(e) => return log::warn!("reading our tip for {peer}: {e}"),
         };
         let me = self.peers.public_url();
-        let sent = self
-            .peers
-            .client()
-            .send_block(peer, &block, me.as_ref())
-            .await;
-        if let Err(e) = sent {
+        if let Err(e) = relay::tell(self.peers.client(), peer, &block, me.as_ref()).await {
             self.peers.failed(peer, &e);
         }
     }
@@ -204,7 +333,11 @@ impl Discovery {
             Err(HandshakeError::WrongChain(e)) => return peers.refuse_wrong_chain(peer, &e),
         }
         if let Some(me) = peers.public_url() {
-            match peers.client().register(peer, &me).await {
+            match peers
+                .client()
+                .register(peer, std::slice::from_ref(&me), Some(&me))
+                .await
+            {
                 Ok(status) if status.is_success() => {}
                 Ok(status) => {
                     let error = format!("{peer}: answered {status} to our registration");
@@ -221,7 +354,7 @@ impl Discovery {
 
     /// Adds the peers `from` listed that are new to us, as far as there is room: each is
     /// handshaken first; one on another chain is not added, one that does not answer is kept as
-    /// a candidate with back-off.
+    /// a candidate with back-off. Each one that answered is then met in the background.
     async fn learn(&self, from: &PeerUrl, listed: Vec<PeerUrl>) {
         let (fresh, _) = self.peers.unknown(listed);
         futures::stream::iter(fresh)
@@ -239,6 +372,7 @@ impl Discovery {
                     Ok(_) => {
                         log::info!("learned peer {url} from {from}");
                         peers.verified(&url);
+                        self.spawn_meet(url);
                     }
                     Err(e) => {
                         log::info!("learned peer {url} from {from}, kept as a candidate");
@@ -259,13 +393,13 @@ mod tests {
     use std::time::Instant;
 
     fn discovery(parts: &Harness) -> Discovery {
-        Discovery {
-            peers: parts.peers.clone(),
-            chain: parts.chain.clone(),
-            sync: parts.sync.clone(),
-            tasks: Tasks::default(),
-            interval: Duration::from_secs(3600),
-        }
+        Discovery::new(
+            parts.peers.clone(),
+            parts.chain.clone(),
+            parts.sync.clone(),
+            Tasks::default(),
+            Duration::from_secs(3600),
+        )
     }
 
     fn other_chain() -> FakePeer {
@@ -283,7 +417,7 @@ mod tests {
             (wrong.clone(), other_chain()),
         ]);
         let parts = Harness::new(net, vec![]);
-        let refused = discovery(&parts).register(vec![good, wrong]).await;
+        let refused = discovery(&parts).register(vec![good, wrong], None).await;
         assert!(
             matches!(refused, Err(NodeError::WrongChain(_))),
             "{refused:?}"
@@ -297,7 +431,7 @@ mod tests {
         let net = FakeNet::with(vec![(good.clone(), FakePeer::serving(chain_of(0, "good")))]);
         let parts = Harness::new(net, vec![]);
         let registration = discovery(&parts)
-            .register(vec![good.clone(), silent.clone(), good.clone()])
+            .register(vec![good.clone(), silent.clone(), good.clone()], None)
             .await
             .unwrap();
         assert_eq!(registration.added, vec![good.clone(), silent.clone()]);

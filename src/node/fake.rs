@@ -11,7 +11,8 @@ use crate::chain::{Address, Block, BlockHash, ChainParams, Difficulty, Height, T
 use crate::chain::{Note, Transaction, Transfer, Work};
 use crate::mining::mine_child_sequential;
 use crate::network::{
-    ChainPage, ChainPoint, ClaimedTip, Located, PeerApi, PeerError, PeerStatus, PeerUrl,
+    message::Announcement, ChainPage, ChainPoint, ClaimedTip, Located, PeerApi, PeerError,
+    PeerStatus, PeerUrl,
 };
 use crate::storage::Store;
 use futures::future::BoxFuture;
@@ -81,6 +82,8 @@ pub struct FakePeer {
     pub listed: Vec<PeerUrl>,
     /// Its genesis, if not ours (a peer on another chain).
     pub genesis: Option<BlockHash>,
+    /// A node from before announcements: `POST /blocks/announce` answers 404.
+    pub legacy: bool,
 }
 
 impl FakePeer {
@@ -223,9 +226,41 @@ impl PeerApi for FakeNet {
     fn register<'a>(
         &'a self,
         peer: &'a PeerUrl,
-        _me: &'a PeerUrl,
+        _nodes: &'a [PeerUrl],
+        _me: Option<&'a PeerUrl>,
     ) -> BoxFuture<'a, Result<StatusCode, PeerError>> {
         ready(self.ask(peer, "register", |_| StatusCode::OK))
+    }
+
+    fn announce<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        _announcement: &'a Announcement,
+        _me: Option<&'a PeerUrl>,
+    ) -> BoxFuture<'a, Result<StatusCode, PeerError>> {
+        ready(self.ask(peer, "announce", |p| match p.legacy {
+            true => StatusCode::NOT_FOUND,
+            false => StatusCode::ACCEPTED,
+        }))
+    }
+
+    fn block<'a>(
+        &'a self,
+        peer: &'a PeerUrl,
+        hash: BlockHash,
+    ) -> BoxFuture<'a, Result<(Block, usize), PeerError>> {
+        let asked = self.ask(peer, "block", |p| {
+            let found = p.chain.iter().find(|b| b.hash() == hash).cloned();
+            found.ok_or_else(|| PeerError::Status {
+                peer: peer.to_string(),
+                status: StatusCode::NOT_FOUND,
+            })
+        });
+        ready(
+            asked.and_then(|found| {
+                found.map(|b| (b.clone(), serde_json::to_vec(&b).unwrap().len()))
+            }),
+        )
     }
 
     fn nodes<'a>(&'a self, peer: &'a PeerUrl) -> BoxFuture<'a, Result<Vec<PeerUrl>, PeerError>> {
@@ -264,7 +299,7 @@ impl Harness {
     pub fn new(net: Arc<FakeNet>, known: Vec<PeerUrl>) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(Store::open(dir.path(), Some(params())).unwrap());
-        let book = Peers::open_book(&store, 16, &[], &known).unwrap();
+        let book = Peers::open_book(&store, 16, 16, &[], &known).unwrap();
         let (relay, _outbox) = Relay::new();
         let chain = ChainState::new(store.clone(), relay).unwrap();
         let peers = Peers::new(net, store, book, None);

@@ -33,11 +33,11 @@ mod sync;
 mod tasks;
 mod transfers;
 
-pub use discovery::{Discovery, Registration, DISCOVERY_FANOUT, DISCOVERY_INTERVAL};
+pub use discovery::{Discovery, Registration, DISCOVERY_FANOUT, DISCOVERY_INTERVAL, MEETS_AT_ONCE};
 pub use mining::Mining;
 pub use orphans::{OrphanPool, Pooled, MAX_ORPHANS, MAX_ORPHAN_BYTES, ORPHAN_TTL};
 pub use peers::{Peers, Sender};
-pub use relay::{Outgoing, Relay, OUTBOX};
+pub use relay::{Claim, Outgoing, Relay, Traffic, MAX_ANNOUNCERS, MAX_FETCHES, OUTBOX};
 pub use state::{ChainState, ChainTip, ParallelSignatures};
 pub use sync::{ChainSync, Lie, Session, SyncError, Unsettled, MAX_RELOCATES, SYNC_PAGE};
 pub use tasks::{Tasks, SHUTDOWN_GRACE};
@@ -49,8 +49,10 @@ use crate::chain::{
 };
 use crate::mempool::{Mempool, MempoolError};
 use crate::mining::{Miner, MinerError, UsageMonitor};
-use crate::network::message::{AccountView, NodeStatus};
-use crate::network::{PeerBook, PeerClient, PeerUrl, Timeouts, WrongChain, DEFAULT_MAX_PEERS};
+use crate::network::message::{AccountView, Announcement, NodeStatus};
+use crate::network::{
+    PeerBook, PeerClient, PeerUrl, Timeouts, WrongChain, DEFAULT_MAX_INBOUND, DEFAULT_MAX_PEERS,
+};
 use crate::storage::{Rejection, Store, StoreError, Tip};
 use std::future::Future;
 use std::path::PathBuf;
@@ -79,8 +81,11 @@ pub struct NodeConfig {
     pub public_url: Option<PeerUrl>,
     /// Time between discovery rounds (announce, learn, retry backed-off peers).
     pub discovery_interval: Duration,
-    /// Most peers kept; discovered ones beyond it are ignored (the operator's are always kept).
+    /// Most peers picked (the operator's and learned ones); learned ones beyond it are ignored,
+    /// the operator's always kept.
     pub max_peers: usize,
+    /// Most peers kept that registered themselves with this node, beside the ones it picked.
+    pub max_inbound: usize,
     /// Mining threads; `None` is one per core.
     pub mining_threads: Option<usize>,
     pub timeouts: Timeouts,
@@ -100,6 +105,7 @@ impl NodeConfig {
             public_url: None,
             discovery_interval: DISCOVERY_INTERVAL,
             max_peers: DEFAULT_MAX_PEERS,
+            max_inbound: DEFAULT_MAX_INBOUND,
             mining_threads: None,
             timeouts: Timeouts::default(),
             miner: None,
@@ -134,6 +140,18 @@ pub enum NodeError {
     /// beside the other variants every `Result` of the node carries.
     #[error(transparent)]
     WrongChain(Box<WrongChain>),
+    /// An announcement that does not name its sender, so there is nobody to fetch from.
+    #[error(
+        "an announcement must name its sender in the {} header: the block is fetched from it",
+        crate::network::PEER_HEADER
+    )]
+    AnonymousAnnouncement,
+    /// An announcement from a sender that is neither a known peer nor where its URL points.
+    #[error("{0} is not a known peer and the request did not come from it; register first")]
+    UnknownAnnouncer(PeerUrl),
+    /// As many blocks as the node fetches at once are being fetched.
+    #[error("{MAX_FETCHES} blocks are being fetched; announce again later")]
+    Busy,
     /// A banned peer sent something; it is refused unread.
     #[error("{peer} is banned until {} ms (Unix time): {reason}", until.as_millis())]
     Banned {
@@ -160,6 +178,15 @@ pub enum BlockOutcome {
     Known,
     /// The parent is unknown; the node is catching up from its peers.
     Orphan { parent: BlockHash },
+}
+
+/// What became of an announcement ([`Node::announced`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Announced {
+    /// The node has the block (or holds it as an orphan).
+    Known,
+    /// The node fetches it, from this announcer or from the one that came first.
+    Fetching,
 }
 
 /// Where a transaction stands.
@@ -212,8 +239,13 @@ impl Node {
             Some(address) => address,
             None => crate::wallet::load_or_create_node_key(&config.data_dir.join("miner.key"))?,
         };
-        let book: PeerBook =
-            Peers::open_book(&store, config.max_peers, &config.peers, &config.flag_peers)?;
+        let book: PeerBook = Peers::open_book(
+            &store,
+            config.max_peers,
+            config.max_inbound,
+            &config.peers,
+            &config.flag_peers,
+        )?;
         let (relay, outbox) = Relay::new();
         let tasks = Tasks::default();
         let chain = ChainState::new(store.clone(), relay)?;
@@ -222,13 +254,13 @@ impl Node {
         let sync = ChainSync::new(chain.clone(), peers.clone(), tasks.clone());
         let transfers = Transfers::new(chain.clone(), config.mempool_capacity);
         let mining = Mining::new(chain.clone(), transfers.clone(), miner, address);
-        let discovery = Discovery {
-            peers: peers.clone(),
-            chain: chain.clone(),
-            sync: sync.clone(),
-            tasks: tasks.clone(),
-            interval: config.discovery_interval,
-        };
+        let discovery = Discovery::new(
+            peers.clone(),
+            chain.clone(),
+            sync.clone(),
+            tasks.clone(),
+            config.discovery_interval,
+        );
         Ok(Node {
             inner: Arc::new(Parts {
                 chain,
@@ -327,7 +359,89 @@ impl Node {
             miner: Some(mining.address()),
             mempool: self.inner.transfers.len(),
             orphans: self.inner.chain.orphan_count(),
+            relay: Some(self.inner.chain.relay().traffic().snapshot()),
         }
+    }
+
+    /// A block body from a peer (`POST /add_block` naming a sender, or fetched after an
+    /// announcement): taken as by [`Node::submit_from`], and counted with its size.
+    pub async fn receive_block(
+        &self,
+        block: Block,
+        bytes: usize,
+        sender: &Sender,
+    ) -> Result<BlockOutcome, NodeError> {
+        let outcome = self.submit_from(block, Some(sender)).await;
+        let known = matches!(outcome, Ok(BlockOutcome::Known));
+        self.inner.chain.relay().traffic().block(bytes, known);
+        outcome
+    }
+
+    /// A peer announces a block it has (`POST /blocks/announce`, `bytes` long). A block we have
+    /// (or hold as an orphan) is known; one we lack is fetched from the sender in the background,
+    /// unless it is being fetched already (then the sender is another place to fetch it from).
+    /// The sender must be named, not banned, and either a peer we know or where its URL points:
+    /// the node fetches from it, and must not be sent to arbitrary addresses.
+    pub async fn announced(
+        &self,
+        announcement: Announcement,
+        bytes: usize,
+        sender: Option<&Sender>,
+    ) -> Result<Announced, NodeError> {
+        let (chain, peers) = (&self.inner.chain, &self.inner.peers);
+        let sender = sender.ok_or(NodeError::AnonymousAnnouncement)?;
+        peers.refuse_banned(&sender.url)?;
+        chain.relay().traffic().announcement(bytes);
+        let hash = announcement.hash;
+        if chain.has_orphan(&hash) || chain.contains(hash).await? {
+            return Ok(Announced::Known);
+        }
+        if !peers.knows(&sender.url) && !peers.vouches_for(sender).await {
+            return Err(NodeError::UnknownAnnouncer(sender.url.clone()));
+        }
+        peers.heard_from(&sender.url);
+        match chain.relay().claim(hash, &sender.url) {
+            Claim::Fetch => {
+                let node = self.clone();
+                self.inner
+                    .tasks
+                    .spawn(async move { node.fetch(hash).await });
+                Ok(Announced::Fetching)
+            }
+            Claim::Joined => Ok(Announced::Fetching),
+            Claim::Busy => Err(NodeError::Busy),
+        }
+    }
+
+    /// Fetches an announced block from its announcers, first come first asked, until one serves
+    /// it, and takes it like any block from that peer. An announcer that cannot be reached is
+    /// backed off; one that serves another block than the one it announced is banned.
+    async fn fetch(&self, hash: BlockHash) {
+        let (peers, relay) = (&self.inner.peers, self.inner.chain.relay());
+        let mut tried: Vec<PeerUrl> = Vec::new();
+        loop {
+            let announcers = relay.announcers(&hash);
+            let Some(peer) = announcers.iter().find(|p| !tried.contains(p)).cloned() else {
+                log::info!("no announcer of block {} could serve it", hash.short());
+                break;
+            };
+            tried.push(peer.clone());
+            match peers.client().block(&peer, hash).await {
+                Ok((block, _)) if block.hash() != hash => {
+                    let lie = format!("served block {} for {}", block.hash(), hash);
+                    peers.ban(&peer, &lie);
+                }
+                Ok((block, bytes)) => {
+                    let sender = Sender::fetched_from(peer);
+                    if let Err(e) = self.receive_block(block, bytes, &sender).await {
+                        log::info!("announced block {} refused: {e}", hash.short());
+                    }
+                    break;
+                }
+                Err(e) => peers.failed(&peer, &e),
+            }
+        }
+        relay.fetched(&hash);
     }
 
     /// Takes a block from a client (`POST /add_block`); see [`Node::submit_from`].
@@ -376,7 +490,10 @@ impl Node {
             }
             None if report.known > 0 => Ok(BlockOutcome::Known),
             None if report.connected(&hash) => {
-                chain.relay().block(block);
+                // Those that sent or announced it have it; the others are told.
+                let mut skip = chain.relay().announcers(&hash);
+                skip.extend(sender.map(|s| s.url.clone()));
+                chain.relay().block_except(block, skip);
                 Ok(BlockOutcome::Connected)
             }
             None => Ok(BlockOutcome::SideBranch),

@@ -27,6 +27,28 @@ use tokio::sync::watch;
 pub struct Sender {
     pub url: PeerUrl,
     pub addr: Option<IpAddr>,
+    /// The node fetched it from `url` itself, so it surely came from there.
+    pub fetched: bool,
+}
+
+impl Sender {
+    /// A sender that made a request from `addr`, naming itself `url`.
+    pub fn claimed(url: PeerUrl, addr: Option<IpAddr>) -> Sender {
+        Sender {
+            url,
+            addr,
+            fetched: false,
+        }
+    }
+
+    /// What the node fetched from `url` (after an announcement).
+    pub fn fetched_from(url: PeerUrl) -> Sender {
+        Sender {
+            url,
+            addr: None,
+            fetched: true,
+        }
+    }
 }
 
 /// How this node is known: where it listens and what it announces.
@@ -54,6 +76,10 @@ struct Inner {
     book: Mutex<PeerBook>,
     /// A watch rather than a lock, so discovery can wait for the address to be known.
     identity: watch::Sender<Identity>,
+    /// Bumped at every change to the book, so the retry timer wakes when a peer backs off.
+    changes: watch::Sender<u64>,
+    /// When the next discovery round starts, as discovery last said (for `GET /nodes`).
+    next_round: Mutex<Option<Timestamp>>,
 }
 
 impl Peers {
@@ -74,6 +100,8 @@ impl Peers {
                 store,
                 book: Mutex::new(book),
                 identity: watch::channel(identity).0,
+                changes: watch::channel(0).0,
+                next_round: Mutex::new(None),
             }),
         }
     }
@@ -84,6 +112,7 @@ impl Peers {
     pub fn open_book(
         store: &Store,
         max_peers: usize,
+        max_inbound: usize,
         file: &[PeerUrl],
         flag: &[PeerUrl],
     ) -> Result<PeerBook, StoreError> {
@@ -109,7 +138,7 @@ impl Peers {
             }
             kept.push(record);
         }
-        let mut book = PeerBook::with_records(max_peers, kept);
+        let mut book = PeerBook::with_records(max_peers, kept).inbound(max_inbound);
         for (url, source) in named {
             book.insert(PeerRecord::new(url.clone(), source, now));
         }
@@ -184,10 +213,18 @@ impl Peers {
         urls.into_iter().filter(|u| !self.is_self(u)).collect()
     }
 
+    /// Whether `url` is in the book as a peer (not only for a ban).
+    pub fn knows(&self, url: &PeerUrl) -> bool {
+        self.book().get(url).is_some_and(|r| r.source.is_peer())
+    }
+
     /// Every known peer with its state, for `GET /nodes`.
     pub fn views(&self) -> Vec<PeerView> {
         let now = Timestamp::now();
-        let views: Vec<PeerView> = self.book().records().iter().map(|r| r.view(now)).collect();
+        let round = *self.inner.next_round.lock().expect("next round lock");
+        let book = self.book();
+        let views: Vec<PeerView> = book.records().iter().map(|r| r.view(now, round)).collect();
+        drop(book);
         views
             .into_iter()
             .filter(|v| !self.is_self(&v.url))
@@ -243,7 +280,7 @@ impl Peers {
                 .into_iter()
                 .filter(|u| !book.contains(u) && seen.insert(u.clone()))
                 .collect();
-            (fresh, book.max().saturating_sub(book.peer_count()))
+            (fresh, book.room(PeerSource::Learned))
         };
         fresh.retain(|u| !self.is_self(u));
         let full = fresh.len() > room;
@@ -265,7 +302,7 @@ impl Peers {
     pub fn set(&self, peers: Vec<PeerUrl>) {
         let now = Timestamp::now();
         let mut book = self.book();
-        let mut fresh = PeerBook::new(book.max());
+        let mut fresh = PeerBook::new(book.max()).inbound(book.max_inbound());
         for url in peers {
             fresh.insert(PeerRecord::new(url, PeerSource::Flag, now));
         }
@@ -295,6 +332,7 @@ impl Peers {
     /// Called with the book locked, so the store sees changes in the order the book made them.
     /// A failed write is logged, not returned: peer state is advisory.
     fn persist(&self, book: &PeerBook, url: &PeerUrl) {
+        self.inner.changes.send_modify(|n| *n = n.wrapping_add(1));
         let key = url.to_string();
         let written = match book.get(url) {
             Some(record) => self.inner.store.put_peer(&key, record),
@@ -316,6 +354,31 @@ impl Peers {
     /// The peer answered a request: its failures and back-off are cleared.
     pub fn answered(&self, url: &PeerUrl) {
         self.update(url, |book, now| book.succeeded(url, now));
+    }
+
+    /// The peer sent us something from where its URL points. Kept in memory only: it changes
+    /// with every message, and is written with the record's next real change.
+    pub fn heard_from(&self, url: &PeerUrl) {
+        self.book().heard_from(url, Timestamp::now());
+    }
+
+    /// The peers backing off with when each is due again (not this node, not banned ones).
+    pub fn retries(&self) -> Vec<(PeerUrl, Timestamp)> {
+        let retries = self.book().retries(Timestamp::now());
+        retries
+            .into_iter()
+            .filter(|(u, _)| !self.is_self(u))
+            .collect()
+    }
+
+    /// A receiver that sees every change to the book (a failure, a success, a new peer).
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    /// Records when the next discovery round starts, for `GET /nodes`.
+    pub fn set_next_round(&self, at: Timestamp) {
+        *self.inner.next_round.lock().expect("next round lock") = Some(at);
     }
 
     /// The peer passed its handshake.
@@ -443,6 +506,9 @@ impl Peers {
     /// Whether the request really came from the peer it names: the address it came from is one
     /// the peer's URL resolves to (looked up with a short deadline for a domain name).
     pub async fn vouches_for(&self, sender: &Sender) -> bool {
+        if sender.fetched {
+            return true;
+        }
         let Some(addr) = sender.addr.map(|a| a.to_canonical()) else {
             return false;
         };

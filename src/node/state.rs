@@ -123,6 +123,11 @@ impl ChainState {
         self.read(move |s| s.block(&hash)).await
     }
 
+    /// Whether the store holds `hash` (on any branch).
+    pub async fn contains(&self, hash: BlockHash) -> Result<bool, NodeError> {
+        self.read(move |s| s.contains(&hash)).await
+    }
+
     pub async fn block_at(&self, height: Height) -> Result<Option<Block>, NodeError> {
         self.read(move |s| s.block_at(height)).await
     }
@@ -187,6 +192,15 @@ impl ChainState {
         txid: TxId,
     ) -> Result<Option<(BlockHash, Height)>, NodeError> {
         self.read(move |s| s.transaction_block(&txid)).await
+    }
+
+    /// Whether `hash` waits in the orphan pool.
+    pub fn has_orphan(&self, hash: &BlockHash) -> bool {
+        self.inner
+            .orphans
+            .lock()
+            .expect("orphans lock")
+            .contains(hash)
     }
 
     /// Blocks waiting in the orphan pool.

@@ -161,14 +161,9 @@ impl ChainSync {
             .await
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
+        // Each sync that moved the tip announced it.
         let tip = chain.tip();
-        let replaced = tip.hash != before.hash;
-        if replaced {
-            if let Some(block) = chain.block(tip.hash).await? {
-                chain.relay().block(block);
-            }
-        }
-        Ok(Resolved::new(replaced, tip.length(), peers))
+        Ok(Resolved::new(tip.hash != before.hash, tip.length(), peers))
     }
 
     /// Syncs from `peer` and applies the verdict to the peer book: a peer that does not answer
@@ -185,10 +180,21 @@ impl ChainSync {
         result
     }
 
+    /// Runs one session and applies its verdict. A session that moved our tip announces the
+    /// new tip to every other peer: a node that caught up passes what it learned on at once.
     async fn sync_verdict(&self, peer: &PeerUrl) -> Result<PeerSync, NodeError> {
-        let peers = &self.inner.peers;
-        let mut session = Session::new(&self.inner.chain, peers.client(), peer);
-        let error = match session.run().await {
+        let (chain, peers) = (&self.inner.chain, &self.inner.peers);
+        let before = chain.tip().hash;
+        let mut session = Session::new(chain, peers.client(), peer);
+        let outcome = session.run().await;
+        chain.relay().traffic().synced(session.added);
+        let tip = chain.tip().hash;
+        if tip != before {
+            if let Some(block) = chain.block(tip).await? {
+                chain.relay().block_except(block, vec![peer.clone()]);
+            }
+        }
+        let error = match outcome {
             Ok(()) => {
                 peers.answered(peer);
                 None

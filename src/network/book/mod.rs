@@ -14,7 +14,12 @@
 //!   the operator can ban any URL for any time (and lift it); a URL known only through its ban
 //!   is kept (as source `banned`, at most [`MAX_BANNED`] of them) until the ban ends, never
 //!   contacted, and then forgotten;
-//! - learned and registered peers are used (relay, sync) only once their handshake passed.
+//! - learned and registered peers are used (relay, sync) only once their handshake passed;
+//! - room is counted apart for the peers a node picks (the operator's and those it learned,
+//!   at most `max`) and for the peers that picked it (they registered themselves, at most
+//!   `max_inbound`), the way Bitcoin keeps 8 outbound connections beside its inbound ones: a
+//!   node whose picks are full still takes the newcomers that name it, so every node is
+//!   reachable by someone who relays to it.
 
 use super::PeerUrl;
 use crate::chain::Timestamp;
@@ -31,8 +36,11 @@ pub const DROP_AFTER_FAILURES: u32 = 10;
 pub const DROP_AFTER_SILENCE: Duration = Duration::from_secs(60 * 60);
 /// How long a peer that sent an invalid block or chain is ignored.
 pub const BAN: Duration = Duration::from_secs(10 * 60);
-/// Known peers a node keeps by default; operator peers are always kept, even past it.
+/// Peers a node picks by default (the operator's and those it learns); the operator's are
+/// always kept, even past it.
 pub const DEFAULT_MAX_PEERS: usize = 64;
+/// Peers that registered themselves a node keeps by default, beside the ones it picks.
+pub const DEFAULT_MAX_INBOUND: usize = 64;
 /// Most URLs kept only because they are banned; past it, the ban that ends first goes. Each
 /// costs a record, and a flood can name many URLs.
 pub const MAX_BANNED: usize = 1024;
@@ -45,9 +53,10 @@ pub enum PeerSource {
     File,
     /// `--peer` on the command line (or [`crate::node::Node::set_peers`]).
     Flag,
-    /// It announced itself with `POST /nodes/register`.
+    /// It announced itself with `POST /nodes/register` (the request came from it): a peer
+    /// that picked us.
     Registered,
-    /// Another peer listed it in `GET /nodes`.
+    /// Another peer listed it in `GET /nodes` or passed it on, or a client registered it.
     Learned,
     /// Known only because it is banned (it pushed something invalid, or the operator banned
     /// it): never contacted, and forgotten when the ban ends.
@@ -63,6 +72,11 @@ impl PeerSource {
     /// Whether a record from this source stands for a peer to talk to, rather than a ban.
     pub fn is_peer(self) -> bool {
         self != PeerSource::Banned
+    }
+
+    /// Whether the peer picked us (counted against the inbound room) rather than we it.
+    pub fn is_inbound(self) -> bool {
+        self == PeerSource::Registered
     }
 }
 
@@ -85,6 +99,9 @@ pub struct PeerRecord {
     pub verified: bool,
     #[serde(default)]
     pub last_success: Option<Timestamp>,
+    /// When it last answered us or sent us something from where its URL points.
+    #[serde(default)]
+    pub last_heard: Option<Timestamp>,
     /// Failures since the last success.
     #[serde(default)]
     pub failures: u32,
@@ -123,7 +140,14 @@ pub struct PeerView {
     pub failures: u32,
     pub last_error: Option<String>,
     pub last_success: Option<Timestamp>,
+    /// When it last answered us or sent us something (Unix ms).
+    #[serde(default)]
+    pub last_heard: Option<Timestamp>,
     pub retry_at: Option<Timestamp>,
+    /// When the node will contact it next (Unix ms): the end of its back-off (a timer retries
+    /// it then), the next discovery round, or the end of its ban.
+    #[serde(default)]
+    pub next_try: Option<Timestamp>,
     pub banned_until: Option<Timestamp>,
     pub ban_reason: Option<String>,
 }
@@ -136,6 +160,7 @@ impl PeerRecord {
             added: now,
             verified: false,
             last_success: None,
+            last_heard: None,
             failures: 0,
             last_error: None,
             retry_at: None,
@@ -197,8 +222,18 @@ impl PeerRecord {
         None
     }
 
-    pub fn view(&self, now: Timestamp) -> PeerView {
+    /// The view of `GET /nodes`; `next_round` is when the next discovery round starts, if the
+    /// node knows.
+    pub fn view(&self, now: Timestamp, next_round: Option<Timestamp>) -> PeerView {
         let ban = self.ban.as_ref().filter(|_| self.banned_at(now));
+        let retry_at = self.retry_at.filter(|t| *t > now);
+        let next_try = match (ban, retry_at) {
+            (Some(ban), _) => Some(ban.until),
+            (None, Some(at)) => Some(at),
+            // Due: its retry is running now if it failed, else it waits for the next round.
+            (None, None) if self.failures > 0 => Some(now),
+            (None, None) => next_round,
+        };
         PeerView {
             url: self.url.clone(),
             source: self.source,
@@ -207,7 +242,9 @@ impl PeerRecord {
             failures: self.failures,
             last_error: self.last_error.clone(),
             last_success: self.last_success,
-            retry_at: self.retry_at.filter(|t| *t > now),
+            last_heard: self.last_heard,
+            retry_at,
+            next_try,
             banned_until: ban.map(|b| b.until),
             ban_reason: ban.map(|b| b.reason.clone()),
         }
@@ -250,14 +287,19 @@ pub enum Inserted {
 #[derive(Clone, Debug)]
 pub struct PeerBook {
     peers: Vec<PeerRecord>,
+    /// Peers picked (operator and learned) that make the book refuse more learned ones.
     max: usize,
+    /// Peers that registered themselves, kept at most.
+    max_inbound: usize,
 }
 
 impl PeerBook {
+    /// A book that picks at most `max` peers and keeps as many that picked it.
     pub fn new(max: usize) -> PeerBook {
         PeerBook {
             peers: Vec::new(),
             max,
+            max_inbound: max,
         }
     }
 
@@ -268,6 +310,15 @@ impl PeerBook {
         PeerBook {
             peers: records,
             max,
+            max_inbound: max,
+        }
+    }
+
+    /// The same book keeping at most `max_inbound` peers that registered themselves.
+    pub fn inbound(self, max_inbound: usize) -> PeerBook {
+        PeerBook {
+            max_inbound,
+            ..self
         }
     }
 
@@ -281,7 +332,25 @@ impl PeerBook {
 
     /// Whether a discovered peer would be refused for lack of room (bans take none).
     pub fn is_full(&self) -> bool {
-        self.peer_count() >= self.max
+        self.room(PeerSource::Learned) == 0
+    }
+
+    /// How many more peers from `source` the book takes: unbounded for the operator's, the
+    /// inbound room for peers that registered themselves, the picked room for learned ones.
+    pub fn room(&self, source: PeerSource) -> usize {
+        let count = |inbound: bool| {
+            let peers = self.peers.iter().filter(|p| p.source.is_peer());
+            peers.filter(|p| p.source.is_inbound() == inbound).count()
+        };
+        match source {
+            PeerSource::File | PeerSource::Flag => usize::MAX,
+            PeerSource::Registered => self.max_inbound.saturating_sub(count(true)),
+            PeerSource::Learned | PeerSource::Banned => self.max.saturating_sub(count(false)),
+        }
+    }
+
+    pub fn max_inbound(&self) -> usize {
+        self.max_inbound
     }
 
     /// Records of peers, as opposed to bans of URLs known for nothing else.
@@ -318,7 +387,7 @@ impl PeerBook {
             }
             return Inserted::Known;
         }
-        if !record.source.is_operator() && self.is_full() {
+        if self.room(record.source) == 0 {
             return Inserted::Full;
         }
         self.peers.push(record);
@@ -358,7 +427,27 @@ impl PeerBook {
         p.retry_at = None;
         p.last_error = None;
         p.last_success = Some(now);
+        p.last_heard = Some(now);
         true
+    }
+
+    /// The peer sent us something (from where its URL points); nothing else changes.
+    pub fn heard_from(&mut self, url: &PeerUrl, now: Timestamp) -> bool {
+        let Some(p) = self.get_mut(url) else {
+            return false;
+        };
+        p.last_heard = Some(now);
+        true
+    }
+
+    /// The peers backing off (not banned), with when each is to be tried again: what the
+    /// node's retry timer waits for.
+    pub fn retries(&self, now: Timestamp) -> Vec<(PeerUrl, Timestamp)> {
+        self.peers
+            .iter()
+            .filter(|p| p.source.is_peer() && p.failures > 0 && !p.banned_at(now))
+            .filter_map(|p| Some((p.url.clone(), p.retry_at?)))
+            .collect()
     }
 
     /// The peer passed the handshake (and so answered).
@@ -461,221 +550,4 @@ impl PeerBook {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn url(port: u16) -> PeerUrl {
-        PeerUrl::parse(&format!("http://127.0.0.1:{port}")).unwrap()
-    }
-
-    const T0: Timestamp = Timestamp::from_millis(1_000_000);
-
-    fn at(ms: u64) -> Timestamp {
-        T0.saturating_add_millis(ms)
-    }
-
-    #[test]
-    fn backoff_doubles_from_one_second_to_five_minutes() {
-        let secs: Vec<u64> = (1..=11).map(|n| backoff(n).as_secs()).collect();
-        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
-        assert_eq!(backoff(u32::MAX), BACKOFF_MAX);
-    }
-
-    #[test]
-    fn a_failing_peer_backs_off_and_a_success_clears_it() {
-        let mut book = PeerBook::new(8);
-        book.insert(PeerRecord::new(url(1), PeerSource::Flag, T0));
-        assert_eq!(book.usable(T0), [url(1)]);
-        assert_eq!(
-            book.failed(&url(1), "refused".into(), T0),
-            Failed::BackedOff {
-                until: at(1000),
-                failures: 1
-            }
-        );
-        let p = book.get(&url(1)).unwrap();
-        assert_eq!(p.state(T0), PeerState::Backoff);
-        assert!(book.usable(at(999)).is_empty());
-        assert_eq!(book.usable(at(1000)), [url(1)]);
-        assert!(
-            book.failed(&url(1), "again".into(), at(1000))
-                == Failed::BackedOff {
-                    until: at(3000),
-                    failures: 2
-                }
-        );
-        assert!(book
-            .get(&url(1))
-            .unwrap()
-            .skip_reason(at(2000))
-            .unwrap()
-            .contains("again"));
-        book.succeeded(&url(1), at(3000));
-        let p = book.get(&url(1)).unwrap();
-        assert_eq!(
-            (p.state(at(3000)), p.failures, p.retry_at),
-            (PeerState::Ok, 0, None)
-        );
-    }
-
-    #[test]
-    fn discovered_peers_are_dropped_after_repeated_failures_operator_peers_never() {
-        let mut book = PeerBook::new(8);
-        book.insert(PeerRecord::new(url(1), PeerSource::Learned, T0));
-        book.insert(PeerRecord::new(url(2), PeerSource::File, T0));
-        let mut now = T0;
-        for n in 1..DROP_AFTER_FAILURES {
-            assert!(matches!(
-                book.failed(&url(1), "down".into(), now),
-                Failed::BackedOff { failures, .. } if failures == n
-            ));
-            now = now.saturating_add_millis(1);
-        }
-        assert_eq!(
-            book.failed(&url(1), "down".into(), now),
-            Failed::Dropped {
-                failures: DROP_AFTER_FAILURES
-            }
-        );
-        assert!(!book.contains(&url(1)));
-        for _ in 0..3 * DROP_AFTER_FAILURES {
-            assert!(matches!(
-                book.failed(&url(2), "down".into(), now),
-                Failed::BackedOff { .. }
-            ));
-        }
-        assert_eq!(
-            book.get(&url(2)).unwrap().retry_at,
-            Some(later(now, BACKOFF_MAX))
-        );
-    }
-
-    #[test]
-    fn a_discovered_peer_failing_for_an_hour_is_dropped_at_its_next_failure() {
-        let mut book = PeerBook::new(8);
-        book.insert(PeerRecord::new(url(1), PeerSource::Registered, T0));
-        book.succeeded(&url(1), T0);
-        let late = later(T0, DROP_AFTER_SILENCE);
-        assert_eq!(
-            book.failed(&url(1), "down".into(), late),
-            Failed::Dropped { failures: 1 }
-        );
-    }
-
-    #[test]
-    fn a_ban_hides_a_peer_until_it_ends() {
-        let mut book = PeerBook::new(8);
-        book.insert(PeerRecord::new(url(1), PeerSource::Flag, T0));
-        let until = book.ban(&url(1), "sent block 3 with a bad Merkle root".into(), T0);
-        assert_eq!(until, later(T0, BAN));
-        let p = book.get(&url(1)).unwrap();
-        assert_eq!(p.state(T0), PeerState::Banned);
-        let view = p.view(T0);
-        assert_eq!(
-            view.ban_reason.as_deref(),
-            Some("sent block 3 with a bad Merkle root")
-        );
-        assert!(book.usable(T0).is_empty() && book.due(T0).is_empty());
-        let after = later(T0, BAN);
-        assert_eq!(book.usable(after), [url(1)]);
-        assert_eq!(book.get(&url(1)).unwrap().view(after).banned_until, None);
-    }
-
-    #[test]
-    fn a_ban_on_an_unknown_url_is_kept_apart_and_forgotten_when_it_ends() {
-        let mut book = PeerBook::new(2);
-        book.insert(PeerRecord::new(url(1), PeerSource::Learned, T0));
-        book.verified(&url(1), T0);
-        let until = book.ban_for(&url(2), "flooded us".into(), Duration::from_secs(60), T0);
-        assert_eq!(until, at(60_000));
-        let p = book.get(&url(2)).unwrap();
-        assert_eq!(
-            (p.source, p.state(T0)),
-            (PeerSource::Banned, PeerState::Banned)
-        );
-        // A ban takes no room from peers and is never contacted.
-        assert_eq!(
-            (book.len(), book.peer_count(), book.is_full()),
-            (2, 1, false)
-        );
-        assert_eq!(book.usable(T0), [url(1)]);
-        assert_eq!(book.due(at(60_000)), [url(1)]);
-        assert!(book.prune(at(59_999)).is_empty());
-        assert_eq!(book.prune(at(60_000)), [url(2)]);
-        assert!(!book.contains(&url(2)));
-
-        // Lifting a ban: a peer stays and is used again, a ban-only record goes.
-        book.ban(&url(1), "x".into(), T0);
-        book.ban_for(&url(3), "y".into(), BAN, T0);
-        assert!(book.usable(T0).is_empty());
-        assert!(book.unban(&url(1), T0) && book.unban(&url(3), T0));
-        assert!(!book.unban(&url(3), T0) && !book.unban(&url(1), T0));
-        assert_eq!(book.usable(T0), [url(1)]);
-        assert!(!book.contains(&url(3)));
-    }
-
-    #[test]
-    fn ban_only_records_are_capped_by_the_ban_that_ends_first() {
-        let mut book = PeerBook::new(8);
-        for i in 0..MAX_BANNED as u64 {
-            let secs = Duration::from_secs(1000 + i);
-            book.ban_for(&url(10_000 + i as u16), "flood".into(), secs, T0);
-        }
-        book.ban_for(&url(9), "late".into(), BAN, T0);
-        assert_eq!(book.len(), MAX_BANNED);
-        assert!(!book.contains(&url(10_000)), "the ban ending first went");
-        assert!(book.contains(&url(10_001)) && book.contains(&url(9)));
-    }
-
-    #[test]
-    fn discovered_peers_wait_for_their_handshake_and_for_room() {
-        let mut book = PeerBook::new(2);
-        book.insert(PeerRecord::new(url(1), PeerSource::Learned, T0));
-        assert!(book.usable(T0).is_empty());
-        assert_eq!(book.due(T0), [url(1)]);
-        book.verified(&url(1), T0);
-        assert_eq!(book.usable(T0), [url(1)]);
-        book.insert(PeerRecord::new(url(2), PeerSource::Registered, T0));
-        assert_eq!(
-            book.insert(PeerRecord::new(url(3), PeerSource::Learned, T0)),
-            Inserted::Full
-        );
-        // The operator's peers are always taken, and a known peer named by the operator
-        // becomes an operator peer.
-        assert_eq!(
-            book.insert(PeerRecord::new(url(4), PeerSource::File, T0)),
-            Inserted::Added
-        );
-        assert_eq!(
-            book.insert(PeerRecord::new(url(1), PeerSource::Flag, T0)),
-            Inserted::Known
-        );
-        assert_eq!(book.get(&url(1)).unwrap().source, PeerSource::Flag);
-    }
-
-    #[test]
-    fn records_round_trip_through_json_and_keep_their_order() {
-        let mut r = PeerRecord::new(url(2), PeerSource::Learned, T0);
-        r.failures = 3;
-        r.ban = Some(Ban {
-            until: at(5),
-            reason: "x".into(),
-        });
-        let json = serde_json::to_vec(&r).unwrap();
-        assert_eq!(serde_json::from_slice::<PeerRecord>(&json).unwrap(), r);
-        // Fields added later default when an older record lacks them.
-        let old: PeerRecord =
-            serde_json::from_str(r#"{"url":"http://h:1","source":"file","added":7}"#).unwrap();
-        assert_eq!(
-            old,
-            PeerRecord::new(
-                PeerUrl::parse("http://h:1").unwrap(),
-                PeerSource::File,
-                Timestamp::from_millis(7)
-            )
-        );
-        let first = PeerRecord::new(url(9), PeerSource::Flag, Timestamp::from_millis(1));
-        let book = PeerBook::with_records(8, vec![r.clone(), first.clone()]);
-        assert_eq!(book.records()[0].url, url(9));
-    }
-}
+mod tests;
