@@ -7,6 +7,7 @@ use common::*;
 use ferrochain::chain::{Address, Amount, Block, ChainParams, Height, Transfer};
 use ferrochain::wallet::{Keystore, Wallet};
 use serde_json::Value;
+use std::time::Duration;
 
 const COIN: u64 = Amount::UNITS_PER_COIN;
 
@@ -286,6 +287,18 @@ async fn a_double_spend_offered_to_two_nodes_resolves_to_exactly_one() {
             .1["status"],
         "confirmed"
     );
+
+    // After the reorganisation the two relay as before, within seconds either way.
+    for (miner, other) in [(&b, &a), (&a, &b)] {
+        let mined = mine(miner).await;
+        let hash = mined["block"]["hash"].as_str().unwrap().to_owned();
+        wait_within(
+            Duration::from_secs(3),
+            "the next block to reach the other node",
+            || async { (other.node.tip().hash.to_string() == hash).then_some(()) },
+        )
+        .await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
