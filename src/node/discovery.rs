@@ -144,7 +144,7 @@ impl Discovery {
         for url in urls.iter().filter(|u| peers.is_idle(u)) {
             self.spawn_meet(url.clone());
         }
-        let (fresh, full) = peers.unknown(urls);
+        let (fresh, full) = peers.unknown(urls, own.as_ref());
         let checks = fresh.iter().map(|url| peers.handshake(url));
         let results = futures::future::join_all(checks).await;
         if let Some(wrong) = results.iter().find_map(|r| match r {
@@ -196,10 +196,13 @@ impl Discovery {
     pub async fn run(self) {
         self.peers.listening().await;
         self.tasks.spawn(self.clone().retry());
+        let after_interval =
+            || Timestamp::now().saturating_add_millis(self.interval.as_millis() as u64);
         loop {
+            // Known once this round ends; until then, at least an interval away.
+            self.peers.set_next_round(after_interval());
             self.discover().await;
-            let next = Timestamp::now().saturating_add_millis(self.interval.as_millis() as u64);
-            self.peers.set_next_round(next);
+            self.peers.set_next_round(after_interval());
             tokio::time::sleep(self.interval).await;
         }
     }
@@ -356,7 +359,7 @@ impl Discovery {
     /// handshaken first; one on another chain is not added, one that does not answer is kept as
     /// a candidate with back-off. Each one that answered is then met in the background.
     async fn learn(&self, from: &PeerUrl, listed: Vec<PeerUrl>) {
-        let (fresh, _) = self.peers.unknown(listed);
+        let (fresh, _) = self.peers.unknown(listed, None);
         futures::stream::iter(fresh)
             .for_each_concurrent(DISCOVERY_FANOUT, |url| async move {
                 let peers = &self.peers;
@@ -443,6 +446,39 @@ mod tests {
             vec![good],
             "only the handshaken one is used"
         );
+    }
+
+    #[tokio::test]
+    async fn a_peer_registering_itself_takes_inbound_room_when_the_picked_peers_are_full() {
+        let (newcomer, passed_on) = (url(100), url(101));
+        let net = FakeNet::with(vec![
+            (newcomer.clone(), FakePeer::serving(chain_of(0, "new"))),
+            (passed_on.clone(), FakePeer::serving(chain_of(0, "other"))),
+        ]);
+        let parts = Harness::new(net, vec![]);
+        for port in 1..=16 {
+            assert_eq!(
+                parts.peers.insert(&url(port), PeerSource::Learned),
+                Inserted::Added
+            );
+        }
+        let discovery = discovery(&parts);
+        // An address passed on by someone else needs room among the peers we pick.
+        let relayer = Sender::claimed(url(1), Some([127, 0, 0, 1].into()));
+        let refused = discovery
+            .register(vec![passed_on.clone()], Some(&relayer))
+            .await
+            .unwrap();
+        assert!(refused.added.is_empty() && refused.full, "{refused:?}");
+        // A peer naming itself, from where its URL points, picked us: it has room of its own.
+        let itself = Sender::claimed(newcomer.clone(), Some([127, 0, 0, 1].into()));
+        let taken = discovery
+            .register(vec![newcomer.clone()], Some(&itself))
+            .await
+            .unwrap();
+        assert_eq!(taken.added, vec![newcomer.clone()]);
+        let view = parts.state_of(&newcomer);
+        assert_eq!((view.source, view.verified), (PeerSource::Registered, true));
     }
 
     #[tokio::test]

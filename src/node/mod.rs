@@ -393,24 +393,31 @@ impl Node {
         peers.refuse_banned(&sender.url)?;
         chain.relay().traffic().announcement(bytes);
         let hash = announcement.hash;
-        if chain.has_orphan(&hash) || chain.contains(hash).await? {
-            return Ok(Announced::Known);
-        }
         if !peers.knows(&sender.url) && !peers.vouches_for(sender).await {
             return Err(NodeError::UnknownAnnouncer(sender.url.clone()));
         }
         peers.heard_from(&sender.url);
+        // Claimed before the store is asked: a fetch ends (and leaves the table) only once its
+        // block is stored, so either the claim joins it or the store has the block. Asked the
+        // other way round, an announcement could miss both and fetch the body a second time.
         match chain.relay().claim(hash, &sender.url) {
-            Claim::Fetch => {
-                let node = self.clone();
-                self.inner
-                    .tasks
-                    .spawn(async move { node.fetch(hash).await });
-                Ok(Announced::Fetching)
-            }
-            Claim::Joined => Ok(Announced::Fetching),
-            Claim::Busy => Err(NodeError::Busy),
+            Claim::Fetch => {}
+            Claim::Joined => return Ok(Announced::Fetching),
+            Claim::Busy => return Err(NodeError::Busy),
         }
+        let known = match chain.has_orphan(&hash) {
+            true => Ok(true),
+            false => chain.contains(hash).await,
+        };
+        if !matches!(known, Ok(false)) {
+            chain.relay().fetched(&hash);
+            return known.map(|_| Announced::Known);
+        }
+        let node = self.clone();
+        self.inner
+            .tasks
+            .spawn(async move { node.fetch(hash).await });
+        Ok(Announced::Fetching)
     }
 
     /// Fetches an announced block from its announcers, first come first asked, until one serves

@@ -271,21 +271,36 @@ impl Peers {
     }
 
     /// Of `urls`, those new to the book (without repeats, nor this node), at most as many as
-    /// there is room for; and whether some were left out for lack of room.
-    pub fn unknown(&self, urls: Vec<PeerUrl>) -> (Vec<PeerUrl>, bool) {
+    /// there is room for; and whether some were left out for lack of room. `own` is the URL of
+    /// a peer registering itself, which takes inbound room; the others take the room for
+    /// learned peers.
+    pub fn unknown(&self, urls: Vec<PeerUrl>, own: Option<&PeerUrl>) -> (Vec<PeerUrl>, bool) {
         let mut seen = std::collections::HashSet::new();
-        let (mut fresh, room) = {
+        let (fresh, mut room, mut inbound) = {
             let book = self.book();
             let fresh: Vec<PeerUrl> = urls
                 .into_iter()
                 .filter(|u| !book.contains(u) && seen.insert(u.clone()))
                 .collect();
-            (fresh, book.room(PeerSource::Learned))
+            let room = book.room(PeerSource::Learned);
+            (fresh, room, book.room(PeerSource::Registered))
         };
-        fresh.retain(|u| !self.is_self(u));
-        let full = fresh.len() > room;
-        fresh.truncate(room);
-        (fresh, full)
+        let mut full = false;
+        let mut taken = Vec::with_capacity(fresh.len());
+        for url in fresh.into_iter().filter(|u| !self.is_self(u)) {
+            let room = match own == Some(&url) {
+                true => &mut inbound,
+                false => &mut room,
+            };
+            match *room {
+                0 => full = true,
+                _ => {
+                    *room -= 1;
+                    taken.push(url);
+                }
+            }
+        }
+        (taken, full)
     }
 
     /// Adds a peer learned from `source`; says whether it was new, known, or found no room.
