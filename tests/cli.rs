@@ -847,3 +847,57 @@ fn chain_rule_flags_start_a_retargeting_chain_and_bad_ones_are_refused() {
         );
     }
 }
+
+/// `verify` downloads one branch: its pages are anchored to the tip the node's status named, and
+/// when that tip leaves the main chain (409 `tip_moved`) it starts again from the new one. The
+/// node here is scripted to answer its first page with that 409, then to serve a real chain.
+#[test]
+fn verify_starts_again_when_the_tip_it_downloads_leaves_the_main_chain() {
+    let node = NodeProcess::start();
+    for i in 1..=2 {
+        cli(&["mine", "--tx", &format!("entry {i}"), "--node", &node.url]).assert_success();
+    }
+    let get = |path: &str| {
+        reqwest::blocking::get(format!("{}{path}", node.url))
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    let status = get("/status");
+    let tip = serde_json::from_str::<Value>(&status).unwrap()["tip"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = get(&format!("/chain?from=0&limit=1000&tip={tip}"));
+    let moved = std::sync::atomic::AtomicBool::new(false);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (url, requests) = rt.block_on(common::scripted_peer(move |_, path, _| {
+        if path.starts_with("/status") {
+            return (200, status.clone());
+        }
+        assert!(
+            path.contains(&format!("tip={tip}")),
+            "{path} is not anchored"
+        );
+        match moved.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            false => (
+                409,
+                json!({"error": "tip_moved", "message": "moved"}).to_string(),
+            ),
+            true => (200, page.clone()),
+        }
+    }));
+    let run = cli(&["verify", "--json", "--node", &url.to_string()]);
+    run.assert_success();
+    let v = run.json();
+    assert_eq!(
+        (v["valid"].clone(), v["length"].clone()),
+        (json!(true), json!(3))
+    );
+    let statuses = requests
+        .log()
+        .iter()
+        .filter(|r| r.contains("/status"))
+        .count();
+    assert_eq!(statuses, 2, "one status per attempt: {:?}", requests.log());
+}

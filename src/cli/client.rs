@@ -5,7 +5,7 @@
 //! [`crate::network::message`], the same the node writes. A node that cannot be reached at all
 //! is one error, [`ClientError::Unreachable`], whose message says how to start one.
 
-use crate::chain::{Address, Height, Transaction, Transfer};
+use crate::chain::{Address, BlockHash, Height, Transaction, Transfer};
 use crate::network::message::{
     AccountView, BanRequest, Banned, ChainPage, ErrorBody, MineRequest, Mined, NodeStatus, Peers,
     RegisterRequest, Registered, Resolved, Submitted, UnbanRequest, Unbanned,
@@ -133,6 +133,17 @@ impl Client {
     /// Up to `limit` main-chain blocks from `from` (the node caps a page at 1000).
     pub fn chain(&self, from: Height, limit: usize) -> Result<Answer<ChainPage>, ClientError> {
         self.send(self.get(&format!("/chain?from={from}&limit={limit}")))
+    }
+
+    /// Up to `limit` blocks from `from` of the node's main chain as it ends in `tip`; a 409
+    /// `tip_moved` once `tip` has left the main chain.
+    pub fn chain_to(
+        &self,
+        from: Height,
+        limit: usize,
+        tip: BlockHash,
+    ) -> Result<Answer<ChainPage>, ClientError> {
+        self.send(self.get(&format!("/chain?from={from}&limit={limit}&tip={tip}")))
     }
 
     /// Mines `transactions` into a block; blocks until the node has found it.

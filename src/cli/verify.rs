@@ -1,6 +1,10 @@
 //! Verifies a node's chain on this side of the wire: download it page by page and run every
 //! block through [`ChainVerifier`], the same consensus core the node itself uses.
 //!
+//! The download is anchored to the tip the node's status names (`GET /chain?tip=`), so every
+//! page is of one branch: if the node reorganises meanwhile and that tip leaves its main chain
+//! (409 `tip_moved`), verification starts again from the new tip, at most [`RESTARTS`] times.
+//!
 //! Nothing the node says about its chain is trusted. Its status names the chain parameters and
 //! the genesis hash, which must match the one those parameters give (a mismatch means the node
 //! runs rules this CLI does not know). The outcome is a [`Verification`], the same message the
@@ -13,6 +17,8 @@ use indicatif::ProgressBar;
 
 /// Blocks per request: the most one page of `GET /chain` holds.
 pub const PAGE: usize = 1000;
+/// Times verification starts again after the node's tip left its main chain.
+pub const RESTARTS: usize = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -29,11 +35,28 @@ pub enum VerifyError {
     },
     #[error("the node sent no blocks at all, not even its genesis block")]
     Empty,
+    #[error("the node's chain kept reorganising; {RESTARTS} downloads were each cut short")]
+    KeptMoving,
 }
 
 /// Downloads the node's main chain and verifies it, advancing `progress` by one per block
 /// (its length is set to the chain's, and grows if the chain does meanwhile).
 pub fn verify(client: &Client, progress: &ProgressBar) -> Result<Verification, VerifyError> {
+    for _ in 0..=RESTARTS {
+        match verify_branch(client, progress)? {
+            Some(verification) => return Ok(verification),
+            None => progress.set_position(0),
+        }
+    }
+    Err(VerifyError::KeptMoving)
+}
+
+/// Verifies the branch that ends in the node's tip now; `None` if that tip left the main chain
+/// before the download was done.
+fn verify_branch(
+    client: &Client,
+    progress: &ProgressBar,
+) -> Result<Option<Verification>, VerifyError> {
     let status = client.status()?.value;
     let params = status.params;
     if params.genesis_hash() != status.genesis {
@@ -47,10 +70,11 @@ pub fn verify(client: &Client, progress: &ProgressBar) -> Result<Verification, V
     let mut verifier = ChainVerifier::new(&params, Timestamp::now());
     let mut next = Height::GENESIS;
     loop {
-        let page = client.chain(next, PAGE)?.value;
-        if page.length > progress.length().unwrap_or(0) {
-            progress.set_length(page.length);
-        }
+        let page = match client.chain_to(next, PAGE, status.tip) {
+            Ok(answer) => answer.value,
+            Err(ClientError::Api { status: 409, .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
         let count = page.chain.len();
         if count == 0 && next == Height::GENESIS {
             return Err(VerifyError::Empty);
@@ -74,23 +98,23 @@ pub fn verify(client: &Client, progress: &ProgressBar) -> Result<Verification, V
                     })
                 });
             if let Err(bad) = checked {
-                return Ok(Verification {
+                return Ok(Some(Verification {
                     valid: false,
                     length: next.get(),
                     total_work: verifier.work(),
                     error: Some(bad),
-                });
+                }));
             }
             next = next.next();
             progress.inc(1);
         }
         if count < PAGE {
-            return Ok(Verification {
+            return Ok(Some(Verification {
                 valid: true,
                 length: next.get(),
                 total_work: verifier.work(),
                 error: None,
-            });
+            }));
         }
     }
 }
