@@ -288,6 +288,13 @@ pub struct NodeArgs {
     /// none when listening on 0.0.0.0 or ::].
     #[arg(long, value_name = "URL", value_parser = PeerUrl::parse)]
     pub public_url: Option<PeerUrl>,
+    /// Peers this node picks at most (from the peers file, --peer and what it learns); the
+    /// operator's are always kept, even past it.
+    #[arg(long, value_name = "N", default_value_t = crate::network::DEFAULT_MAX_PEERS)]
+    pub max_peers: usize,
+    /// Peers that registered themselves this node keeps at most, beside the ones it picks.
+    #[arg(long, value_name = "N", default_value_t = crate::network::DEFAULT_MAX_INBOUND)]
+    pub max_inbound: usize,
     #[command(flatten)]
     pub chain: ChainArgs,
     /// Address to listen on.

@@ -27,6 +27,8 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         peers,
         flag_peers: args.peer,
         public_url: args.public_url,
+        max_peers: args.max_peers,
+        max_inbound: args.max_inbound,
         mining_threads: args.threads,
         miner,
         ..NodeConfig::new(&data_dir)
