@@ -187,3 +187,108 @@ async fn a_sender_header_that_is_not_a_peer_url_is_a_400() {
     let url = PeerUrl::parse("http://127.0.0.1:1").unwrap();
     assert!(node.node.peers().views().iter().all(|p| p.url != url));
 }
+
+async fn announce(node: &TestNode, block: &Block, sender: Option<&PeerUrl>) -> (u16, Value) {
+    let body = serde_json::json!({ "hash": block.hash(), "index": block.height() });
+    let mut request = http().post(node.url("/blocks/announce")).json(&body);
+    if let Some(sender) = sender {
+        request = request.header(PEER_HEADER, sender.to_string());
+    }
+    let resp = request.send().await.unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_announced_block_is_fetched_once_from_its_announcer() {
+    let a = TestNode::start(params()).await;
+    let b = TestNode::start(params()).await;
+    let mined = a.node.mining().mine(vec![note("announced")]).await.unwrap();
+    let block = mined.block;
+
+    let (code, v) = announce(&b, &block, None).await;
+    assert_eq!((code, v["error"].as_str()), (400, Some("no_sender")), "{v}");
+    let elsewhere = PeerUrl::parse("http://10.1.2.3:5000").unwrap();
+    let (code, v) = announce(&b, &block, Some(&elsewhere)).await;
+    assert_eq!(
+        (code, v["error"].as_str()),
+        (403, Some("not_from_sender")),
+        "{v}"
+    );
+    assert_eq!(
+        b.node.tip().height.get(),
+        0,
+        "refused announcements fetch nothing"
+    );
+
+    let (code, v) = announce(&b, &block, Some(&a.peer_url())).await;
+    assert_eq!((code, v["status"].as_str()), (202, Some("fetching")), "{v}");
+    wait_for("B to fetch the block from A", || async {
+        (b.node.tip().hash == block.hash()).then_some(())
+    })
+    .await;
+    let (code, v) = announce(&b, &block, Some(&a.peer_url())).await;
+    assert_eq!((code, v["status"].as_str()), (200, Some("known")), "{v}");
+    let traffic = &status(&b).await["relay"];
+    // Counted from the first that named its sender.
+    assert_eq!(traffic["announcements"], 3, "{traffic}");
+    assert_eq!(traffic["blocks"], 1, "{traffic}");
+    assert_eq!(traffic["duplicate_blocks"], 0, "{traffic}");
+    let served = serde_json::to_vec(&block).unwrap().len();
+    assert_eq!(traffic["block_bytes"], served, "{traffic}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_announcer_serving_another_block_is_banned_one_without_it_is_not_backed_off() {
+    let b = TestNode::start(params()).await;
+    let genesis = params().genesis().into_block();
+    let announced = mine_on(&genesis, vec![note("announced")]);
+    let other = mine_on(&genesis, vec![note("something else")]);
+    let other_json = serde_json::to_string(&other).unwrap();
+    let (liar, _) = scripted_peer(move |_, _, _| (200, other_json.clone())).await;
+    // A peer on our chain that lacks the block: it answers everything else as a node would.
+    let us = http()
+        .get(b.url("/status"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let (empty, asked) = scripted_peer(move |_, path, _| match path {
+        "/status" => (200, us.clone()),
+        "/nodes" => (200, r#"{"nodes": []}"#.to_owned()),
+        p if p.starts_with("/blocks/") && p != "/blocks/announce" => (
+            404,
+            r#"{"error": "not_found", "message": "no block"}"#.to_owned(),
+        ),
+        _ => (200, "{}".to_owned()),
+    })
+    .await;
+    b.node.peers().add(vec![empty.clone()]);
+    let (code, _) = announce(&b, &announced, Some(&empty)).await;
+    assert_eq!(code, 202);
+    wait_for("B to ask the announcer for the block", || {
+        let asked = asked.log().into_iter().find(|r| r.contains("/blocks/"));
+        async move { asked }
+    })
+    .await;
+    let (code, _) = announce(&b, &announced, Some(&liar)).await;
+    assert_eq!(code, 202);
+    wait_for(
+        "B to ban the announcer that served another block",
+        || async {
+            let views = b.node.peers().views();
+            let banned = views.iter().find(|v| v.url == liar)?;
+            (banned.state == ferrochain::network::PeerState::Banned).then_some(())
+        },
+    )
+    .await;
+    assert_eq!(b.node.tip().height.get(), 0);
+    let views = b.node.peers().views();
+    let kept = views.iter().find(|v| v.url == empty).unwrap();
+    assert_eq!(
+        (kept.state, kept.failures),
+        (ferrochain::network::PeerState::Ok, 0),
+        "{kept:?}"
+    );
+}

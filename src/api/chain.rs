@@ -300,8 +300,8 @@ async fn add_block(
 
 /// A peer has a block: 200 `known` if this node has it too, 202 `fetching` if it fetches it
 /// (once, from the first announcer; see the node's relay). The sender must name itself in
-/// `X-Ferrochain-Peer` (400 `no_sender`) and be a known peer or come from where its URL points
-/// (403 `unknown_sender`); 429 `busy` when the node fetches as many blocks as it does at once.
+/// `X-Ferrochain-Peer` (400 `no_sender`), and the request come from where its URL points
+/// (403 `not_from_sender`); 429 `busy` when the node fetches as many blocks as it does at once.
 #[rocket::post("/blocks/announce", data = "<body>")]
 async fn announce(
     node: &State<Node>,

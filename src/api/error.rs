@@ -91,8 +91,8 @@ impl From<NodeError> for ApiError {
             }
             e @ NodeError::Banned { .. } => Self::new(Status::Forbidden, "banned", e.to_string()),
             e @ NodeError::AnonymousAnnouncement => Self::bad_request("no_sender", e.to_string()),
-            e @ NodeError::UnknownAnnouncer(_) => {
-                Self::new(Status::Forbidden, "unknown_sender", e.to_string())
+            e @ NodeError::NotFromSender(_) => {
+                Self::new(Status::Forbidden, "not_from_sender", e.to_string())
             }
             e @ NodeError::Busy => Self::new(Status::TooManyRequests, "busy", e.to_string()),
             other => {

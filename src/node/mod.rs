@@ -51,7 +51,8 @@ use crate::mempool::{Mempool, MempoolError};
 use crate::mining::{Miner, MinerError, UsageMonitor};
 use crate::network::message::{AccountView, Announcement, NodeStatus};
 use crate::network::{
-    PeerBook, PeerClient, PeerUrl, Timeouts, WrongChain, DEFAULT_MAX_INBOUND, DEFAULT_MAX_PEERS,
+    PeerBook, PeerClient, PeerError, PeerUrl, Timeouts, WrongChain, DEFAULT_MAX_INBOUND,
+    DEFAULT_MAX_PEERS,
 };
 use crate::storage::{Rejection, Store, StoreError, Tip};
 use std::future::Future;
@@ -146,9 +147,10 @@ pub enum NodeError {
         crate::network::PEER_HEADER
     )]
     AnonymousAnnouncement,
-    /// An announcement from a sender that is neither a known peer nor where its URL points.
-    #[error("{0} is not a known peer and the request did not come from it; register first")]
-    UnknownAnnouncer(PeerUrl),
+    /// An announcement naming a sender it did not come from: the node would fetch from a URL
+    /// the announcer picked, on someone else's behalf.
+    #[error("the announcement did not come from {0}, the sender it names")]
+    NotFromSender(PeerUrl),
     /// As many blocks as the node fetches at once are being fetched.
     #[error("{MAX_FETCHES} blocks are being fetched; announce again later")]
     Busy,
@@ -380,8 +382,9 @@ impl Node {
     /// A peer announces a block it has (`POST /blocks/announce`, `bytes` long). A block we have
     /// (or hold as an orphan) is known; one we lack is fetched from the sender in the background,
     /// unless it is being fetched already (then the sender is another place to fetch it from).
-    /// The sender must be named, not banned, and either a peer we know or where its URL points:
-    /// the node fetches from it, and must not be sent to arbitrary addresses.
+    /// The sender must be named, not banned, and the request must come from where its URL
+    /// points: the node fetches from it, so nobody can send it to an address of their choosing,
+    /// or make it pester an honest peer for blocks that peer never had.
     pub async fn announced(
         &self,
         announcement: Announcement,
@@ -393,8 +396,8 @@ impl Node {
         peers.refuse_banned(&sender.url)?;
         chain.relay().traffic().announcement(bytes);
         let hash = announcement.hash;
-        if !peers.knows(&sender.url) && !peers.vouches_for(sender).await {
-            return Err(NodeError::UnknownAnnouncer(sender.url.clone()));
+        if !peers.vouches_for(sender).await {
+            return Err(NodeError::NotFromSender(sender.url.clone()));
         }
         peers.heard_from(&sender.url);
         // Claimed before the store is asked: a fetch ends (and leaves the table) only once its
@@ -422,7 +425,8 @@ impl Node {
 
     /// Fetches an announced block from its announcers, first come first asked, until one serves
     /// it, and takes it like any block from that peer. An announcer that cannot be reached is
-    /// backed off; one that serves another block than the one it announced is banned.
+    /// backed off; one that answers it lacks the block (it may have reorganised) is not; one
+    /// that serves another block than the one it announced is banned.
     async fn fetch(&self, hash: BlockHash) {
         let (peers, relay) = (&self.inner.peers, self.inner.chain.relay());
         let mut tried: Vec<PeerUrl> = Vec::new();
@@ -444,6 +448,9 @@ impl Node {
                         log::info!("announced block {} refused: {e}", hash.short());
                     }
                     break;
+                }
+                Err(e @ PeerError::Status { .. }) => {
+                    log::info!("announced block {} not served: {e}", hash.short())
                 }
                 Err(e) => peers.failed(&peer, &e),
             }

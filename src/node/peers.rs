@@ -213,11 +213,6 @@ impl Peers {
         urls.into_iter().filter(|u| !self.is_self(u)).collect()
     }
 
-    /// Whether `url` is in the book as a peer (not only for a ban).
-    pub fn knows(&self, url: &PeerUrl) -> bool {
-        self.book().get(url).is_some_and(|r| r.source.is_peer())
-    }
-
     /// Every known peer with its state, for `GET /nodes`.
     pub fn views(&self) -> Vec<PeerView> {
         let now = Timestamp::now();
