@@ -149,7 +149,7 @@ async fn the_readme_walkthrough_forms_its_mesh_and_relays_within_seconds() {
     }
     let third = urls[2].join("/nodes");
     let listed = wait_within(LIVE, "the third node to list both others as ok", || async {
-        let v: serde_json::Value = http().get(&third).send().await.ok()?.json().await.ok()?;
+        let v = try_get_json(&third).await?;
         let ok: Vec<String> = v["peers"]
             .as_array()?
             .iter()
@@ -178,7 +178,7 @@ async fn the_readme_walkthrough_forms_its_mesh_and_relays_within_seconds() {
     for url in &urls[1..] {
         let status = url.join("/status");
         wait_within(LIVE, "the block to reach every node", || async {
-            let v: serde_json::Value = http().get(&status).send().await.ok()?.json().await.ok()?;
+            let v = try_get_json(&status).await?;
             (v["tip"] == hash.as_str()).then_some(())
         })
         .await;

@@ -14,14 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 async fn tip_of(node: &TestNode) -> String {
-    let v: Value = http()
-        .get(node.url("/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = get_json(&node.url("/status")).await;
     v["tip"].as_str().unwrap().to_owned()
 }
 

@@ -20,14 +20,7 @@ async fn post_block(node: &TestNode, block: &Block, sender: Option<&str>) -> (u1
 }
 
 async fn status(node: &TestNode) -> Value {
-    http()
-        .get(node.url("/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    get_json(&node.url("/status")).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

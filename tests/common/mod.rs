@@ -301,6 +301,18 @@ pub fn spawn_listening(mut cmd: std::process::Command) -> (std::process::Child, 
     (child, url)
 }
 
+/// The JSON a `GET` of `url` answers, or `None` if nothing answers or the body is not JSON
+/// (a node still starting, say).
+pub async fn try_get_json(url: &str) -> Option<serde_json::Value> {
+    http().get(url).send().await.ok()?.json().await.ok()
+}
+
+/// The JSON a `GET` of `url` answers.
+pub async fn get_json(url: &str) -> serde_json::Value {
+    let answer = http().get(url).send().await.unwrap();
+    answer.json().await.unwrap()
+}
+
 /// The whole main chain of the node at `base` (`http://host:port`), read through `GET /chain`.
 pub async fn fetch_chain(base: &str) -> Vec<Block> {
     let v: serde_json::Value = http()
