@@ -22,6 +22,8 @@
 //!     and the CLI read them.
 //! - [`mempool`]: signed transfers waiting for a block, checked against the tip's accounts.
 //! - [`wallet`]: the client-side keystore; private keys never reach the node.
+//! - [`files`]: files outside sled (keys, the API token), private and written atomically.
+//! - [`token`]: the API token that opens the operator's routes.
 //! - [`node`]: [`Node`](node::Node), the cheap-to-clone handle over the node's parts, each owning
 //!   its state: the chain (store, published tip, orphans, acceptance: validate, store, flush,
 //!   then relay), peers (book, verdicts and bans, the peer client behind the
@@ -38,9 +40,11 @@
 pub mod api;
 pub mod chain;
 pub mod cli;
+pub mod files;
 pub mod mempool;
 pub mod mining;
 pub mod network;
 pub mod node;
 pub mod storage;
+pub mod token;
 pub mod wallet;

@@ -2,7 +2,7 @@
 //! mining benchmark, or the command-line client (guided or one subcommand).
 
 use clap::{CommandFactory, Parser};
-use ferrochain::cli::args::{Cli, Command, GuidedArgs, NodeArg};
+use ferrochain::cli::args::{Cli, Command, GuidedArgs, NodeArg, TokenAction};
 use ferrochain::cli::{self, DEFAULT_NODE};
 use ferrochain::network::PeerUrl;
 use ferrochain::wallet::{self, Keystore};
@@ -18,10 +18,13 @@ fn main() -> ExitCode {
         Some(Command::Node(args)) => report(cli::node::run(args)),
         Some(Command::Bench(args)) => report(cli::bench::run(args)),
         Some(Command::Cli(GuidedArgs {
-            node: NodeArg { node },
+            node: NodeArg { node, token },
             wallet_dir,
-        })) => guided(node, &Keystore::new(wallet_dir)),
+        })) => guided(cli::Client::new(node, token), &Keystore::new(wallet_dir)),
         Some(Command::Client(command)) => command.run(),
+        Some(Command::Token {
+            action: TokenAction::Rotate { data_dir },
+        }) => report(cli::rotate_token(&data_dir)),
         Some(Command::Completions { shell }) => {
             let mut out = std::io::stdout();
             clap_complete::generate(shell, &mut Cli::command(), "ferrochain", &mut out);
@@ -29,7 +32,11 @@ fn main() -> ExitCode {
         }
         None if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() => {
             let node = PeerUrl::parse(DEFAULT_NODE).expect("a valid default URL");
-            guided(node, &Keystore::new(wallet::DEFAULT_DIR))
+            let token = std::env::var("FERROCHAIN_TOKEN").ok();
+            guided(
+                cli::Client::new(node, token),
+                &Keystore::new(wallet::DEFAULT_DIR),
+            )
         }
         None => {
             // Nobody to prompt: a script that forgot its command gets the usage and a failure.
@@ -50,8 +57,8 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-fn guided(node: PeerUrl, keys: &Keystore) -> ExitCode {
-    match cli::guided::run(&cli::Client::new(node), keys) {
+fn guided(client: cli::Client, keys: &Keystore) -> ExitCode {
+    match cli::guided::run(&client, keys) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

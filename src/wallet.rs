@@ -5,9 +5,9 @@
 //! 0700) and hold the key unencrypted, so the directory must be protected like an SSH key.
 
 use crate::chain::{Address, Amount, BlockHash, Transfer};
+use crate::files::{self, Existing};
 use ed25519_dalek::SigningKey;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Where wallets live unless `--wallet-dir` says otherwise.
@@ -85,15 +85,10 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> WalletError + '_ {
     }
 }
 
-/// Writes `contents` to a new file readable by the owner only; fails if it exists.
+/// Writes `contents` to a new file readable by the owner only, whole or not at all; fails if
+/// it exists (a key is never overwritten).
 fn write_private(path: &Path, contents: &[u8]) -> Result<(), WalletError> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options.open(path).map_err(io_error(path))?;
-    file.write_all(contents).map_err(io_error(path))?;
-    file.sync_all().map_err(io_error(path))
+    files::write_private(path, contents, Existing::Keep).map_err(io_error(path))
 }
 
 fn read_key(path: &Path) -> Result<(WalletFile, SigningKey), WalletError> {
@@ -143,11 +138,7 @@ impl Keystore {
         if !Self::valid_name(name) {
             return Err(WalletError::BadName(name.to_owned()));
         }
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&self.dir).map_err(io_error(&self.dir))?;
+        files::private_dir(&self.dir).map_err(io_error(&self.dir))?;
         let path = self.path(name);
         if path.exists() {
             return Err(WalletError::Exists {
@@ -231,8 +222,17 @@ impl Keystore {
     }
 }
 
-/// The key a node mines to when no `--miner` is given: `path`, created on first use.
+/// The key a node mines to when no `--miner` is given: `path`, created on first use. An empty
+/// file is what a crash during an older version's first start could leave: it never held a
+/// key, so a new one takes its place. A damaged or foreign file is refused with its reason.
 pub fn load_or_create_node_key(path: &Path) -> Result<Address, WalletError> {
+    if files::is_empty_file(path) {
+        log::warn!(
+            "{} is empty (a start was cut short): creating a new key",
+            path.display()
+        );
+        fs::remove_file(path).map_err(io_error(path))?;
+    }
     if path.exists() {
         return Ok(read_key(path)?.0.address);
     }
@@ -318,5 +318,22 @@ mod tests {
         let path = dir.path().join("miner.key");
         let a = load_or_create_node_key(&path).unwrap();
         assert_eq!(load_or_create_node_key(&path).unwrap(), a);
+    }
+
+    #[test]
+    fn an_empty_node_key_left_by_a_crash_is_replaced_a_damaged_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("miner.key");
+        fs::write(&path, b"").unwrap();
+        let a = load_or_create_node_key(&path).unwrap();
+        assert_eq!(load_or_create_node_key(&path).unwrap(), a);
+        fs::write(&path, b"{\"name\": \"node\"").unwrap();
+        let refused = load_or_create_node_key(&path).unwrap_err().to_string();
+        assert!(refused.contains("miner.key"), "{refused}");
+        assert_eq!(
+            fs::read(&path).unwrap(),
+            b"{\"name\": \"node\"",
+            "left as it was"
+        );
     }
 }

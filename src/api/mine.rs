@@ -1,5 +1,6 @@
 //! `POST /mine`: mine the given entries into a block on the tip.
 
+use super::access::Operator;
 use super::chain::read_body;
 use super::error::ApiError;
 use crate::network::message::{MineRequest, Mined};
@@ -17,9 +18,11 @@ pub fn routes() -> Vec<rocket::Route> {
 #[rocket::post("/mine", data = "<data>")]
 async fn mine(
     node: &State<Node>,
+    operator: Operator,
     limits: &Limits,
     data: Data<'_>,
 ) -> Result<(Status, Json<Mined>), ApiError> {
+    operator.check()?;
     let body = read_body(data, limits).await?;
     let request = match body.trim_ascii() {
         [] => MineRequest::default(),

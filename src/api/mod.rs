@@ -5,6 +5,7 @@
 //! Building the `Rocket` is separate from launching it, so tests drive the same routes through
 //! Rocket's local client, and real-socket tests launch it on port 0.
 
+mod access;
 mod body;
 mod chain;
 mod error;
@@ -13,6 +14,7 @@ mod nodes;
 mod sender;
 mod transactions;
 
+pub use access::Access;
 pub use chain::{MAX_PAGE, PAGE_BYTES};
 pub use error::ApiError;
 
@@ -65,7 +67,9 @@ pub async fn serve(node: Node, figment: Figment) -> Result<(), rocket::Error> {
 /// The API for `node`, configured by `figment`, ready to launch. The node's background work
 /// is not started: see [`serve`], or call [`Node::run`] beside the launch.
 pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
+    let token_file = node.token_file().to_owned();
     rocket::custom(figment)
+        .attach(access::fairing(token_file))
         .manage(node)
         .mount("/", chain::routes())
         .mount("/", mine::routes())

@@ -2,6 +2,7 @@
 //! and `GET /status`: the node's peers as the API shows them. Bodies are the types of
 //! [`crate::network::message`].
 
+use super::access::Operator;
 use super::body::Object;
 use super::chain::stream_chain;
 use super::error::ApiError;
@@ -25,7 +26,11 @@ pub fn routes() -> Vec<rocket::Route> {
 /// Syncs from every peer and adopts the valid chain with the most work. Answers with the
 /// original API's fields (`message`, `replaced`, `length`, `chain`) plus how each peer fared.
 #[rocket::get("/nodes/resolve")]
-async fn resolve(node: &State<Node>) -> Result<(ContentType, ByteStream![Vec<u8>]), ApiError> {
+async fn resolve(
+    node: &State<Node>,
+    operator: Operator,
+) -> Result<(ContentType, ByteStream![Vec<u8>]), ApiError> {
+    operator.check()?;
     let resolved = node.sync().resolve().await?;
     // The chain follows the head as its last field.
     Ok(stream_chain(
@@ -124,8 +129,10 @@ fn parse_node(url: &str) -> Result<PeerUrl, ApiError> {
 #[rocket::post("/nodes/ban", data = "<body>")]
 fn ban(
     node: &State<Node>,
+    operator: Operator,
     body: Result<Json<Object<BanRequest>>, json::Error<'_>>,
 ) -> Result<Json<Banned>, ApiError> {
+    operator.check()?;
     let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
     let url = parse_node(&request.node)?;
     let unprocessable =
@@ -169,8 +176,10 @@ fn ban(
 #[rocket::delete("/nodes/ban", data = "<body>")]
 fn unban(
     node: &State<Node>,
+    operator: Operator,
     body: Result<Json<Object<UnbanRequest>>, json::Error<'_>>,
 ) -> Result<Json<Unbanned>, ApiError> {
+    operator.check()?;
     let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
     let url = parse_node(&request.node)?;
     if !node.peers().unban(&url) {

@@ -38,10 +38,26 @@ pub enum Command {
     Cli(GuidedArgs),
     #[command(flatten)]
     Client(ClientCommand),
+    /// Manage the API token that opens a node's operator routes.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Print a shell completion script (e.g. `ferrochain completions bash > ~/.ferrochain.bash`).
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
+    },
+}
+
+/// What `ferrochain token` does.
+#[derive(Subcommand)]
+pub enum TokenAction {
+    /// Replace the token with a new one (a running node asks for the new one at once).
+    Rotate {
+        /// The node's data directory.
+        #[arg(long, value_name = "DIR", default_value = "data/5000")]
+        data_dir: PathBuf,
     },
 }
 
@@ -172,6 +188,15 @@ pub struct NodeArg {
     /// The node's base URL.
     #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = PeerUrl::parse)]
     pub node: PeerUrl,
+    /// The node's API token, for the operator's routes [default: read from data/<PORT>/api.token
+    /// for a node on this machine].
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "FERROCHAIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 }
 
 /// Where a client subcommand sends its request (`--node`) and how it prints the answer
@@ -185,6 +210,16 @@ pub struct Endpoint {
     /// Print the node's JSON answer instead of a table (errors too, as {"error", "message"}).
     #[arg(long, global = true)]
     pub json: bool,
+    /// The node's API token, for the operator's routes (mine, resolve, bans) [default: read from
+    /// data/<PORT>/api.token for a node on this machine].
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "FERROCHAIN_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub token: Option<String>,
 }
 
 impl Endpoint {
@@ -195,7 +230,7 @@ impl Endpoint {
     /// Runs `action` against this node and reports how it went as an exit status.
     pub fn run(self, action: Action) -> ExitCode {
         let format = self.format();
-        super::run(self.node, format, action)
+        super::run(super::Client::new(self.node, self.token), format, action)
     }
 }
 
@@ -288,6 +323,10 @@ pub struct NodeArgs {
     /// none when listening on 0.0.0.0 or ::].
     #[arg(long, value_name = "URL", value_parser = PeerUrl::parse)]
     pub public_url: Option<PeerUrl>,
+    /// Ask for the API token (data directory/api.token) on the operator's routes (mining, bans,
+    /// resolve) even on loopback; beyond loopback it is always asked for.
+    #[arg(long)]
+    pub require_token: bool,
     /// Peers this node picks at most (from the peers file, --peer and what it learns); the
     /// operator's are always kept, even past it.
     #[arg(long, value_name = "N", default_value_t = crate::network::DEFAULT_MAX_PEERS)]

@@ -108,10 +108,31 @@ impl Request {
 pub struct Client {
     http: reqwest::blocking::Client,
     node: PeerUrl,
+    /// Sent as `Authorization: Bearer` with every request, if known.
+    token: Option<String>,
+}
+
+/// The token of a node on this machine started from this directory with the default data
+/// directory (`data/<PORT>/api.token`), if this user can read it.
+fn local_token(node: &PeerUrl) -> Option<String> {
+    let local = match node.host()? {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    let path = std::path::Path::new("data")
+        .join(node.port()?.to_string())
+        .join(crate::token::TOKEN_FILE);
+    local
+        .then(|| crate::token::ApiToken::read(&path).ok())?
+        .map(|t| t.as_str().to_owned())
 }
 
 impl Client {
-    pub fn new(node: PeerUrl) -> Client {
+    /// A client of `node`, sending `token` (or, if none is given, the one found in the default
+    /// data directory of a node on this machine).
+    pub fn new(node: PeerUrl, token: Option<String>) -> Client {
+        let token = token.or_else(|| local_token(&node));
         let http = reqwest::blocking::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
@@ -119,7 +140,7 @@ impl Client {
             .build()
             // Building fails only if the TLS backend cannot initialise, which is a broken build.
             .expect("the HTTP client builds with a static configuration");
-        Client { http, node }
+        Client { http, node, token }
     }
 
     pub fn node(&self) -> &PeerUrl {
@@ -215,9 +236,13 @@ impl Client {
     }
 
     fn request(&self, method: reqwest::Method, path: &str) -> Request {
+        let mut builder = self.http.request(method.clone(), self.node.join(path));
+        if let Some(token) = &self.token {
+            builder = builder.bearer_auth(token);
+        }
         Request {
             what: format!("{method} {path}"),
-            builder: self.http.request(method, self.node.join(path)),
+            builder,
             timeout: REQUEST_TIMEOUT,
         }
     }

@@ -115,9 +115,8 @@ impl CommandError {
     }
 }
 
-/// Runs `action` against the node at `node` and reports how it went as an exit status.
-pub fn run(node: PeerUrl, format: Format, action: Action) -> ExitCode {
-    let client = Client::new(node);
+/// Runs `action` against the node `client` talks to and reports how it went as an exit status.
+pub fn run(client: Client, format: Format, action: Action) -> ExitCode {
     finish(format, execute(&client, format, action))
 }
 

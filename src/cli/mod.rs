@@ -25,3 +25,4 @@ pub mod wallet;
 
 pub use client::{Client, ClientError, DEFAULT_NODE, START_NODE};
 pub use commands::{finish, run, Action, Format};
+pub use node::rotate_token;

@@ -2,6 +2,7 @@
 //! peers, miner) and served over the REST API until it stops.
 
 use super::args::NodeArgs;
+use crate::files;
 use crate::network::load_peers_file;
 use crate::node::{Node, NodeConfig};
 use crate::wallet::Keystore;
@@ -16,7 +17,9 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         .data_dir
         .unwrap_or_else(|| PathBuf::from("data").join(args.port.to_string()));
     let peers = load_peers_file(&args.peers)?;
-    std::fs::create_dir_all(&data_dir)
+    // Everything the node creates from here on is its owner's alone, whatever the umask.
+    files::restrict_umask();
+    files::private_dir(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
     let miner = match &args.miner {
         Some(m) => Some(Keystore::new(&args.wallet_dir).resolve(m)?),
@@ -35,8 +38,22 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     })?;
     let figment = crate::api::figment()
         .merge(("address", args.address))
-        .merge(("port", args.port));
+        .merge(("port", args.port))
+        .merge(("require_token", args.require_token));
     rocket::execute(crate::api::serve(node, figment))
         // Display marks Rocket's launch error as handled (unhandled ones panic on drop).
         .map_err(|e| anyhow!("cannot serve on {}:{}: {e}", args.address, args.port))
+}
+
+/// `ferrochain token rotate`: a new token in `data_dir`, which a running node asks for at once.
+pub fn rotate_token(data_dir: &std::path::Path) -> anyhow::Result<()> {
+    if !data_dir.is_dir() {
+        return Err(anyhow!(
+            "{} is not a node's data directory (give --data-dir)",
+            data_dir.display()
+        ));
+    }
+    let path = crate::token::ApiToken::rotate(data_dir)?;
+    println!("new API token written to {}", path.display());
+    Ok(())
 }

@@ -137,6 +137,8 @@ pub enum NodeError {
     Transaction(#[from] MempoolError),
     #[error("cannot use the node's mining key: {0}")]
     MinerKey(#[from] crate::wallet::WalletError),
+    #[error(transparent)]
+    Token(#[from] crate::token::TokenError),
     /// A peer offered in a registration serves another chain. Boxed: it is rare, and large
     /// beside the other variants every `Result` of the node carries.
     #[error(transparent)]
@@ -229,6 +231,8 @@ struct Parts {
     outbox: Mutex<Option<mpsc::Receiver<Outgoing>>>,
     /// A `std` mutex: sampling the process takes microseconds and never awaits.
     usage: Mutex<UsageMonitor>,
+    /// The API token's file in the data directory (see [`crate::token`]).
+    token_file: PathBuf,
 }
 
 impl Node {
@@ -241,6 +245,7 @@ impl Node {
             Some(address) => address,
             None => crate::wallet::load_or_create_node_key(&config.data_dir.join("miner.key"))?,
         };
+        let token_file = crate::token::ApiToken::load_or_create(&config.data_dir)?;
         let book: PeerBook = Peers::open_book(
             &store,
             config.max_peers,
@@ -274,6 +279,7 @@ impl Node {
                 tasks,
                 outbox: Mutex::new(Some(outbox)),
                 usage: Mutex::new(UsageMonitor::new()),
+                token_file,
             }),
         })
     }
@@ -332,6 +338,12 @@ impl Node {
 
     pub fn params(&self) -> &ChainParams {
         self.inner.chain.params()
+    }
+
+    /// The file holding the token the operator's routes ask for (`api.token` in the data
+    /// directory), created on the first start.
+    pub fn token_file(&self) -> &std::path::Path {
+        &self.inner.token_file
     }
 
     pub fn tip(&self) -> Tip {

@@ -34,7 +34,7 @@ impl DirLock {
             path: dir.to_owned(),
             error: sled::Error::Io(e),
         };
-        std::fs::create_dir_all(dir).map_err(io)?;
+        crate::files::private_dir(dir).map_err(io)?;
         let file = OpenOptions::new()
             .create(true)
             .write(true)

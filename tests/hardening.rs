@@ -1,0 +1,213 @@
+//! The hardened surface: the operator's routes ask for the API token beyond loopback (or when
+//! told to), the CLI finds or takes it, a rotation applies at once, and the node's files are
+//! private whatever the umask.
+
+mod common;
+
+use common::{params, spawn_listening, TEST_BITS};
+use ferrochain::node::{Node, NodeConfig};
+use ferrochain::token::{ApiToken, TOKEN_FILE};
+use rocket::http::{Header, Status};
+use rocket::local::blocking::Client;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
+
+/// The API through Rocket's local client (nothing listens), configured by `settings`.
+fn client_with(settings: &[(&str, Value)]) -> (Client, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::open(NodeConfig {
+        params: Some(params()),
+        mining_threads: Some(2),
+        ..NodeConfig::new(dir.path())
+    })
+    .unwrap();
+    let mut figment = ferrochain::api::figment().merge(("log_level", "off"));
+    for (key, value) in settings {
+        figment = figment.merge((*key, value));
+    }
+    let client = Client::tracked(ferrochain::api::build(node, figment)).unwrap();
+    (client, dir)
+}
+
+fn token_of(dir: &Path) -> String {
+    let token = ApiToken::read(&dir.join(TOKEN_FILE)).unwrap();
+    token.as_str().to_owned()
+}
+
+fn bearer(token: &str) -> Header<'static> {
+    Header::new("Authorization", format!("Bearer {token}"))
+}
+
+fn height(client: &Client) -> u64 {
+    let v: Value = client.get("/status").dispatch().into_json().unwrap();
+    v["height"].as_u64().unwrap()
+}
+
+#[test]
+fn beyond_loopback_the_operators_routes_need_the_token_and_peer_routes_stay_open() {
+    // Listening on every address (nothing listens here: the local client binds no port).
+    let (client, dir) = client_with(&[("address", "0.0.0.0".into())]);
+    let operator = [
+        client.post("/mine"),
+        client.get("/nodes/resolve"),
+        client
+            .post("/nodes/ban")
+            .json(&serde_json::json!({"node": "http://127.0.0.1:1", "seconds": 60})),
+        client
+            .delete("/nodes/ban")
+            .json(&serde_json::json!({"node": "http://127.0.0.1:1"})),
+    ];
+    for request in operator {
+        let resp = request.dispatch();
+        assert_eq!(resp.status(), Status::Unauthorized);
+        let v: Value = resp.into_json().unwrap();
+        assert_eq!(v["error"], "unauthorized", "{v}");
+        assert!(v["message"].as_str().unwrap().contains(TOKEN_FILE), "{v}");
+    }
+    let wrong = client
+        .post("/mine")
+        .header(bearer(&"0".repeat(64)))
+        .dispatch();
+    assert_eq!(wrong.status(), Status::Unauthorized);
+    assert_eq!(height(&client), 0, "refused requests changed nothing");
+    let nodes: Value = client.get("/nodes").dispatch().into_json().unwrap();
+    assert_eq!(nodes["peers"], serde_json::json!([]), "no ban was set");
+
+    let token = token_of(dir.path());
+    let mined = client.post("/mine").header(bearer(&token)).dispatch();
+    assert_eq!(mined.status(), Status::Created);
+    assert_eq!(height(&client), 1);
+    // The routes peers use need no token.
+    for path in ["/status", "/chain", "/nodes"] {
+        assert_eq!(client.get(path).dispatch().status(), Status::Ok, "{path}");
+    }
+
+    // A rotation applies at once: the old token is refused, the new one taken.
+    ApiToken::rotate(dir.path()).unwrap();
+    let old = client.post("/mine").header(bearer(&token)).dispatch();
+    assert_eq!(old.status(), Status::Unauthorized);
+    let new = client
+        .post("/mine")
+        .header(bearer(&token_of(dir.path())))
+        .dispatch();
+    assert_eq!(new.status(), Status::Created);
+}
+
+#[test]
+fn on_loopback_no_token_is_asked_unless_required() {
+    let (open, _dir) = client_with(&[("address", "127.0.0.1".into())]);
+    assert_eq!(open.post("/mine").dispatch().status(), Status::Created);
+    let (guarded, _dir) = client_with(&[
+        ("address", "127.0.0.1".into()),
+        ("require_token", true.into()),
+    ]);
+    assert_eq!(
+        guarded.post("/mine").dispatch().status(),
+        Status::Unauthorized
+    );
+}
+
+/// `ferrochain` run in `cwd` with `args` and `env`; its exit code and stdout.
+fn run_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN)
+        .current_dir(cwd)
+        .args(args)
+        .env_remove("FERROCHAIN_TOKEN")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8_lossy(&b).into_owned();
+    (out.status.code(), text(out.stdout), text(out.stderr))
+}
+
+#[test]
+fn the_cli_finds_the_token_of_a_local_node_or_takes_it_and_rotates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, _) = common::free_port();
+    let port = port.to_string();
+    // Started as the README does, from a working directory, with the default data directory.
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir.path())
+        .args([
+            "node",
+            &port,
+            "--difficulty",
+            &TEST_BITS.to_string(),
+            "--require-token",
+        ])
+        .env("RUST_LOG", "warn");
+    let (mut node, url) = spawn_listening(cmd);
+    let data = dir.path().join("data").join(&port);
+
+    // Found in data/<PORT>/api.token.
+    let (code, stdout, stderr) = run_in(dir.path(), &["mine", "--json", "--node", &url], &[]);
+    assert_eq!(code, Some(0), "{stdout} {stderr}");
+    // Elsewhere, the token must be given.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (code, stdout, _) = run_in(elsewhere.path(), &["mine", "--json", "--node", &url], &[]);
+    assert_eq!(code, Some(1));
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["error"], "unauthorized", "{v}");
+    let token = token_of(&data);
+    let given = ["mine", "--json", "--node", &url, "--token", &token];
+    assert_eq!(run_in(elsewhere.path(), &given, &[]).0, Some(0));
+    let from_env = [("FERROCHAIN_TOKEN", token.as_str())];
+    let args = ["mine", "--json", "--node", &url];
+    assert_eq!(run_in(elsewhere.path(), &args, &from_env).0, Some(0));
+
+    // A rotation: the old token stops working on the running node.
+    let rotate = ["token", "rotate", "--data-dir", data.to_str().unwrap()];
+    let (code, stdout, stderr) = run_in(dir.path(), &rotate, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains(TOKEN_FILE), "{stdout}");
+    assert_eq!(run_in(elsewhere.path(), &args, &from_env).0, Some(1));
+    assert_eq!(
+        run_in(dir.path(), &args, &[]).0,
+        Some(0),
+        "the new one is found"
+    );
+    node.kill().unwrap();
+    node.wait().unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn under_umask_000_the_data_directory_and_everything_in_it_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("chain");
+    let script = format!(
+        "umask 000; exec {BIN} node 0 --difficulty {TEST_BITS} --data-dir {} --peers {}",
+        data.display(),
+        dir.path().join("none.json").display()
+    );
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &script]).env("RUST_LOG", "warn");
+    let (mut node, url) = spawn_listening(cmd);
+    let mined = reqwest::blocking::Client::new()
+        .post(format!("{url}/mine"))
+        .send()
+        .unwrap();
+    assert_eq!(mined.status(), 201);
+    let mut open = Vec::new();
+    let mut stack = vec![data.clone()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::metadata(&path).unwrap();
+        if meta.permissions().mode() & 0o077 != 0 {
+            open.push(format!(
+                "{} {:o}",
+                path.display(),
+                meta.permissions().mode()
+            ));
+        }
+        if meta.is_dir() {
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    node.kill().unwrap();
+    node.wait().unwrap();
+    assert!(open.is_empty(), "readable by others: {open:?}");
+}
