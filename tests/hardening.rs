@@ -211,3 +211,45 @@ fn under_umask_000_the_data_directory_and_everything_in_it_are_private() {
     node.wait().unwrap();
     assert!(open.is_empty(), "readable by others: {open:?}");
 }
+
+/// Peer requests go straight to peers whatever proxy the environment names, and through the
+/// proxy `--proxy` names when one is given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peer_requests_ignore_proxy_variables_and_take_the_proxy_given() {
+    let peer = common::TestNode::start(params()).await;
+    let (proxy, through) = common::scripted_peer(|_, _, _| (502, "{}".to_owned())).await;
+    let node = |extra: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(BIN);
+        cmd.args(["node", "0", "--difficulty", &TEST_BITS.to_string()])
+            .args(["--retarget-interval", "0"])
+            .arg("--data-dir")
+            .arg(dir.path().join("chain"))
+            .args(["--peer", &peer.peer_url().to_string()])
+            .args(extra)
+            .env("RUST_LOG", "warn");
+        for var in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"] {
+            cmd.env(var, proxy.to_string());
+        }
+        let (child, url) = spawn_listening(cmd);
+        (child, url, dir)
+    };
+    let (mut direct, url, _dir) = node(&[]);
+    let me = ferrochain::network::PeerUrl::parse(&url).unwrap();
+    common::wait_for("the node to register with its peer directly", || async {
+        peer.node.peers().list().contains(&me).then_some(())
+    })
+    .await;
+    assert_eq!(through.count(), 0, "{:?}", through.log());
+    direct.kill().unwrap();
+    direct.wait().unwrap();
+
+    let (mut proxied, _, _dir) = node(&["--proxy", &proxy.to_string()]);
+    common::wait_for("the node's peer requests to reach the proxy", || {
+        let seen = through.count() > 0;
+        async move { seen.then_some(()) }
+    })
+    .await;
+    proxied.kill().unwrap();
+    proxied.wait().unwrap();
+}

@@ -323,6 +323,10 @@ pub struct NodeArgs {
     /// none when listening on 0.0.0.0 or ::].
     #[arg(long, value_name = "URL", value_parser = PeerUrl::parse)]
     pub public_url: Option<PeerUrl>,
+    /// Send every request to peers through this HTTP proxy (proxy variables such as HTTP_PROXY
+    /// are ignored).
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<url::Url>,
     /// Ask for the API token (data directory/api.token) on the operator's routes (mining, bans,
     /// resolve) even on loopback; beyond loopback it is always asked for.
     #[arg(long)]

@@ -30,6 +30,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         peers,
         flag_peers: args.peer,
         public_url: args.public_url,
+        proxy: args.proxy,
         max_peers: args.max_peers,
         max_inbound: args.max_inbound,
         mining_threads: args.threads,

@@ -72,8 +72,18 @@ pub struct PeerClient {
 }
 
 impl PeerClient {
-    pub fn new(timeouts: Timeouts) -> PeerClient {
-        let http = reqwest::Client::builder()
+    /// A client with `timeouts` that goes through `proxy` if one is given, and otherwise
+    /// straight to each peer: proxy variables in the environment (`HTTP_PROXY`, ...) are
+    /// ignored, so peer traffic never silently takes a route the operator's shell happens to name.
+    pub fn new(timeouts: Timeouts, proxy: Option<&url::Url>) -> PeerClient {
+        let builder = reqwest::Client::builder();
+        let builder = match proxy {
+            Some(proxy) => builder.proxy(
+                reqwest::Proxy::all(proxy.as_str()).expect("a parsed URL is a valid proxy address"),
+            ),
+            None => builder.no_proxy(),
+        };
+        let http = builder
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.total)
             .redirect(reqwest::redirect::Policy::none())

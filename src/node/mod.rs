@@ -90,6 +90,9 @@ pub struct NodeConfig {
     /// Mining threads; `None` is one per core.
     pub mining_threads: Option<usize>,
     pub timeouts: Timeouts,
+    /// A proxy for every request to a peer (`--proxy`); `None` goes straight to each peer,
+    /// whatever proxy variables the environment sets.
+    pub proxy: Option<url::Url>,
     /// Where block rewards go; `None` uses (and on first start creates) the node's own key,
     /// `miner.key` in the data directory.
     pub miner: Option<Address>,
@@ -109,6 +112,7 @@ impl NodeConfig {
             max_inbound: DEFAULT_MAX_INBOUND,
             mining_threads: None,
             timeouts: Timeouts::default(),
+            proxy: None,
             miner: None,
             mempool_capacity: Mempool::DEFAULT_CAPACITY,
         }
@@ -256,7 +260,7 @@ impl Node {
         let (relay, outbox) = Relay::new();
         let tasks = Tasks::default();
         let chain = ChainState::new(store.clone(), relay)?;
-        let client = Arc::new(PeerClient::new(config.timeouts));
+        let client = Arc::new(PeerClient::new(config.timeouts, config.proxy.as_ref()));
         let peers = Peers::new(client, store, book, config.public_url);
         let sync = ChainSync::new(chain.clone(), peers.clone(), tasks.clone());
         let transfers = Transfers::new(chain.clone(), config.mempool_capacity);
