@@ -459,6 +459,7 @@ fn the_operator_bans_and_unbans_any_peer_and_its_pushes_are_refused_meanwhile() 
         let resp = client
             .post(path)
             .header(rocket::http::Header::new("X-Ferrochain-Peer", url.clone()))
+            .header(ContentType::JSON)
             .body(body)
             .dispatch();
         let message = assert_error(resp, Status::Forbidden, "banned");
@@ -492,6 +493,7 @@ fn the_operator_bans_and_unbans_any_peer_and_its_pushes_are_refused_meanwhile() 
         client
             .post("/add_block")
             .header(rocket::http::Header::new("X-Ferrochain-Peer", url.clone()))
+            .header(ContentType::JSON)
             .body("nonsense")
             .dispatch(),
         Status::BadRequest,

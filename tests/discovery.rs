@@ -204,7 +204,9 @@ async fn a_failing_peer_is_backed_off_with_its_error_and_asked_again_by_an_expli
     assert!(v["peers"][0]["error"].is_string(), "{v}");
     let entry = peer_entry(&node, &broken).await.unwrap();
     assert_eq!(entry["state"], "backoff", "{entry}");
-    assert_eq!(entry["failures"], 1);
+    // One failure at least: the node's first discovery round may have met it too.
+    let failures = entry["failures"].as_u64().unwrap();
+    assert!(failures >= 1, "{entry}");
     assert_eq!(entry["source"], "flag");
     assert!(
         entry["last_error"]
@@ -227,7 +229,8 @@ async fn a_failing_peer_is_backed_off_with_its_error_and_asked_again_by_an_expli
         "{v}"
     );
     assert!(accepted.load(Ordering::SeqCst) > asked);
-    assert_eq!(peer_entry(&node, &broken).await.unwrap()["failures"], 2);
+    let after = peer_entry(&node, &broken).await.unwrap()["failures"].as_u64();
+    assert!(after.unwrap() > failures, "{after:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -253,3 +253,67 @@ async fn peer_requests_ignore_proxy_variables_and_take_the_proxy_given() {
     proxied.kill().unwrap();
     proxied.wait().unwrap();
 }
+
+/// A page on another site cannot drive the node: a foreign `Origin`, a `Host` that does not
+/// name the node (DNS rebinding) and a body not declared JSON are refused before any handler
+/// runs, each with the error JSON.
+#[test]
+fn browsers_on_other_sites_cannot_drive_the_node() {
+    let (client, _dir) = client_with(&[("allowed_hosts", vec!["node.example"].into())]);
+    let refused = |resp: rocket::local::blocking::LocalResponse<'_>, status: Status, code: &str| {
+        assert_eq!(resp.status(), status);
+        let v: Value = resp.into_json().unwrap();
+        assert_eq!(v["error"], code, "{v}");
+        assert!(v["message"].is_string(), "{v}");
+    };
+    let text = rocket::http::ContentType::Plain;
+    let host = |h: &str| Header::new("Host", h.to_owned());
+    let origin = |o: &str| Header::new("Origin", o.to_owned());
+
+    // The cross-site form post that once mined a block and set a ban.
+    let mine = client
+        .post("/mine")
+        .header(text.clone())
+        .header(origin("http://evil.example"))
+        .body(r#"{"transactions": ["x"]}"#)
+        .dispatch();
+    refused(mine, Status::Forbidden, "cross_origin");
+    let ban = client
+        .post("/nodes/ban")
+        .header(text.clone())
+        .body(r#"{"node": "http://127.0.0.1:1", "seconds": 60}"#)
+        .dispatch();
+    refused(ban, Status::UnsupportedMediaType, "not_json");
+    let mine = client.post("/mine").header(text).body("{}").dispatch();
+    refused(mine, Status::UnsupportedMediaType, "not_json");
+    // DNS rebinding: a name the node does not answer to.
+    let status = client
+        .get("/status")
+        .header(host("evil.example:5000"))
+        .dispatch();
+    refused(status, Status::Forbidden, "bad_host");
+    assert_eq!(height(&client), 0, "nothing was mined");
+    let nodes: Value = client.get("/nodes").dispatch().into_json().unwrap();
+    assert_eq!(nodes["peers"], serde_json::json!([]), "no ban was set");
+
+    // What the node is: IP addresses, localhost, allowed hosts, its own pages, bodyless posts.
+    for name in [
+        "127.0.0.1:5000",
+        "localhost:5000",
+        "[::1]:5000",
+        "node.example:5000",
+    ] {
+        let resp = client.get("/status").header(host(name)).dispatch();
+        assert_eq!(resp.status(), Status::Ok, "{name}");
+    }
+    let own = client
+        .post("/mine")
+        .header(host("localhost:5000"))
+        .header(origin("http://localhost:5000"))
+        .header(rocket::http::ContentType::JSON)
+        .body(r#"{"transactions": ["from the node's own page"]}"#)
+        .dispatch();
+    assert_eq!(own.status(), Status::Created);
+    assert_eq!(client.post("/mine").dispatch().status(), Status::Created);
+    assert_eq!(height(&client), 2);
+}

@@ -93,9 +93,16 @@ async fn an_orphan_from_a_peer_makes_the_node_fetch_its_ancestors_from_that_peer
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_block_is_announced_and_pushed_whole_only_to_a_node_that_takes_no_announcements() {
     let node = TestNode::start(params()).await;
+    // Both answer the handshake like nodes on our chain, so they stay usable whenever the
+    // node's first discovery round meets them.
+    let us = status(&node).await.to_string();
     let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let heard = bodies.clone();
-    let (current, told) = scripted_peer(move |_, _, body| {
+    let ours = us.clone();
+    let (current, told) = scripted_peer(move |_, path, body| {
+        if let Some(answer) = as_a_node_would(&ours, path) {
+            return answer;
+        }
         heard
             .lock()
             .unwrap()
@@ -103,9 +110,11 @@ async fn a_block_is_announced_and_pushed_whole_only_to_a_node_that_takes_no_anno
         (202, "{}".to_owned())
     })
     .await;
-    let (older, pushed) = scripted_peer(|_, path, _| match path {
-        "/blocks/announce" => (404, "{}".to_owned()),
-        _ => (201, "{}".to_owned()),
+    let (older, pushed) = scripted_peer(move |_, path, _| {
+        as_a_node_would(&us, path).unwrap_or_else(|| match path {
+            "/blocks/announce" => (404, "{}".to_owned()),
+            _ => (201, "{}".to_owned()),
+        })
     })
     .await;
     node.node.peers().set(vec![current, older]);
@@ -136,7 +145,11 @@ async fn relayed_blocks_and_transfers_name_the_node_that_relays_them() {
     let alice = keys.create("alice").unwrap();
     let node =
         TestNode::start_with(tempfile::tempdir().unwrap(), params(), Some(alice.address)).await;
-    let (peer, requests) = scripted_peer(|_, _, _| (200, "{}".to_owned())).await;
+    let us = status(&node).await.to_string();
+    let (peer, requests) = scripted_peer(move |_, path, _| {
+        as_a_node_would(&us, path).unwrap_or((200, "{}".to_owned()))
+    })
+    .await;
     node.node.peers().set(vec![peer]);
 
     node.node
@@ -239,22 +252,15 @@ async fn an_announcer_serving_another_block_is_banned_one_without_it_is_not_back
     let other_json = serde_json::to_string(&other).unwrap();
     let (liar, _) = scripted_peer(move |_, _, _| (200, other_json.clone())).await;
     // A peer on our chain that lacks the block: it answers everything else as a node would.
-    let us = http()
-        .get(b.url("/status"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let (empty, asked) = scripted_peer(move |_, path, _| match path {
-        "/status" => (200, us.clone()),
-        "/nodes" => (200, r#"{"nodes": []}"#.to_owned()),
-        p if p.starts_with("/blocks/") && p != "/blocks/announce" => (
-            404,
-            r#"{"error": "not_found", "message": "no block"}"#.to_owned(),
-        ),
-        _ => (200, "{}".to_owned()),
+    let us = status(&b).await.to_string();
+    let (empty, asked) = scripted_peer(move |_, path, _| {
+        as_a_node_would(&us, path).unwrap_or_else(|| match path {
+            p if p.starts_with("/blocks/") && p != "/blocks/announce" => (
+                404,
+                r#"{"error": "not_found", "message": "no block"}"#.to_owned(),
+            ),
+            _ => (200, "{}".to_owned()),
+        })
     })
     .await;
     b.node.peers().add(vec![empty.clone()]);

@@ -12,6 +12,7 @@ mod error;
 mod mine;
 mod nodes;
 mod sender;
+mod site;
 mod transactions;
 
 pub use access::Access;
@@ -75,6 +76,8 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
         .mount("/", mine::routes())
         .mount("/", nodes::routes())
         .mount("/", transactions::routes())
+        .mount("/", site::routes())
+        .attach(site::SameSite)
         .register("/", rocket::catchers![error::default_catcher])
         .attach(AdHoc::on_liftoff("announce", |rocket| {
             Box::pin(async move {

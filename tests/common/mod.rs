@@ -359,6 +359,17 @@ impl Requests {
     }
 }
 
+/// What a scripted peer on our chain answers to the handshake and discovery (`status`, as a
+/// node on this chain answers `GET /status`), so that it stays usable; `None` for other paths.
+pub fn as_a_node_would(status: &str, path: &str) -> Option<Answer> {
+    match path {
+        "/status" => Some((200, status.to_owned())),
+        "/nodes" => Some((200, r#"{"nodes": []}"#.to_owned())),
+        "/nodes/register" => Some((200, "{}".to_owned())),
+        _ => None,
+    }
+}
+
 /// A peer scripted by the test: a raw HTTP/1.1 server on loopback that reads each request (head
 /// and `content-length` body) and answers `answer(method, path with query, body)`, one request
 /// per connection. Returns its URL and the requests it has read so far.
