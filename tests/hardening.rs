@@ -317,3 +317,60 @@ fn browsers_on_other_sites_cannot_drive_the_node() {
     assert_eq!(client.post("/mine").dispatch().status(), Status::Created);
     assert_eq!(height(&client), 2);
 }
+
+/// Every answer to a malformed request is the error JSON: a wrong method is 405 (not 404),
+/// arrays are not read as objects, and queries say exactly one thing.
+#[test]
+fn malformed_requests_get_exact_errors_and_change_nothing() {
+    let (client, _dir) = client_with(&[]);
+    let check = |resp: rocket::local::blocking::LocalResponse<'_>, status: Status, code: &str| {
+        assert_eq!(resp.status(), status);
+        let v: Value = resp.into_json().unwrap();
+        assert_eq!(v["error"], code, "{v}");
+    };
+    let json = rocket::http::ContentType::JSON;
+    check(
+        client.delete("/status").dispatch(),
+        Status::MethodNotAllowed,
+        "method_not_allowed",
+    );
+    check(
+        client.put("/blocks/1").dispatch(),
+        Status::MethodNotAllowed,
+        "method_not_allowed",
+    );
+    check(
+        client.get("/no/such/thing").dispatch(),
+        Status::NotFound,
+        "not_found",
+    );
+    // `[[]]` once mined a block: serde reads a struct from an array of its fields.
+    for path in ["/mine", "/add_block", "/chain/locate", "/transactions"] {
+        let resp = client
+            .post(path)
+            .header(json.clone())
+            .body("[[]]")
+            .dispatch();
+        assert!(
+            resp.status().code >= 400 && resp.status().code < 500,
+            "{path}"
+        );
+        let v: Value = resp.into_json().unwrap();
+        assert!(v["error"].is_string(), "{path}: {v}");
+    }
+    assert_eq!(height(&client), 0);
+    for bad in [
+        "/chain?from=1&from=2",
+        "/chain?limit=5&limit=6",
+        "/chain?from=+1",
+        "/chain?limit=-1",
+    ] {
+        check(client.get(bad).dispatch(), Status::BadRequest, "bad_query");
+    }
+    check(
+        client.get("/blocks/+1").dispatch(),
+        Status::BadRequest,
+        "bad_block_id",
+    );
+    assert_eq!(client.get("/blocks/0").dispatch().status(), Status::Ok);
+}

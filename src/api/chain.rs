@@ -2,6 +2,7 @@
 //! `POST /add_block` and `POST /blocks/announce`. Bodies are the types of
 //! [`crate::network::message`].
 
+use super::body::Object;
 use super::error::ApiError;
 use super::sender::ClaimedSender;
 use super::MAX_BLOCK_JSON;
@@ -13,6 +14,7 @@ use crate::network::message::{
 use crate::node::{self, BlockOutcome, Node};
 use crate::storage::MAX_LOCATOR;
 use rocket::data::{Data, Limits, ToByteUnit};
+use rocket::http::uri::Origin;
 use rocket::http::{ContentType, Status};
 use rocket::response::stream::ByteStream;
 use rocket::serde::json::{self, Json};
@@ -36,7 +38,7 @@ fn parse_query<T: std::str::FromStr>(
 ) -> Result<Option<T>, ApiError> {
     value
         .map(|v| {
-            v.parse().map_err(|_| {
+            decimal(v).ok_or_else(|| {
                 ApiError::bad_request(
                     "bad_query",
                     format!("{name} must be a non-negative integer, got {v:?}"),
@@ -44,6 +46,31 @@ fn parse_query<T: std::str::FromStr>(
             })
         })
         .transpose()
+}
+
+/// A number written in decimal digits only: Rust's parsers also take a leading `+`, which no
+/// client means (`/blocks/+1`).
+fn decimal<T: std::str::FromStr>(text: &str) -> Option<T> {
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| text.parse().ok()).flatten()
+}
+
+/// Refuses a query that names a parameter twice (`?from=1&from=2`): which one was meant is
+/// anybody's guess, and Rocket would silently take one.
+fn refuse_repeats(uri: &Origin<'_>) -> Result<(), ApiError> {
+    let Some(query) = uri.query() else {
+        return Ok(());
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (name, _) in query.segments() {
+        if !seen.insert(name) {
+            return Err(ApiError::bad_request(
+                "bad_query",
+                format!("the query names {name} more than once"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The whole main chain from genesis, or with `from`/`limit` one page of it. `length` is always
@@ -58,10 +85,12 @@ fn parse_query<T: std::str::FromStr>(
 #[rocket::get("/chain?<from>&<limit>&<tip>")]
 async fn chain(
     node: &State<Node>,
+    uri: &Origin<'_>,
     from: Option<&str>,
     limit: Option<&str>,
     tip: Option<&str>,
 ) -> Result<(ContentType, ByteStream![Vec<u8>]), ApiError> {
+    refuse_repeats(uri)?;
     let from = parse_query::<u64>("from", from)?;
     let limit = parse_query::<usize>("limit", limit)?;
     let anchor = match tip {
@@ -175,9 +204,9 @@ pub(super) fn stream_chain(
 #[rocket::post("/chain/locate", data = "<body>")]
 async fn locate(
     node: &State<Node>,
-    body: Result<Json<LocateRequest>, json::Error<'_>>,
+    body: Result<Json<Object<LocateRequest>>, json::Error<'_>>,
 ) -> Result<Json<Located>, ApiError> {
-    let request = body.map_err(ApiError::from_json)?.into_inner();
+    let Object(request) = body.map_err(ApiError::from_json)?.into_inner();
     let bad = |message: String| ApiError::new(Status::UnprocessableEntity, "bad_locator", message);
     if request.locator.is_empty() || request.locator.len() > MAX_LOCATOR {
         return Err(bad(format!(
@@ -241,7 +270,7 @@ async fn block(node: &State<Node>, id: &str) -> Result<Json<Block>, ApiError> {
             .map_err(|e| ApiError::bad_request("bad_block_id", format!("{e}")))?;
         node.chain().block(hash).await?
     } else {
-        let height: u64 = id.parse().map_err(|_| {
+        let height: u64 = decimal(id).ok_or_else(|| {
             ApiError::bad_request(
                 "bad_block_id",
                 format!("{id:?} is neither a height nor a 64-character block hash"),
@@ -266,8 +295,7 @@ async fn add_block(
 ) -> Result<(Status, Json<BlockAdded>), ApiError> {
     let sender = sender.into_inner()?;
     let bytes = read_body(body, limits).await?;
-    let block = serde_json::from_slice::<WireBlock>(&bytes)
-        .map_err(ApiError::from_serde)?
+    let block = parse_object::<WireBlock>(&bytes)?
         .into_block()
         .map_err(|e| ApiError::new(Status::UnprocessableEntity, "hash_mismatch", e.to_string()))?;
     let (hash, height) = (block.hash(), block.height());
@@ -311,8 +339,7 @@ async fn announce(
 ) -> Result<(Status, Json<Announced>), ApiError> {
     let sender = sender.into_inner()?;
     let bytes = read_body(body, limits).await?;
-    let announcement: Announcement =
-        serde_json::from_slice(&bytes).map_err(ApiError::from_serde)?;
+    let announcement: Announcement = parse_object(&bytes)?;
     let answer = node
         .announced(announcement, bytes.len(), sender.as_ref())
         .await?;
@@ -356,5 +383,11 @@ pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
     body: Data<'_>,
     limits: &Limits,
 ) -> Result<T, ApiError> {
-    serde_json::from_slice(&read_body(body, limits).await?).map_err(ApiError::from_serde)
+    parse_object(&read_body(body, limits).await?)
+}
+
+/// Parses a JSON object as `T` (an array of its fields, which serde would take, is refused).
+pub(super) fn parse_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let Object(value) = serde_json::from_slice(bytes).map_err(ApiError::from_serde)?;
+    Ok(value)
 }

@@ -122,6 +122,24 @@ impl<'r> Responder<'r, 'static> for ApiError {
 /// Rocket's own errors (no route, body too large, unparsable guard) in the same JSON shape.
 #[rocket::catch(default)]
 pub fn default_catcher(status: Status, req: &Request<'_>) -> ApiError {
+    // No route for this method, but one for this path: the method is wrong, not the path.
+    let allowed = match status.code {
+        404 => other_methods(req),
+        _ => Vec::new(),
+    };
+    if !allowed.is_empty() {
+        let allowed: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
+        return ApiError::new(
+            Status::MethodNotAllowed,
+            "method_not_allowed",
+            format!(
+                "{} {} is not served; this path takes {}",
+                req.method(),
+                req.uri().path(),
+                allowed.join(", ")
+            ),
+        );
+    }
     let code = match status.code {
         400 => "bad_request",
         404 => "not_found",
@@ -143,4 +161,43 @@ pub fn default_catcher(status: Status, req: &Request<'_>) -> ApiError {
         ),
     };
     ApiError::new(status, code, message)
+}
+
+/// The methods of the routes whose path matches the request's, other than its own.
+fn other_methods(req: &Request<'_>) -> Vec<rocket::http::Method> {
+    let path: Vec<&str> = req.uri().path().segments().collect();
+    let mut methods: Vec<rocket::http::Method> = req
+        .rocket()
+        .routes()
+        .filter(|route| route.method != req.method() && path_matches(route, &path))
+        .map(|route| route.method)
+        .collect();
+    methods.sort_by_key(|m| m.as_str());
+    methods.dedup();
+    methods
+}
+
+/// Whether a route's path pattern (`/blocks/<id>`) matches the request's `segments`.
+fn path_matches(route: &rocket::Route, segments: &[&str]) -> bool {
+    let pattern: Vec<&str> = route
+        .uri
+        .path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    if pattern
+        .last()
+        .is_some_and(|p| p.starts_with('<') && p.ends_with("..>"))
+    {
+        return segments.len() + 1 >= pattern.len()
+            && pattern[..pattern.len() - 1]
+                .iter()
+                .zip(segments)
+                .all(|(p, s)| p.starts_with('<') || p == s);
+    }
+    pattern.len() == segments.len()
+        && pattern
+            .iter()
+            .zip(segments)
+            .all(|(p, s)| (p.starts_with('<') && p.ends_with('>')) || p == s)
 }

@@ -1,7 +1,7 @@
 //! `POST /mine`: mine the given entries into a block on the tip.
 
 use super::access::Operator;
-use super::chain::read_body;
+use super::chain::{parse_object, read_body};
 use super::error::ApiError;
 use crate::network::message::{MineRequest, Mined};
 use crate::node::Node;
@@ -26,7 +26,7 @@ async fn mine(
     let body = read_body(data, limits).await?;
     let request = match body.trim_ascii() {
         [] => MineRequest::default(),
-        text => serde_json::from_slice(text).map_err(ApiError::from_serde)?,
+        text => parse_object(text)?,
     };
     let mined = node.mining().mine(request.transactions).await?;
     Ok((Status::Created, Json(mined)))
