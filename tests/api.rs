@@ -663,8 +663,12 @@ fn the_largest_valid_block_fits_the_body_limit() {
 fn rocket_toml_and_the_built_in_limit_agree() {
     let limits: rocket::data::Limits = ferrochain::api::figment().extract_inner("limits").unwrap();
     assert_eq!(
-        limits.get("json").unwrap().as_u64(),
+        limits.get("block").unwrap().as_u64(),
         ferrochain::api::MAX_BLOCK_JSON as u64
+    );
+    assert_eq!(
+        limits.get("json").unwrap().as_u64(),
+        ferrochain::api::SMALL_JSON as u64
     );
 }
 

@@ -374,3 +374,74 @@ fn malformed_requests_get_exact_errors_and_change_nothing() {
     );
     assert_eq!(client.get("/blocks/0").dispatch().status(), Status::Ok);
 }
+
+/// Sends the head of a `POST /add_block` declaring `length` bytes, then `sent` of them, and
+/// keeps the connection open without sending more.
+async fn stalled_post(
+    addr: std::net::SocketAddr,
+    length: usize,
+    sent: usize,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /add_block HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\ncontent-type: application/json\r\n\
+         content-length: {length}\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    socket.write_all(&vec![b' '; sent]).await.unwrap();
+    socket
+}
+
+/// What the node answered on `socket`: the status code and the headers and body as text.
+async fn answer_on(mut socket: tokio::net::TcpStream) -> (u16, String) {
+    use tokio::io::AsyncReadExt;
+    let mut text = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        socket.read_to_end(&mut text),
+    );
+    let _ = read.await;
+    let text = String::from_utf8_lossy(&text).into_owned();
+    let code = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (code, text)
+}
+
+/// No client can make the node hold many large bodies at once, or hold a connection by sending
+/// its body slowly: past eight large bodies being read, one more is 503 with `Retry-After`, and
+/// a body that stops arriving is 408 after the deadline (1 s here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_and_slow_bodies_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::test_config(dir.path(), params());
+    let node =
+        common::TestNode::start_tuned(dir, config, 0, vec![("body_timeout", 1.into())]).await;
+    let large = 2 * 1024 * 1024;
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(stalled_post(node.addr, 4 * large, large).await);
+    }
+    // Give the node time to read what was sent (each is now a large body being read).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let one_more = stalled_post(node.addr, 4 * large, large).await;
+    let (code, text) = answer_on(one_more).await;
+    assert_eq!(code, 503, "{text}");
+    assert!(
+        text.to_ascii_lowercase().contains("retry-after: 1"),
+        "{text}"
+    );
+    assert!(text.contains(r#""error":"busy""#), "{text}");
+    for socket in held {
+        let (code, text) = answer_on(socket).await;
+        assert_eq!(code, 408, "{text}");
+        assert!(text.contains(r#""error":"body_timeout""#), "{text}");
+    }
+    // Once they are gone, a large body is read again (and refused for what it is).
+    let (code, text) = answer_on(stalled_post(node.addr, large + 10, large + 10).await).await;
+    assert_eq!(code, 400, "{text}");
+    assert_eq!(node.node.tip().height.get(), 0);
+}

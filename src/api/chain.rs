@@ -4,8 +4,8 @@
 
 use super::body::Object;
 use super::error::ApiError;
+use super::intake::{read_body, Intake};
 use super::sender::ClaimedSender;
-use super::MAX_BLOCK_JSON;
 use crate::chain::{Block, BlockHash, Height, WireBlock};
 use crate::network::message::{
     open_object, Announced, AnnouncedStatus, Announcement, BadBlock, BlockAdded, ChainPage,
@@ -13,7 +13,7 @@ use crate::network::message::{
 };
 use crate::node::{self, BlockOutcome, Node};
 use crate::storage::MAX_LOCATOR;
-use rocket::data::{Data, Limits, ToByteUnit};
+use rocket::data::Data;
 use rocket::http::uri::Origin;
 use rocket::http::{ContentType, Status};
 use rocket::response::stream::ByteStream;
@@ -290,11 +290,11 @@ async fn block(node: &State<Node>, id: &str) -> Result<Json<Block>, ApiError> {
 async fn add_block(
     node: &State<Node>,
     sender: ClaimedSender,
-    limits: &Limits,
+    intake: Intake<'_>,
     body: Data<'_>,
 ) -> Result<(Status, Json<BlockAdded>), ApiError> {
     let sender = sender.into_inner()?;
-    let bytes = read_body(body, limits).await?;
+    let bytes = read_body(body, &intake).await?;
     let block = parse_object::<WireBlock>(&bytes)?
         .into_block()
         .map_err(|e| ApiError::new(Status::UnprocessableEntity, "hash_mismatch", e.to_string()))?;
@@ -334,11 +334,11 @@ async fn add_block(
 async fn announce(
     node: &State<Node>,
     sender: ClaimedSender,
-    limits: &Limits,
+    intake: Intake<'_>,
     body: Data<'_>,
 ) -> Result<(Status, Json<Announced>), ApiError> {
     let sender = sender.into_inner()?;
-    let bytes = read_body(body, limits).await?;
+    let bytes = read_body(body, &intake).await?;
     let announcement: Announcement = parse_object(&bytes)?;
     let answer = node
         .announced(announcement, bytes.len(), sender.as_ref())
@@ -360,30 +360,12 @@ async fn announce(
     ))
 }
 
-/// Reads a body of at most the configured `json` limit (413 `too_large` beyond it).
-pub(super) async fn read_body(body: Data<'_>, limits: &Limits) -> Result<Vec<u8>, ApiError> {
-    let limit = limits.get("json").unwrap_or(MAX_BLOCK_JSON.bytes());
-    let bytes = body
-        .open(limit)
-        .into_bytes()
-        .await
-        .map_err(|e| ApiError::bad_request("bad_body", format!("cannot read the body: {e}")))?;
-    if !bytes.is_complete() {
-        return Err(ApiError::new(
-            Status::PayloadTooLarge,
-            "too_large",
-            format!("the body exceeds the {limit} limit"),
-        ));
-    }
-    Ok(bytes.into_inner())
-}
-
 /// Reads a JSON body as `T`, with the errors Rocket's `Json` guard would give (413, 422, 400).
 pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
     body: Data<'_>,
-    limits: &Limits,
+    intake: Intake<'_>,
 ) -> Result<T, ApiError> {
-    parse_object(&read_body(body, limits).await?)
+    parse_object(&read_body(body, &intake).await?)
 }
 
 /// Parses a JSON object as `T` (an array of its fields, which serde would take, is refused).

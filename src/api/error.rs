@@ -15,14 +15,25 @@ pub struct ApiError {
     pub status: Status,
     pub code: &'static str,
     pub message: String,
+    /// Seconds after which the client may try again (`Retry-After`), for a 503 or 429.
+    pub retry_after: Option<u32>,
 }
 
 impl ApiError {
+    /// The same error, telling the client when it may try again.
+    pub fn retry_after(self, seconds: u32) -> Self {
+        ApiError {
+            retry_after: Some(seconds),
+            ..self
+        }
+    }
+
     pub fn new(status: Status, code: &'static str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -113,9 +124,12 @@ impl<'r> Responder<'r, 'static> for ApiError {
             error: self.code.to_owned(),
             message: self.message,
         };
-        response::Response::build_from(Json(body).respond_to(req)?)
-            .status(self.status)
-            .ok()
+        let mut response = response::Response::build_from(Json(body).respond_to(req)?);
+        response.status(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.raw_header("Retry-After", seconds.to_string());
+        }
+        response.ok()
     }
 }
 

@@ -1,11 +1,12 @@
 //! `POST /mine`: mine the given entries into a block on the tip.
 
 use super::access::Operator;
-use super::chain::{parse_object, read_body};
+use super::chain::parse_object;
 use super::error::ApiError;
+use super::intake::{read_body, Intake};
 use crate::network::message::{MineRequest, Mined};
 use crate::node::Node;
-use rocket::data::{Data, Limits};
+use rocket::data::Data;
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::State;
@@ -19,11 +20,11 @@ pub fn routes() -> Vec<rocket::Route> {
 async fn mine(
     node: &State<Node>,
     operator: Operator,
-    limits: &Limits,
+    intake: Intake<'_>,
     data: Data<'_>,
 ) -> Result<(Status, Json<Mined>), ApiError> {
     operator.check()?;
-    let body = read_body(data, limits).await?;
+    let body = read_body(data, &intake).await?;
     let request = match body.trim_ascii() {
         [] => MineRequest::default(),
         text => parse_object(text)?,

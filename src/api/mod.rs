@@ -9,6 +9,7 @@ mod access;
 mod body;
 mod chain;
 mod error;
+mod intake;
 mod mine;
 mod nodes;
 mod sender;
@@ -31,13 +32,18 @@ use std::net::SocketAddr;
 /// Largest JSON body of a valid block: every byte of a maximal block's entries escaped as
 /// `\u00XX` (six characters), plus the header fields.
 pub const MAX_BLOCK_JSON: usize = 6 * Block::MAX_BYTES + 4096;
+/// Largest body of every other JSON route (registrations, bans, locators), `json` in Rocket's
+/// limits.
+pub const SMALL_JSON: usize = 64 * 1024;
 
 /// The node's Rocket configuration: built-in defaults, then `Rocket.toml` (if the working
 /// directory has one, or `ROCKET_CONFIG` names one), then `ROCKET_*` variables. The built-ins
 /// match the shipped `Rocket.toml`, so a node started elsewhere behaves the same.
 pub fn figment() -> Figment {
     let defaults = rocket::Config {
-        limits: Limits::default().limit("json", MAX_BLOCK_JSON.bytes()),
+        limits: Limits::default()
+            .limit("block", MAX_BLOCK_JSON.bytes())
+            .limit("json", SMALL_JSON.bytes()),
         ident: rocket::config::Ident::try_new("ferrochain").expect("a valid server name"),
         ..rocket::Config::default()
     };
@@ -71,6 +77,7 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
     let token_file = node.token_file().to_owned();
     rocket::custom(figment)
         .attach(access::fairing(token_file))
+        .manage(intake::LargeBodies::default())
         .manage(node)
         .mount("/", chain::routes())
         .mount("/", mine::routes())

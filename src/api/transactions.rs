@@ -4,11 +4,12 @@
 
 use super::chain::read_json;
 use super::error::ApiError;
+use super::intake::Intake;
 use super::sender::ClaimedSender;
 use crate::chain::{Address, Transfer, TxId};
 use crate::network::message::{AccountView, PendingTransfers, Submitted, TransactionView};
 use crate::node::{Node, TransactionStatus, TransferSubmitted};
-use rocket::data::{Data, Limits};
+use rocket::data::Data;
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::State;
@@ -24,11 +25,11 @@ pub fn routes() -> Vec<rocket::Route> {
 async fn submit(
     node: &State<Node>,
     sender: ClaimedSender,
-    limits: &Limits,
+    intake: Intake<'_>,
     body: Data<'_>,
 ) -> Result<(Status, Json<Submitted>), ApiError> {
     let sender = sender.into_inner()?;
-    let transfer: Transfer = read_json(body, limits).await?;
+    let transfer: Transfer = read_json(body, intake).await?;
     let (status, message, id) = match node.submit_transfer_from(transfer, sender.as_ref()).await? {
         TransferSubmitted::New(id) => (Status::Created, "transfer accepted into the mempool", id),
         TransferSubmitted::Known(id) => (Status::Ok, "transfer already pending", id),

@@ -54,6 +54,8 @@ pub struct Discovery {
     tasks: Tasks,
     interval: Duration,
     meetings: Arc<Meetings>,
+    /// Discovery rounds completed since the start.
+    rounds: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The meetings under way: one per peer, a bounded number at once.
@@ -108,7 +110,13 @@ impl Discovery {
                 peers: Mutex::new(HashSet::new()),
                 slots: Semaphore::new(MEETS_AT_ONCE),
             }),
+            rounds: Arc::default(),
         }
+    }
+
+    /// Discovery rounds completed since the node started (the first runs once it listens).
+    pub fn rounds(&self) -> u64 {
+        self.rounds.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Takes the peers of a `POST /nodes/register`. Each new one must pass the handshake: one
@@ -202,6 +210,8 @@ impl Discovery {
             // Known once this round ends; until then, at least an interval away.
             self.peers.set_next_round(after_interval());
             self.discover().await;
+            self.rounds
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             self.peers.set_next_round(after_interval());
             tokio::time::sleep(self.interval).await;
         }

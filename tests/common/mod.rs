@@ -71,6 +71,16 @@ impl TestNode {
 
     /// [`TestNode::start_config`] listening on `port` (0: any free one).
     pub async fn start_on(dir: TempDir, config: NodeConfig, port: u16) -> TestNode {
+        Self::start_tuned(dir, config, port, Vec::new()).await
+    }
+
+    /// [`TestNode::start_on`] with Rocket `settings` merged into the API's configuration.
+    pub async fn start_tuned(
+        dir: TempDir,
+        config: NodeConfig,
+        port: u16,
+        settings: Vec<(&'static str, rocket::figment::value::Value)>,
+    ) -> TestNode {
         let node = wait_for("the data directory to be free", || {
             let config = config.clone();
             async move {
@@ -85,11 +95,14 @@ impl TestNode {
             }
         })
         .await;
-        let figment = ferrochain::api::figment()
+        let mut figment = ferrochain::api::figment()
             .merge(("address", "127.0.0.1"))
             .merge(("port", port))
             .merge(("log_level", "off"))
             .merge(("shutdown.ctrlc", false));
+        for setting in settings {
+            figment = figment.merge(setting);
+        }
         let rocket = ferrochain::api::build(node.clone(), figment)
             .ignite()
             .await
@@ -103,6 +116,16 @@ impl TestNode {
             async move { addr }
         })
         .await;
+        // A node started without peers has run its first discovery round (with nobody) before
+        // the test goes on: peers it is given next are met by the test's own steps, not by a
+        // round that happened to start at the same moment.
+        if config.peers.is_empty() && config.flag_peers.is_empty() {
+            wait_for("the first discovery round", || {
+                let done = probe.discovery().rounds() > 0;
+                async move { done.then_some(()) }
+            })
+            .await;
+        }
         TestNode {
             node,
             addr,
