@@ -445,3 +445,89 @@ async fn large_and_slow_bodies_are_bounded() {
     assert_eq!(code, 400, "{text}");
     assert_eq!(node.node.tip().height.get(), 0);
 }
+
+/// One registration full of addresses that never answer adds a few candidates, which say
+/// nothing about what answered at those addresses, and a real peer still finds room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_registrations_cannot_fill_the_peer_table_or_map_services() {
+    let node = common::TestNode::start(params()).await;
+    // Sixty-four ports on loopback, all but a few closed; one answers 404 like a web server.
+    let (web, _) = common::scripted_peer(|_, _, _| (404, "not found".to_owned())).await;
+    let mut junk: Vec<String> = (0..63).map(|_| common::free_port().1.to_string()).collect();
+    junk.push(web.to_string());
+    let resp = common::http()
+        .post(node.url("/nodes/register"))
+        .json(&serde_json::json!({ "nodes": junk }))
+        .send()
+        .await
+        .unwrap();
+    let v: Value = resp.json().await.unwrap();
+    let added = v["added"].as_array().unwrap().len();
+    assert!(added <= ferrochain::network::CANDIDATES_PER_SOURCE, "{v}");
+    for peer in v["peers"].as_array().unwrap() {
+        let reason = peer["last_error"].as_str().unwrap_or_default();
+        assert!(
+            reason.is_empty() || reason == ferrochain::network::CANDIDATE_FAILED,
+            "{peer}"
+        );
+    }
+    let real = common::TestNode::start(params()).await;
+    let resp = common::http()
+        .post(node.url("/nodes/register"))
+        .json(&serde_json::json!({ "nodes": [real.peer_url()] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    assert!(node.node.peers().usable().contains(&real.peer_url()));
+}
+
+/// A ban holds for the peer however its URL is spelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_cannot_be_evaded_by_spelling_the_url_another_way() {
+    let node = common::TestNode::start(params()).await;
+    let port = common::free_port().0;
+    let resp = common::http()
+        .post(node.url("/nodes/ban"))
+        .json(&serde_json::json!({"node": format!("http://127.0.0.1:{port}"), "seconds": 600}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    for alias in [
+        format!("http://localhost:{port}"),
+        format!("http://[::1]:{port}"),
+    ] {
+        let resp = common::http()
+            .post(node.url("/transactions"))
+            .header(ferrochain::network::PEER_HEADER, alias.as_str())
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403, "{alias}");
+        let v: Value = resp.json().await.unwrap();
+        assert_eq!(v["error"], "banned", "{alias}: {v}");
+    }
+}
+
+/// A node reachable beyond loopback does not take this machine's own addresses from others.
+#[test]
+fn beyond_loopback_registrations_cannot_name_the_nodes_own_host() {
+    let (client, _dir) = client_with(&[("address", "0.0.0.0".into())]);
+    for local in [
+        "http://127.0.0.1:22",
+        "http://localhost:6379",
+        "http://169.254.169.254:80",
+    ] {
+        let resp = client
+            .post("/nodes/register")
+            .json(&serde_json::json!({ "nodes": [local] }))
+            .dispatch();
+        assert_eq!(resp.status(), Status::UnprocessableEntity, "{local}");
+        let v: Value = resp.into_json().unwrap();
+        assert_eq!(v["error"], "local_peer_url", "{v}");
+    }
+    let nodes: Value = client.get("/nodes").dispatch().into_json().unwrap();
+    assert_eq!(nodes["peers"], serde_json::json!([]));
+}

@@ -106,6 +106,9 @@ impl From<NodeError> for ApiError {
                 Self::new(Status::Forbidden, "not_from_sender", e.to_string())
             }
             e @ NodeError::Busy => Self::new(Status::TooManyRequests, "busy", e.to_string()),
+            e @ NodeError::LocalPeerUrl(_) => {
+                Self::new(Status::UnprocessableEntity, "local_peer_url", e.to_string())
+            }
             other => {
                 log::error!("request failed: {other}");
                 Self::new(

@@ -75,6 +75,52 @@ impl PeerUrl {
         self.0.host()
     }
 
+    /// The host and port this URL reaches, the same however it is spelled: `localhost`, any
+    /// loopback address and IPv4-mapped IPv6 addresses are read as the address they stand for,
+    /// names in lower case. Bans hold for the endpoint, not the spelling.
+    pub fn endpoint(&self) -> (String, Option<u16>) {
+        let host = match self.0.host() {
+            Some(url::Host::Domain(d)) if d.eq_ignore_ascii_case("localhost") => {
+                "loopback".to_owned()
+            }
+            Some(url::Host::Domain(d)) => d.to_ascii_lowercase(),
+            Some(url::Host::Ipv4(ip)) if ip.is_loopback() => "loopback".to_owned(),
+            Some(url::Host::Ipv4(ip)) => ip.to_string(),
+            Some(url::Host::Ipv6(ip)) => match ip.to_ipv4_mapped() {
+                Some(v4) if v4.is_loopback() => "loopback".to_owned(),
+                Some(v4) => v4.to_string(),
+                None if ip.is_loopback() => "loopback".to_owned(),
+                None => ip.to_string(),
+            },
+            None => String::new(),
+        };
+        (host, self.port())
+    }
+
+    /// Whether this URL names a host on this machine or its link: loopback, link-local or
+    /// unspecified addresses, and `localhost`. A node reachable beyond loopback does not take
+    /// such URLs from others (they would make it probe its own host).
+    pub fn is_local_host(&self) -> bool {
+        match self.0.host() {
+            Some(url::Host::Domain(d)) => {
+                d.eq_ignore_ascii_case("localhost")
+                    || d.to_ascii_lowercase().ends_with(".localhost")
+            }
+            Some(url::Host::Ipv4(ip)) => {
+                ip.is_loopback() || ip.is_link_local() || ip.is_unspecified()
+            }
+            Some(url::Host::Ipv6(ip)) => {
+                ip.is_loopback()
+                    || ip.is_unspecified()
+                    || (ip.segments()[0] & 0xffc0) == 0xfe80
+                    || ip
+                        .to_ipv4_mapped()
+                        .is_some_and(|v4| v4.is_loopback() || v4.is_link_local())
+            }
+            None => false,
+        }
+    }
+
     /// Whether this URL points at the node listening on `local` (same port, and a host that is
     /// that address, loopback, or `localhost` when the node listens on loopback or everywhere).
     pub fn is_local_node(&self, local: SocketAddr) -> bool {
@@ -232,6 +278,28 @@ mod tests {
         let json = serde_json::to_string(&PeerUrl::parse("http://x:1").unwrap()).unwrap();
         assert_eq!(json, r#""http://x:1""#);
         assert!(serde_json::from_str::<PeerUrl>(r#""http://x""#).is_err());
+    }
+
+    #[test]
+    fn an_endpoint_is_the_same_however_it_is_spelled() {
+        let key = |s: &str| PeerUrl::parse(s).unwrap().endpoint();
+        assert_eq!(key("http://127.0.0.1:5000"), key("http://localhost:5000"));
+        assert_eq!(key("http://127.0.0.1:5000"), key("http://[::1]:5000"));
+        assert_eq!(
+            key("http://127.0.0.1:5000"),
+            key("http://[::ffff:127.0.0.1]:5000")
+        );
+        assert_eq!(
+            key("http://Node.Example:5000"),
+            key("http://node.example:5000")
+        );
+        assert_eq!(key("http://10.0.0.1:1"), key("http://[::ffff:10.0.0.1]:1"));
+        assert_ne!(key("http://127.0.0.1:5000"), key("http://127.0.0.1:5001"));
+        let local = |s: &str| PeerUrl::parse(s).unwrap().is_local_host();
+        assert!(local("http://127.0.0.1:1") && local("http://localhost:1"));
+        assert!(local("http://169.254.1.1:1") && local("http://[fe80::1]:1"));
+        assert!(local("http://0.0.0.0:1") && local("http://[::1]:1"));
+        assert!(!local("http://10.0.0.1:1") && !local("http://node.example:1"));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use super::sync::ChainSync;
 use super::tasks::Tasks;
 use super::NodeError;
 use crate::chain::{prefers, Timestamp};
-use crate::network::{HandshakeError, Inserted, PeerSource, PeerUrl};
+use crate::network::{HandshakeError, Inserted, PeerSource, PeerUrl, CANDIDATES_PER_SOURCE};
 use futures::StreamExt;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -149,6 +149,14 @@ impl Discovery {
             }
             _ => None,
         };
+        if !peers.takes_local_urls() {
+            if let Some(local) = urls
+                .iter()
+                .find(|u| u.is_local_host() && own.as_ref() != Some(u))
+            {
+                return Err(NodeError::LocalPeerUrl(local.clone()));
+            }
+        }
         for url in urls.iter().filter(|u| peers.is_idle(u)) {
             self.spawn_meet(url.clone());
         }
@@ -166,12 +174,21 @@ impl Discovery {
             added: Vec::new(),
             full,
         };
+        let mut candidates = 0;
         for (url, result) in fresh.into_iter().zip(results) {
+            // Junk in one request adds a few candidates at most.
+            if result.is_err() {
+                if candidates == CANDIDATES_PER_SOURCE {
+                    registration.full = true;
+                    continue;
+                }
+                candidates += 1;
+            }
             let source = match own.as_ref() == Some(&url) {
                 true => PeerSource::Registered,
                 false => PeerSource::Learned,
             };
-            match peers.insert(&url, source) {
+            match peers.insert_met(&url, source, result.is_ok()) {
                 Inserted::Added => {}
                 Inserted::Known => continue,
                 Inserted::Full => {
@@ -368,8 +385,12 @@ impl Discovery {
     /// Adds the peers `from` listed that are new to us, as far as there is room: each is
     /// handshaken first; one on another chain is not added, one that does not answer is kept as
     /// a candidate with back-off. Each one that answered is then met in the background.
-    async fn learn(&self, from: &PeerUrl, listed: Vec<PeerUrl>) {
+    async fn learn(&self, from: &PeerUrl, mut listed: Vec<PeerUrl>) {
+        if !self.peers.takes_local_urls() {
+            listed.retain(|u| !u.is_local_host());
+        }
         let (fresh, _) = self.peers.unknown(listed, None);
+        let candidates = &std::sync::atomic::AtomicUsize::new(0);
         futures::stream::iter(fresh)
             .for_each_concurrent(DISCOVERY_FANOUT, |url| async move {
                 let peers = &self.peers;
@@ -378,7 +399,12 @@ impl Discovery {
                     log::info!("not adding peer {url}, learned from {from}: {e}");
                     return;
                 }
-                if peers.insert(&url, PeerSource::Learned) != Inserted::Added {
+                // One peer's list adds a few candidates at most.
+                let ordering = std::sync::atomic::Ordering::Relaxed;
+                if result.is_err() && candidates.fetch_add(1, ordering) >= CANDIDATES_PER_SOURCE {
+                    return;
+                }
+                if peers.insert_met(&url, PeerSource::Learned, result.is_ok()) != Inserted::Added {
                     return;
                 }
                 match result {

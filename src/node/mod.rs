@@ -157,6 +157,12 @@ pub enum NodeError {
     /// the announcer picked, on someone else's behalf.
     #[error("the announcement did not come from {0}, the sender it names")]
     NotFromSender(PeerUrl),
+    /// A registration naming a URL on this machine's own host, to a node reachable beyond it.
+    #[error(
+        "{0} names a host on this node's own machine or link; a node reachable beyond loopback \
+         takes such peers only from its operator (--peer or the peers file)"
+    )]
+    LocalPeerUrl(PeerUrl),
     /// As many blocks as the node fetches at once are being fetched.
     #[error("{MAX_FETCHES} blocks are being fetched; announce again later")]
     Busy,

@@ -191,6 +191,14 @@ impl Peers {
         self.inner.identity.borrow().local
     }
 
+    /// Whether URLs of this machine's own host (loopback, link-local, `localhost`) may be taken
+    /// from others: only while the node listens on loopback itself. Beyond loopback, a
+    /// registration or a peer list naming them would make the node probe its own host; the
+    /// operator can still name them (`--peer`, the peers file).
+    pub fn takes_local_urls(&self) -> bool {
+        self.local_addr().is_none_or(|a| a.ip().is_loopback())
+    }
+
     /// Whether `url` points at this node: its listening address or its announced URL.
     pub fn is_self(&self, url: &PeerUrl) -> bool {
         let id = self.inner.identity.borrow();
@@ -300,8 +308,16 @@ impl Peers {
 
     /// Adds a peer learned from `source`; says whether it was new, known, or found no room.
     pub fn insert(&self, url: &PeerUrl, source: PeerSource) -> Inserted {
+        self.insert_met(url, source, false)
+    }
+
+    /// Adds a peer learned from `source` whose handshake `passed` or not: one that passed takes
+    /// room among the peers in use, one that did not among the candidates.
+    pub fn insert_met(&self, url: &PeerUrl, source: PeerSource, passed: bool) -> Inserted {
         let mut book = self.book();
-        let inserted = book.insert(PeerRecord::new(url.clone(), source, Timestamp::now()));
+        let mut record = PeerRecord::new(url.clone(), source, Timestamp::now());
+        record.verified = passed;
+        let inserted = book.insert(record);
         if inserted == Inserted::Added {
             self.persist(&book, url);
         }
@@ -466,10 +482,7 @@ impl Peers {
     pub fn refuse_banned(&self, peer: &PeerUrl) -> Result<(), NodeError> {
         let book = self.book();
         let now = Timestamp::now();
-        match book
-            .get(peer)
-            .and_then(|r| r.ban.as_ref().filter(|_| r.banned_at(now)))
-        {
+        match book.ban_on(peer, now) {
             Some(ban) => Err(NodeError::Banned {
                 peer: peer.clone(),
                 until: ban.until,

@@ -41,6 +41,10 @@ pub const BAN: Duration = Duration::from_secs(10 * 60);
 pub const DEFAULT_MAX_PEERS: usize = 64;
 /// Peers that registered themselves a node keeps by default, beside the ones it picks.
 pub const DEFAULT_MAX_INBOUND: usize = 64;
+/// What `GET /nodes` says of a candidate that failed its handshake, whatever the failure.
+pub const CANDIDATE_FAILED: &str = "did not answer as a node of this chain";
+/// Candidates (peers that failed their handshake) one registration or one peer list may add.
+pub const CANDIDATES_PER_SOURCE: usize = 8;
 /// Most URLs kept only because they are banned; past it, the ban that ends first goes. Each
 /// costs a record, and a flood can name many URLs.
 pub const MAX_BANNED: usize = 1024;
@@ -225,6 +229,16 @@ impl PeerRecord {
     /// The view of `GET /nodes`; `next_round` is when the next discovery round starts, if the
     /// node knows.
     pub fn view(&self, now: Timestamp, next_round: Option<Timestamp>) -> PeerView {
+        // A candidate's failures are told apart in the log only: `GET /nodes` saying "answered
+        // 404" or "answered 302" for an address someone registered would map the services
+        // behind it.
+        let last_error = match self.verified || self.source.is_operator() {
+            true => self.last_error.clone(),
+            false => self
+                .last_error
+                .as_ref()
+                .map(|_| CANDIDATE_FAILED.to_owned()),
+        };
         let ban = self.ban.as_ref().filter(|_| self.banned_at(now));
         let retry_at = self.retry_at.filter(|t| *t > now);
         let next_try = match (ban, retry_at) {
@@ -240,7 +254,7 @@ impl PeerRecord {
             state: self.state(now),
             verified: self.verified,
             failures: self.failures,
-            last_error: self.last_error.clone(),
+            last_error,
             last_success: self.last_success,
             last_heard: self.last_heard,
             retry_at,
@@ -337,16 +351,45 @@ impl PeerBook {
 
     /// How many more peers from `source` the book takes: unbounded for the operator's, the
     /// inbound room for peers that registered themselves, the picked room for learned ones.
+    ///
+    /// A learned peer that has not passed its handshake yet is a *candidate*: candidates have
+    /// room of their own (as many as `max`), so junk addresses that never answer cannot push out
+    /// the peers in use.
     pub fn room(&self, source: PeerSource) -> usize {
-        let count = |inbound: bool| {
-            let peers = self.peers.iter().filter(|p| p.source.is_peer());
-            peers.filter(|p| p.source.is_inbound() == inbound).count()
-        };
+        let peers = || self.peers.iter().filter(|p| p.source.is_peer());
         match source {
             PeerSource::File | PeerSource::Flag => usize::MAX,
-            PeerSource::Registered => self.max_inbound.saturating_sub(count(true)),
-            PeerSource::Learned | PeerSource::Banned => self.max.saturating_sub(count(false)),
+            PeerSource::Registered => {
+                let inbound = peers().filter(|p| p.source.is_inbound()).count();
+                self.max_inbound.saturating_sub(inbound)
+            }
+            PeerSource::Learned | PeerSource::Banned => {
+                let picked = peers().filter(|p| !p.source.is_inbound());
+                let (used, candidates): (Vec<_>, Vec<_>) =
+                    picked.partition(|p| p.verified || p.source.is_operator());
+                let room = self.max.saturating_sub(used.len());
+                room.min(self.max.saturating_sub(candidates.len()))
+            }
         }
+    }
+
+    /// The room for `record` itself: a learned peer whose handshake passed needs room only
+    /// among the peers in use, a candidate only among the candidates.
+    fn room_for(&self, record: &PeerRecord) -> usize {
+        if record.source.is_inbound() || record.source.is_operator() {
+            return self.room(record.source);
+        }
+        let picked = self
+            .peers
+            .iter()
+            .filter(|p| p.source.is_peer() && !p.source.is_inbound());
+        let (used, candidates): (Vec<_>, Vec<_>) =
+            picked.partition(|p| p.verified || p.source.is_operator());
+        let of = match record.verified {
+            true => used.len(),
+            false => candidates.len(),
+        };
+        self.max.saturating_sub(of)
     }
 
     pub fn max_inbound(&self) -> usize {
@@ -387,7 +430,7 @@ impl PeerBook {
             }
             return Inserted::Known;
         }
-        if self.room(record.source) == 0 {
+        if self.room_for(&record) == 0 {
             return Inserted::Full;
         }
         self.peers.push(record);
@@ -399,11 +442,22 @@ impl PeerBook {
         Some(self.peers.remove(i))
     }
 
+    /// A ban in force on `url`'s endpoint, under whatever spelling it was set (a ban on
+    /// `http://127.0.0.1:5001` holds for `http://localhost:5001`).
+    pub fn ban_on(&self, url: &PeerUrl, now: Timestamp) -> Option<&Ban> {
+        let endpoint = url.endpoint();
+        self.peers
+            .iter()
+            .filter(|p| p.banned_at(now))
+            .find(|p| p.url == *url || p.url.endpoint() == endpoint)
+            .and_then(|p| p.ban.as_ref())
+    }
+
     /// Peers that may be relayed to and synced from now.
     pub fn usable(&self, now: Timestamp) -> Vec<PeerUrl> {
         self.peers
             .iter()
-            .filter(|p| p.is_usable(now))
+            .filter(|p| p.is_usable(now) && self.ban_on(&p.url, now).is_none())
             .map(|p| p.url.clone())
             .collect()
     }
@@ -413,7 +467,7 @@ impl PeerBook {
     pub fn due(&self, now: Timestamp) -> Vec<PeerUrl> {
         self.peers
             .iter()
-            .filter(|p| p.source.is_peer() && p.is_due(now))
+            .filter(|p| p.source.is_peer() && p.is_due(now) && self.ban_on(&p.url, now).is_none())
             .map(|p| p.url.clone())
             .collect()
     }

@@ -117,6 +117,37 @@ fn a_discovered_peer_failing_for_an_hour_is_dropped_at_its_next_failure() {
 }
 
 #[test]
+fn candidates_that_never_answer_cannot_push_out_peers_in_use() {
+    let mut book = PeerBook::new(2);
+    for port in 1..=2 {
+        book.insert(PeerRecord::new(url(port), PeerSource::Learned, T0));
+    }
+    let junk = PeerRecord::new(url(3), PeerSource::Learned, T0);
+    assert_eq!(book.insert(junk), Inserted::Full, "the candidates are full");
+    let mut real = PeerRecord::new(url(4), PeerSource::Learned, T0);
+    real.verified = true;
+    assert_eq!(
+        book.insert(real),
+        Inserted::Added,
+        "a peer that answered still fits"
+    );
+    assert_eq!(book.usable(T0), [url(4)]);
+}
+
+#[test]
+fn a_ban_holds_however_the_url_is_spelled() {
+    let mut book = PeerBook::new(8);
+    let alias = PeerUrl::parse("http://localhost:1").unwrap();
+    book.insert(PeerRecord::new(alias.clone(), PeerSource::Learned, T0));
+    book.verified(&alias, T0);
+    assert_eq!(book.usable(T0), std::slice::from_ref(&alias));
+    book.ban(&url(1), "sent an invalid block".into(), T0);
+    assert!(book.ban_on(&alias, T0).is_some());
+    assert!(book.usable(T0).is_empty() && book.due(T0).is_empty());
+    assert!(book.ban_on(&url(2), T0).is_none());
+}
+
+#[test]
 fn a_ban_hides_a_peer_until_it_ends() {
     let mut book = PeerBook::new(8);
     book.insert(PeerRecord::new(url(1), PeerSource::Flag, T0));
@@ -198,9 +229,14 @@ fn discovered_peers_wait_for_their_handshake_and_for_room() {
     book.verified(&url(1), T0);
     assert_eq!(book.usable(T0), [url(1)]);
     book.insert(PeerRecord::new(url(2), PeerSource::Learned, T0));
+    book.verified(&url(2), T0);
+    let mut answered = PeerRecord::new(url(3), PeerSource::Learned, T0);
+    answered.verified = true;
+    assert_eq!(book.insert(answered), Inserted::Full);
     assert_eq!(
-        book.insert(PeerRecord::new(url(3), PeerSource::Learned, T0)),
-        Inserted::Full
+        book.room(PeerSource::Learned),
+        0,
+        "nothing more is handshaken"
     );
     // Peers that picked us have room of their own.
     let mut book = book.inbound(1);
