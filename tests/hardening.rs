@@ -531,3 +531,37 @@ fn beyond_loopback_registrations_cannot_name_the_nodes_own_host() {
     let nodes: Value = client.get("/nodes").dispatch().into_json().unwrap();
     assert_eq!(nodes["peers"], serde_json::json!([]));
 }
+
+/// An address that keeps sending what must be refused is refused for a while, unread (429 with
+/// `Retry-After`), while other addresses are served. The limit is 5 here (100 by default).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_that_keeps_misbehaving_is_refused_for_a_while() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::test_config(dir.path(), params());
+    let settings = vec![("misbehaviour_limit", 5.into())];
+    let node = common::TestNode::start_tuned(dir, config, 0, settings).await;
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let (bad, good) = (from([127, 0, 0, 1]), from([127, 0, 0, 2]));
+    for _ in 0..5 {
+        let resp = bad
+            .post(node.url("/transactions"))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400);
+    }
+    let resp = bad.get(node.url("/status")).send().await.unwrap();
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().contains_key("retry-after"));
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"], "misbehaving", "{v}");
+    let resp = good.get(node.url("/status")).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "another address is served");
+}

@@ -8,6 +8,7 @@
 mod access;
 mod body;
 mod chain;
+mod conduct;
 mod error;
 mod intake;
 mod mine;
@@ -78,6 +79,8 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(access::fairing(token_file))
         .manage(intake::LargeBodies::default())
+        .manage(conduct::Conduct::new())
+        .attach(conduct::Scoring)
         .manage(node)
         .mount("/", chain::routes())
         .mount("/", mine::routes())

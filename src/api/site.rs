@@ -15,9 +15,13 @@
 //!   browser sends without asking, is refused (415 `not_json`). A bodyless `POST /mine` stays
 //!   valid.
 //!
+//! An address refused for misbehaviour (see `conduct.rs`) is turned away first, with 429
+//! `misbehaving`.
+//!
 //! A refused request is routed to [`refused`], which answers the error JSON; its handler never
 //! runs, so it changes nothing.
 
+use super::conduct::Conduct;
 use super::error::ApiError;
 use crate::node::Node;
 use rocket::fairing::{Fairing, Info, Kind};
@@ -35,6 +39,7 @@ struct Refusal {
     status: Status,
     code: &'static str,
     message: String,
+    retry_after: Option<u32>,
 }
 
 /// The operator's additions to what is accepted: `allowed_hosts` and `allowed_origins` in
@@ -72,7 +77,23 @@ impl Fairing for SameSite {
             .as_ref()
             .and_then(|u| u.host())
             .map(|h| h.to_string());
-        if let Some(refusal) = refusal(req, has_body, &config, public_host.as_deref()) {
+        let misbehaving = req
+            .remote()
+            .zip(req.rocket().state::<Conduct>())
+            .and_then(|(remote, conduct)| conduct.refused(remote.ip().to_canonical()));
+        let refused = match misbehaving {
+            Some(left) => Some(Refusal {
+                status: Status::TooManyRequests,
+                code: "misbehaving",
+                message: format!(
+                    "too many bad requests from this address; refused for {} s more",
+                    left.as_secs() + 1
+                ),
+                retry_after: Some(left.as_secs() as u32 + 1),
+            }),
+            None => refusal(req, has_body, &config, public_host.as_deref()),
+        };
+        if let Some(refusal) = refused {
             log::info!(
                 "refused {} {} from {:?}: {}",
                 req.method(),
@@ -111,6 +132,7 @@ fn refusal(
                     "Host {host:?} does not name this node (allowed: IP addresses, localhost, \
                      the public URL's host, and allowed_hosts)"
                 ),
+                retry_after: None,
             });
         }
     }
@@ -125,6 +147,7 @@ fn refusal(
                     "requests from {origin} are refused: only this node's own pages (and \
                      allowed_origins) may call it from a browser"
                 ),
+                retry_after: None,
             });
         }
     }
@@ -138,6 +161,7 @@ fn refusal(
                 req.method(),
                 req.uri().path()
             ),
+            retry_after: None,
         });
     }
     None
@@ -180,7 +204,13 @@ impl<'r> FromRequest<'r> for Recorded {
 #[rocket::get("/_refused")]
 fn refused(recorded: Recorded) -> ApiError {
     match recorded.0 {
-        Some(r) => ApiError::new(r.status, r.code, r.message),
+        Some(r) => {
+            let error = ApiError::new(r.status, r.code, r.message);
+            match r.retry_after {
+                Some(seconds) => error.retry_after(seconds),
+                None => error,
+            }
+        }
         None => ApiError::not_found("no such resource: GET /_refused".to_owned()),
     }
 }
