@@ -25,6 +25,40 @@ pub fn restrict_umask() {
 #[cfg(not(unix))]
 pub fn restrict_umask() {}
 
+/// Raises the limit on open files to the most the system allows this process, and returns
+/// it: each connection is a file descriptor, and the common default of 1,024 is exhausted by
+/// a thousand idle connections, after which nobody can connect (bitcoind raises it the same
+/// way).
+#[cfg(unix)]
+pub fn raise_open_file_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` and `setrlimit` only read and write the `rlimit` passed by pointer,
+    // which lives on this stack frame for both calls.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    Some(limit.rlim_cur)
+}
+
+#[cfg(not(unix))]
+pub fn raise_open_file_limit() -> Option<u64> {
+    None
+}
+
 /// Creates `dir` (and its parents) if needed, and makes it readable by its owner only.
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = fs::DirBuilder::new();

@@ -565,3 +565,32 @@ async fn an_address_that_keeps_misbehaving_is_refused_for_a_while() {
     let resp = good.get(node.url("/status")).send().await.unwrap();
     assert_eq!(resp.status(), 200, "another address is served");
 }
+
+/// The node raises its limit on open files to the system's most, so a thousand idle connections
+/// cannot use up the 1,024 a shell often allows.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_node_raises_its_open_file_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = format!(
+        "ulimit -Sn 256; exec {BIN} node 0 --difficulty {TEST_BITS} --data-dir {} --peers {}",
+        dir.path().join("chain").display(),
+        dir.path().join("none.json").display()
+    );
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &script]).env("RUST_LOG", "warn");
+    let (mut node, _) = spawn_listening(cmd);
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", node.id())).unwrap();
+    node.kill().unwrap();
+    node.wait().unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap();
+    let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(
+        numbers[0], numbers[1],
+        "soft limit raised to the hard one: {line}"
+    );
+    assert_ne!(numbers[0], "256", "{line}");
+}

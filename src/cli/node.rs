@@ -19,6 +19,9 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
     let peers = load_peers_file(&args.peers)?;
     // Everything the node creates from here on is its owner's alone, whatever the umask.
     files::restrict_umask();
+    if let Some(limit) = files::raise_open_file_limit() {
+        log::info!("open files: up to {limit} (connections each take one)");
+    }
     files::private_dir(&data_dir)
         .with_context(|| format!("cannot create data directory {}", data_dir.display()))?;
     let miner = match &args.miner {
