@@ -505,7 +505,35 @@ fn verify_names_the_first_bad_block_and_the_rule_it_breaks() {
             .unwrap();
         db.flush().unwrap();
     }
+    // Offline, on the data directory itself: the same verdict, with no node running.
+    let chain_dir = dir.path().join("chain");
+    let local = chain_dir.to_str().unwrap();
+    let run = cli(&["verify", "--local", local, "--json"]);
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    let v = run.json();
+    assert_eq!(
+        (v["valid"].clone(), v["length"].clone()),
+        (json!(false), json!(2))
+    );
+    assert_eq!(v["error"]["rule"], "bad_merkle_root");
+    let missing = dir.path().join("no such chain");
+    let run = cli(&["verify", "--local", missing.to_str().unwrap()]);
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("holds no chain"), "{}", run.stderr);
+    assert!(!missing.exists(), "nothing was created");
     let node = NodeProcess::start_in(dir);
+    // A running node holds its directory: it is asked instead.
+    let run = cli(&[
+        "verify",
+        "--local",
+        node.dir.path().join("chain").to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, Some(1));
+    assert!(
+        run.stderr.contains("cannot check the store"),
+        "{}",
+        run.stderr
+    );
 
     let run = cli(&["verify", "--json", "--node", &node.url]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);

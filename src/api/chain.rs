@@ -8,8 +8,8 @@ use super::intake::{read_body, Intake};
 use super::sender::ClaimedSender;
 use crate::chain::{Block, BlockHash, Height, WireBlock};
 use crate::network::message::{
-    open_object, Announced, AnnouncedStatus, Announcement, BadBlock, BlockAdded, ChainPage,
-    ChainPoint, ClaimedTip, LocateRequest, Located, Verification,
+    open_object, Announced, AnnouncedStatus, Announcement, BlockAdded, ChainPage, ChainPoint,
+    ClaimedTip, LocateRequest, Located, Verification,
 };
 use crate::node::{self, BlockOutcome, Node};
 use crate::storage::MAX_LOCATOR;
@@ -248,17 +248,11 @@ async fn locate(
 #[rocket::get("/chain/verify")]
 async fn verify(node: &State<Node>) -> Result<Json<Verification>, ApiError> {
     let verified = node.verify().await?;
-    Ok(Json(Verification {
-        valid: verified.error.is_none(),
-        length: verified.length,
-        total_work: verified.work,
-        error: verified.error.map(|e| BadBlock {
-            index: e.height,
-            hash: e.hash,
-            rule: e.rule.code().to_owned(),
-            message: e.to_string(),
-        }),
-    }))
+    Ok(Json(Verification::new(
+        verified.length,
+        verified.work,
+        verified.error,
+    )))
 }
 
 /// One block by main-chain height, or any stored block by hash.

@@ -84,8 +84,15 @@ pub enum ClientCommand {
         #[command(flatten)]
         endpoint: Endpoint,
     },
-    /// Download the node's chain and verify every block here, with the node's own rules.
-    Verify(Endpoint),
+    /// Download the node's chain and verify every block here, with the node's own rules (or,
+    /// with --local, verify a data directory's store offline).
+    Verify {
+        /// Check the store in this data directory itself, with no node running on it.
+        #[arg(long, value_name = "DIR")]
+        local: Option<PathBuf>,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
     /// The node's height, tip, work, peers, mining and resource use.
     Status(Endpoint),
     /// Have the node sync with its peers and adopt the heaviest valid chain.
@@ -251,7 +258,14 @@ impl ClientCommand {
                 from: from.map(Height::new),
                 limit: limit.into(),
             }),
-            ClientCommand::Verify(endpoint) => endpoint.run(Action::Verify),
+            ClientCommand::Verify {
+                local: None,
+                endpoint,
+            } => endpoint.run(Action::Verify),
+            ClientCommand::Verify {
+                local: Some(dir),
+                endpoint,
+            } => endpoint.run(Action::VerifyLocal(dir)),
             ClientCommand::Status(endpoint) => endpoint.run(Action::Status),
             ClientCommand::Resolve(endpoint) => endpoint.run(Action::Resolve),
             ClientCommand::Peers { action, endpoint } => endpoint.run(match action {

@@ -30,6 +30,8 @@ pub enum Action {
     },
     /// Download the chain and verify it here.
     Verify,
+    /// Verify the store in a data directory, offline.
+    VerifyLocal(std::path::PathBuf),
     Status,
     /// Sync with the node's peers and adopt the heaviest valid chain.
     Resolve,
@@ -174,6 +176,14 @@ pub fn execute(client: &Client, format: Format, action: Action) -> Result<(), Co
             let verified = verify::verify(client, &progress);
             progress.finish_and_clear();
             let verified = verified?;
+            match json {
+                true => print(&serde_json::to_string(&verified).expect("serialisable"))?,
+                false => print(&view::verification(&verified))?,
+            }
+            invalid_chain(&verified)
+        }
+        Action::VerifyLocal(dir) => {
+            let verified = verify::verify_local(&dir)?;
             match json {
                 true => print(&serde_json::to_string(&verified).expect("serialisable"))?,
                 false => print(&view::verification(&verified))?,

@@ -37,6 +37,13 @@ pub enum VerifyError {
     Empty,
     #[error("the node's chain kept reorganising; {RESTARTS} downloads were each cut short")]
     KeptMoving,
+    #[error("{} holds no chain (give a node's data directory, such as data/5000)", .0.display())]
+    NoStore(std::path::PathBuf),
+    #[error("cannot check the store in {}: {error}", dir.display())]
+    Store {
+        dir: std::path::PathBuf,
+        error: crate::storage::StoreError,
+    },
 }
 
 /// Downloads the node's main chain and verifies it, advancing `progress` by one per block
@@ -89,14 +96,7 @@ fn verify_branch(
                     rule: "hash_mismatch".to_owned(),
                     message: e.to_string(),
                 })
-                .and_then(|block| {
-                    verifier.push(block).map_err(|e| BadBlock {
-                        index: e.height,
-                        hash: e.hash,
-                        rule: e.rule.code().to_owned(),
-                        message: e.to_string(),
-                    })
-                });
+                .and_then(|block| verifier.push(block).map_err(BadBlock::from));
             if let Err(bad) = checked {
                 return Ok(Some(Verification {
                     valid: false,
@@ -117,4 +117,26 @@ fn verify_branch(
             }));
         }
     }
+}
+
+/// Verifies the store in the data directory `dir` itself, offline, with the rules the node
+/// applies (`ferrochain verify --local`): nothing is downloaded, and nothing in the store is
+/// trusted but its blocks. The directory must hold a chain; a running node's directory is
+/// refused (its lock is held), since the node answers `ferrochain verify` itself.
+pub fn verify_local(dir: &std::path::Path) -> Result<Verification, VerifyError> {
+    // Opening creates a chain where there is none; a mistyped path must not.
+    if !dir.join("db").is_file() {
+        return Err(VerifyError::NoStore(dir.to_owned()));
+    }
+    let failed = |error| VerifyError::Store {
+        dir: dir.to_owned(),
+        error,
+    };
+    let store = crate::storage::Store::open(dir, None).map_err(failed)?;
+    let verified = store.verify_main_chain().map_err(failed)?;
+    Ok(Verification::new(
+        verified.length,
+        verified.work,
+        verified.error,
+    ))
 }

@@ -15,6 +15,7 @@
 //! ([`open_object`]), so their types describe the head; [`ChainPage`] reads the chain too.
 
 use super::{PeerUrl, PeerView};
+use crate::chain::InvalidBlock;
 use crate::chain::{
     Address, Amount, Block, BlockHash, ChainParams, Height, Target, Timestamp, Transaction,
     Transfer, TxId, WireBlock, Work,
@@ -173,6 +174,30 @@ pub struct BadBlock {
     /// The rule's code, as in the API's errors (`bad_proof_of_work`, `hash_mismatch`, ...).
     pub rule: String,
     pub message: String,
+}
+
+impl From<InvalidBlock> for BadBlock {
+    fn from(e: InvalidBlock) -> Self {
+        BadBlock {
+            index: e.height,
+            hash: e.hash,
+            rule: e.rule.code().to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl Verification {
+    /// The answer for a verification of `length` blocks carrying `total_work`, stopped by
+    /// `error` if one broke a rule.
+    pub fn new(length: u64, total_work: Work, error: Option<InvalidBlock>) -> Verification {
+        Verification {
+            valid: error.is_none(),
+            length,
+            total_work,
+            error: error.map(BadBlock::from),
+        }
+    }
 }
 
 /// The answer to `POST /add_block`: what became of the block.

@@ -44,8 +44,8 @@ pub use tasks::{Tasks, SHUTDOWN_GRACE};
 pub use transfers::{TransferSubmitted, Transfers};
 
 use crate::chain::{
-    validate_signature, Address, Block, BlockHash, ChainParams, ChainVerifier, Height,
-    InvalidBlock, Timestamp, Transaction, Transfer, TxId, Work,
+    validate_signature, Address, Block, BlockHash, ChainParams, Height, InvalidBlock, Timestamp,
+    Transaction, Transfer, TxId,
 };
 use crate::mempool::{Mempool, MempoolError};
 use crate::mining::{Miner, MinerError, UsageMonitor};
@@ -55,16 +55,12 @@ use crate::network::{
     DEFAULT_MAX_PEERS,
 };
 use crate::storage::{Rejection, Store, StoreError, Tip};
+pub use crate::storage::{Verified, VERIFY_RESTARTS};
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// Blocks read per step when re-verifying the stored chain.
-const VERIFY_PAGE: usize = 1000;
-/// Times a verification starts again after a reorganisation took its chain away.
-pub const VERIFY_RESTARTS: usize = 3;
 
 /// How a node is set up; see `ferrochain node --help` for the command-line side.
 #[derive(Clone, Debug)]
@@ -212,16 +208,6 @@ pub enum TransactionStatus {
         block: BlockHash,
         height: Height,
     },
-}
-
-/// The result of [`Node::verify`].
-#[derive(Clone, Debug)]
-pub struct Verified {
-    /// Blocks checked and found valid.
-    pub length: u64,
-    pub work: Work,
-    /// The first invalid block, if any.
-    pub error: Option<InvalidBlock>,
 }
 
 #[derive(Clone)]
@@ -613,54 +599,11 @@ impl Node {
         })
     }
 
-    /// Re-verifies the stored main chain from genesis with the same rules as incoming blocks, a
-    /// page at a time on the blocking pool (it is pure CPU and disk), and reports the first block
-    /// that breaks one. The chain checked is the one that ended in the tip when verification
-    /// began; if a reorganisation takes that tip off the main chain meanwhile, verification
-    /// starts again on the new tip (at most [`VERIFY_RESTARTS`] times, then the part verified
-    /// is reported), so the answer never mixes two branches.
+    /// Re-verifies the stored main chain from genesis with the same rules as incoming blocks,
+    /// on the blocking pool (it is pure CPU and disk); see [`Store::verify_main_chain`].
     pub async fn verify(&self) -> Result<Verified, NodeError> {
         let chain = self.inner.chain.clone();
-        tokio::task::spawn_blocking(move || {
-            let store = chain.store();
-            let mut restarts = 0;
-            'restart: loop {
-                let anchor = store.tip().hash;
-                let mut verifier = ChainVerifier::new(chain.params(), Timestamp::now());
-                let mut from = Height::GENESIS;
-                loop {
-                    let Some(page) = store.branch_page(&anchor, from, VERIFY_PAGE)? else {
-                        restarts += 1;
-                        if restarts <= VERIFY_RESTARTS {
-                            continue 'restart;
-                        }
-                        return Ok(Verified {
-                            length: from.get(),
-                            work: verifier.work(),
-                            error: None,
-                        });
-                    };
-                    let count = page.len();
-                    for block in page {
-                        if let Err(e) = verifier.push(block) {
-                            return Ok(Verified {
-                                length: from.get(),
-                                work: verifier.work(),
-                                error: Some(e),
-                            });
-                        }
-                        from = from.next();
-                    }
-                    if count < VERIFY_PAGE {
-                        return Ok(Verified {
-                            length: from.get(),
-                            work: verifier.work(),
-                            error: None,
-                        });
-                    }
-                }
-            }
-        })
-        .await?
+        let verified = tokio::task::spawn_blocking(move || chain.store().verify_main_chain());
+        Ok(verified.await??)
     }
 }

@@ -30,10 +30,12 @@ mod accept;
 mod locator;
 mod lock;
 mod migrate;
+mod verify;
 
 pub use locator::{locator_heights, ForkPoint, MAX_LOCATOR};
 pub use lock::LOCK_FILE;
 pub use migrate::{Migration, SCHEMA_VERSION};
+pub use verify::{Verified, VERIFY_RESTARTS};
 
 use accept::{Batch, Writes};
 
