@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{mine_on, note, params, raw_db};
+use common::{assert_error, local_client, mine_on, note, params, raw_db};
 use ferrochain::chain::{Block, Difficulty, WireBlock};
 use ferrochain::node::{Node, NodeConfig};
 use rocket::http::{ContentType, Status};
@@ -12,16 +12,7 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 fn client() -> (Client, TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let node = Node::open(NodeConfig {
-        params: Some(params()),
-        mining_threads: Some(2),
-        ..NodeConfig::new(dir.path())
-    })
-    .unwrap();
-    let figment = ferrochain::api::figment().merge(("log_level", "off"));
-    let client = Client::tracked(ferrochain::api::build(node, figment)).unwrap();
-    (client, dir)
+    local_client(&[])
 }
 
 fn body(resp: LocalResponse<'_>) -> Value {
@@ -54,16 +45,6 @@ fn post_block(client: &Client, block: &Value) -> (Status, Value) {
     let resp = client.post("/add_block").json(block).dispatch();
     let status = resp.status();
     (status, body(resp))
-}
-
-/// Asserts an error response: the status, the `error` code, and a non-empty message.
-fn assert_error(resp: LocalResponse<'_>, status: Status, code: &str) -> String {
-    assert_eq!(resp.status(), status);
-    let v = body(resp);
-    assert_eq!(v["error"], code, "{v}");
-    let message = v["message"].as_str().unwrap().to_owned();
-    assert!(!message.is_empty());
-    message
 }
 
 #[test]

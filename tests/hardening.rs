@@ -5,7 +5,6 @@
 mod common;
 
 use common::{params, spawn_listening, TEST_BITS};
-use ferrochain::node::{Node, NodeConfig};
 use ferrochain::token::{ApiToken, TOKEN_FILE};
 use rocket::http::{Header, Status};
 use rocket::local::blocking::Client;
@@ -17,19 +16,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_ferrochain");
 
 /// The API through Rocket's local client (nothing listens), configured by `settings`.
 fn client_with(settings: &[(&str, Value)]) -> (Client, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let node = Node::open(NodeConfig {
-        params: Some(params()),
-        mining_threads: Some(2),
-        ..NodeConfig::new(dir.path())
-    })
-    .unwrap();
-    let mut figment = ferrochain::api::figment().merge(("log_level", "off"));
-    for (key, value) in settings {
-        figment = figment.merge((*key, value));
-    }
-    let client = Client::tracked(ferrochain::api::build(node, figment)).unwrap();
-    (client, dir)
+    common::local_client(settings)
 }
 
 fn token_of(dir: &Path) -> String {
@@ -260,12 +247,7 @@ async fn peer_requests_ignore_proxy_variables_and_take_the_proxy_given() {
 #[test]
 fn browsers_on_other_sites_cannot_drive_the_node() {
     let (client, _dir) = client_with(&[("allowed_hosts", vec!["node.example"].into())]);
-    let refused = |resp: rocket::local::blocking::LocalResponse<'_>, status: Status, code: &str| {
-        assert_eq!(resp.status(), status);
-        let v: Value = resp.into_json().unwrap();
-        assert_eq!(v["error"], code, "{v}");
-        assert!(v["message"].is_string(), "{v}");
-    };
+    let refused = |resp, status, code| drop(common::assert_error(resp, status, code));
     let text = rocket::http::ContentType::Plain;
     let host = |h: &str| Header::new("Host", h.to_owned());
     let origin = |o: &str| Header::new("Origin", o.to_owned());
@@ -323,11 +305,7 @@ fn browsers_on_other_sites_cannot_drive_the_node() {
 #[test]
 fn malformed_requests_get_exact_errors_and_change_nothing() {
     let (client, _dir) = client_with(&[]);
-    let check = |resp: rocket::local::blocking::LocalResponse<'_>, status: Status, code: &str| {
-        assert_eq!(resp.status(), status);
-        let v: Value = resp.into_json().unwrap();
-        assert_eq!(v["error"], code, "{v}");
-    };
+    let check = |resp, status, code| drop(common::assert_error(resp, status, code));
     let json = rocket::http::ContentType::JSON;
     check(
         client.delete("/status").dispatch(),

@@ -593,3 +593,42 @@ pub fn free_port() -> (u16, PeerUrl) {
     let addr = listener.local_addr().unwrap();
     (addr.port(), PeerUrl::for_socket(addr))
 }
+
+/// The API of a fresh node through Rocket's local client (nothing listens), with Rocket
+/// `settings` merged into its configuration.
+pub fn local_client(
+    settings: &[(&str, serde_json::Value)],
+) -> (rocket::local::blocking::Client, TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::open(NodeConfig {
+        params: Some(params()),
+        mining_threads: Some(2),
+        ..NodeConfig::new(dir.path())
+    })
+    .unwrap();
+    let mut figment = ferrochain::api::figment().merge(("log_level", "off"));
+    for (key, value) in settings {
+        figment = figment.merge((*key, value));
+    }
+    let rocket = ferrochain::api::build(node, figment);
+    (
+        rocket::local::blocking::Client::tracked(rocket).unwrap(),
+        dir,
+    )
+}
+
+/// Asserts an error answer: the status, JSON with the `error` code, and a message, which it
+/// returns.
+pub fn assert_error(
+    resp: rocket::local::blocking::LocalResponse<'_>,
+    status: rocket::http::Status,
+    code: &str,
+) -> String {
+    assert_eq!(resp.status(), status);
+    assert_eq!(resp.content_type(), Some(rocket::http::ContentType::JSON));
+    let v: serde_json::Value = resp.into_json().expect("a JSON body");
+    assert_eq!(v["error"], code, "{v}");
+    let message = v["message"].as_str().unwrap().to_owned();
+    assert!(!message.is_empty());
+    message
+}
