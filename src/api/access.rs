@@ -29,9 +29,9 @@ pub enum Access {
 pub fn fairing(token_file: PathBuf) -> AdHoc {
     AdHoc::on_ignite("access", move |rocket| async move {
         let figment = rocket.figment();
-        let required = figment
-            .extract_inner::<bool>("require_token")
-            .unwrap_or(false);
+        // Managed by the settings fairing, attached before this one.
+        let settings = rocket.state::<super::settings::Settings>();
+        let required = settings.is_some_and(|s| s.require_token);
         // Rocket's default address, if the figment names none, is loopback.
         let address = figment.extract_inner::<std::net::IpAddr>("address");
         let beyond_loopback = address.is_ok_and(|a| !a.is_loopback());

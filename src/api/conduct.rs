@@ -98,10 +98,7 @@ impl Default for Conduct {
 
 /// The configured limit (0: no scoring).
 pub fn limit(req: &Request<'_>) -> u32 {
-    let figment = req.rocket().figment();
-    figment
-        .extract_inner::<u32>("misbehaviour_limit")
-        .unwrap_or(LIMIT)
+    super::settings::of(req).misbehaviour_limit.unwrap_or(LIMIT)
 }
 
 /// Counts the refusals the node answered.

@@ -48,7 +48,7 @@ impl<'r> FromRequest<'r> for Intake<'r> {
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         let limits: &Limits = req.limits();
         let limit = limits.get("block").unwrap_or(MAX_BLOCK_JSON.bytes());
-        let seconds = req.rocket().figment().extract_inner::<u64>("body_timeout");
+        let seconds = super::settings::of(req).body_timeout;
         Outcome::Success(Intake {
             limit: usize::try_from(limit.as_u64()).unwrap_or(usize::MAX),
             deadline: seconds.map_or(BODY_DEADLINE, Duration::from_secs),

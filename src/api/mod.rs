@@ -14,6 +14,7 @@ mod intake;
 mod mine;
 mod nodes;
 mod sender;
+mod settings;
 mod site;
 mod transactions;
 
@@ -77,6 +78,7 @@ pub async fn serve(node: Node, figment: Figment) -> Result<(), rocket::Error> {
 pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
     let token_file = node.token_file().to_owned();
     rocket::custom(figment)
+        .attach(AdHoc::config::<settings::Settings>())
         .attach(access::fairing(token_file))
         .manage(intake::LargeBodies::default())
         .manage(conduct::Conduct::new())

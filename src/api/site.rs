@@ -23,6 +23,7 @@
 
 use super::conduct::Conduct;
 use super::error::ApiError;
+use super::settings::{self, Settings};
 use crate::node::Node;
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::uri::Origin;
@@ -42,16 +43,6 @@ struct Refusal {
     retry_after: Option<u32>,
 }
 
-/// The operator's additions to what is accepted: `allowed_hosts` and `allowed_origins` in
-/// Rocket's configuration (`Rocket.toml`, `ROCKET_ALLOWED_HOSTS=[...]`).
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-pub struct SiteConfig {
-    #[serde(default)]
-    pub allowed_hosts: Vec<String>,
-    #[serde(default)]
-    pub allowed_origins: Vec<String>,
-}
-
 /// The fairing that checks every request (see the module's documentation).
 pub struct SameSite;
 
@@ -68,7 +59,7 @@ impl Fairing for SameSite {
         // Whether a body follows a state-changing request: its first byte, peeked (and kept
         // for the handler), since a chunked body declares no length.
         let has_body = changes_state(req.method()) && !data.peek(1).await.is_empty();
-        let config: SiteConfig = req.rocket().figment().extract().unwrap_or_default();
+        let settings = settings::of(req);
         let public = req
             .rocket()
             .state::<Node>()
@@ -91,7 +82,7 @@ impl Fairing for SameSite {
                 ),
                 retry_after: Some(left.as_secs() as u32 + 1),
             }),
-            None => refusal(req, has_body, &config, public_host.as_deref()),
+            None => refusal(req, has_body, &settings, public_host.as_deref()),
         };
         if let Some(refusal) = refused {
             log::info!(
@@ -111,7 +102,7 @@ impl Fairing for SameSite {
 fn refusal(
     req: &Request<'_>,
     has_body: bool,
-    config: &SiteConfig,
+    config: &Settings,
     public_host: Option<&str>,
 ) -> Option<Refusal> {
     let host = req.headers().get_one("Host");

@@ -100,6 +100,9 @@ pub struct PeerStatus {
     /// blocks it then serves count).
     #[serde(default)]
     pub total_work: Option<Work>,
+    /// Its tip, as it claims: a node already fetching that block need not sync for it.
+    #[serde(default)]
+    pub tip: Option<BlockHash>,
 }
 
 /// `GET /chain`: one page of the main chain, and the whole chain's length.

@@ -349,8 +349,13 @@ impl Discovery {
                 // come: this is how nodes split by a partition (or a ban) converge once it
                 // heals, and how a node that missed a relay catches up.
                 let ours = self.chain.tip();
+                // A tip we are fetching already comes that way: syncing for it too would
+                // download its body twice.
+                let fetching = status
+                    .tip
+                    .is_some_and(|t| self.chain.relay().is_fetching(&t));
                 match status.total_work {
-                    Some(theirs) if prefers(theirs, ours.work) => {
+                    Some(theirs) if prefers(theirs, ours.work) && !fetching => {
                         self.sync.spawn_sync_with(peer.clone())
                     }
                     // A peer behind us (it missed a relay while it was away) gets our tip now;

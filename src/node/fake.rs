@@ -157,6 +157,7 @@ impl PeerApi for FakeNet {
             genesis: p.genesis.unwrap_or_else(|| params().genesis_hash()),
             version: None,
             total_work: Some(p.tip().work),
+            tip: Some(p.tip().hash),
         }))
     }
 

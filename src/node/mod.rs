@@ -439,6 +439,10 @@ impl Node {
         let (peers, relay) = (&self.inner.peers, self.inner.chain.relay());
         let mut tried: Vec<PeerUrl> = Vec::new();
         loop {
+            // A sync may have brought it meanwhile.
+            if let Ok(true) = self.inner.chain.contains(hash).await {
+                break;
+            }
             let announcers = relay.announcers(&hash);
             let Some(peer) = announcers.iter().find(|p| !tried.contains(p)).cloned() else {
                 log::info!("no announcer of block {} could serve it", hash.short());
