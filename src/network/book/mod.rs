@@ -364,13 +364,23 @@ impl PeerBook {
                 self.max_inbound.saturating_sub(inbound)
             }
             PeerSource::Learned | PeerSource::Banned => {
-                let picked = peers().filter(|p| !p.source.is_inbound());
-                let (used, candidates): (Vec<_>, Vec<_>) =
-                    picked.partition(|p| p.verified || p.source.is_operator());
-                let room = self.max.saturating_sub(used.len());
-                room.min(self.max.saturating_sub(candidates.len()))
+                let (used, candidates) = self.picked();
+                let room = self.max.saturating_sub(used);
+                room.min(self.max.saturating_sub(candidates))
             }
         }
+    }
+
+    /// Of the peers picked (not inbound): how many are in use (the operator's, or handshaken)
+    /// and how many are candidates.
+    fn picked(&self) -> (usize, usize) {
+        let picked = self.peers.iter();
+        let picked = picked.filter(|p| p.source.is_peer() && !p.source.is_inbound());
+        let used = picked
+            .clone()
+            .filter(|p| p.verified || p.source.is_operator());
+        let used = used.count();
+        (used, picked.count() - used)
     }
 
     /// The room for `record` itself: a learned peer whose handshake passed needs room only
@@ -379,15 +389,10 @@ impl PeerBook {
         if record.source.is_inbound() || record.source.is_operator() {
             return self.room(record.source);
         }
-        let picked = self
-            .peers
-            .iter()
-            .filter(|p| p.source.is_peer() && !p.source.is_inbound());
-        let (used, candidates): (Vec<_>, Vec<_>) =
-            picked.partition(|p| p.verified || p.source.is_operator());
+        let (used, candidates) = self.picked();
         let of = match record.verified {
-            true => used.len(),
-            false => candidates.len(),
+            true => used,
+            false => candidates,
         };
         self.max.saturating_sub(of)
     }
@@ -453,23 +458,32 @@ impl PeerBook {
             .and_then(|p| p.ban.as_ref())
     }
 
-    /// Peers that may be relayed to and synced from now.
-    pub fn usable(&self, now: Timestamp) -> Vec<PeerUrl> {
+    /// The peers `keep` takes whose endpoint no ban in force covers, the banned endpoints
+    /// worked out once for the whole list.
+    fn unbanned(&self, now: Timestamp, keep: impl Fn(&PeerRecord) -> bool) -> Vec<PeerUrl> {
+        let banned: Vec<_> = self
+            .peers
+            .iter()
+            .filter(|p| p.banned_at(now))
+            .map(|p| p.url.endpoint())
+            .collect();
         self.peers
             .iter()
-            .filter(|p| p.is_usable(now) && self.ban_on(&p.url, now).is_none())
+            .filter(|p| keep(p))
+            .filter(|p| banned.is_empty() || !banned.contains(&p.url.endpoint()))
             .map(|p| p.url.clone())
             .collect()
+    }
+
+    /// Peers that may be relayed to and synced from now.
+    pub fn usable(&self, now: Timestamp) -> Vec<PeerUrl> {
+        self.unbanned(now, |p| p.is_usable(now))
     }
 
     /// Peers the discovery round should contact now: everyone not banned or backing off,
     /// handshaken or not (a candidate's retry is its handshake).
     pub fn due(&self, now: Timestamp) -> Vec<PeerUrl> {
-        self.peers
-            .iter()
-            .filter(|p| p.source.is_peer() && p.is_due(now) && self.ban_on(&p.url, now).is_none())
-            .map(|p| p.url.clone())
-            .collect()
+        self.unbanned(now, |p| p.source.is_peer() && p.is_due(now))
     }
 
     /// The peer answered: its failures and back-off are cleared.
