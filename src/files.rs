@@ -59,6 +59,41 @@ pub fn raise_open_file_limit() -> Option<u64> {
     None
 }
 
+/// Bytes free for this process on the filesystem holding `path`, if the system tells.
+#[cfg(unix)]
+pub fn free_space(path: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    // SAFETY: `statvfs` reads the NUL-terminated path, which outlives the call, and writes
+    // only the struct passed by pointer, which lives on this stack frame.
+    let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+    let read = unsafe { libc::statvfs(path.as_ptr(), &mut stats) };
+    (read == 0).then(|| stats.f_bavail as u64 * stats.f_frsize as u64)
+}
+
+#[cfg(not(unix))]
+pub fn free_space(_path: &Path) -> Option<u64> {
+    None
+}
+
+/// The process's limit on open files, if the system tells.
+#[cfg(unix)]
+pub fn open_file_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` only writes the `rlimit` passed by pointer, which lives on this
+    // stack frame.
+    let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    (read == 0).then_some(limit.rlim_cur)
+}
+
+#[cfg(not(unix))]
+pub fn open_file_limit() -> Option<u64> {
+    None
+}
+
 /// Creates `dir` (and its parents) if needed, and makes it readable by its owner only.
 pub fn private_dir(dir: &Path) -> std::io::Result<()> {
     let mut builder = fs::DirBuilder::new();

@@ -32,8 +32,12 @@ pub fn fairing(token_file: PathBuf) -> AdHoc {
         // Managed by the settings fairing, attached before this one.
         let settings = rocket.state::<super::settings::Settings>();
         let required = settings.is_some_and(|s| s.require_token);
+        // The gate's address if there is one (Rocket itself listens on loopback behind it);
         // Rocket's default address, if the figment names none, is loopback.
-        let address = figment.extract_inner::<std::net::IpAddr>("address");
+        let address = match rocket.state::<std::sync::Arc<super::Gate>>() {
+            Some(gate) => Ok(gate.public_addr().ip()),
+            None => figment.extract_inner::<std::net::IpAddr>("address"),
+        };
         let beyond_loopback = address.is_ok_and(|a| !a.is_loopback());
         let access = match required || beyond_loopback {
             true => {

@@ -109,6 +109,13 @@ impl From<NodeError> for ApiError {
             e @ NodeError::LocalPeerUrl(_) => {
                 Self::new(Status::UnprocessableEntity, "local_peer_url", e.to_string())
             }
+            // A full disk refuses writes; reads go on.
+            NodeError::Store(e) if e.is_storage_full() => Self::new(
+                Status::InsufficientStorage,
+                "storage_full",
+                format!("the block was not stored: {e}"),
+            )
+            .retry_after(60),
             other => {
                 log::error!("request failed: {other}");
                 Self::new(

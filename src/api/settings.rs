@@ -17,6 +17,15 @@ pub struct Settings {
     /// Refused requests within a minute that get an address refused (0: never).
     #[serde(default)]
     pub misbehaviour_limit: Option<u32>,
+    /// Open connections the node keeps (see `gate`).
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request head.
+    #[serde(default)]
+    pub head_timeout: Option<u64>,
+    /// Seconds an answered connection may stay quiet before it is closed.
+    #[serde(default)]
+    pub idle_timeout: Option<u64>,
     /// Ask for the API token on loopback too.
     #[serde(default)]
     pub require_token: bool,

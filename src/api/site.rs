@@ -68,8 +68,8 @@ impl Fairing for SameSite {
             .as_ref()
             .and_then(|u| u.host())
             .map(|h| h.to_string());
-        let misbehaving = req
-            .remote()
+        let client = super::gate::client_addr(req);
+        let misbehaving = client
             .zip(req.rocket().state::<Conduct>())
             .and_then(|(remote, conduct)| conduct.refused(remote.ip().to_canonical()));
         let refused = match misbehaving {
@@ -89,7 +89,7 @@ impl Fairing for SameSite {
                 "refused {} {} from {:?}: {}",
                 req.method(),
                 req.uri(),
-                req.client_ip(),
+                client,
                 refusal.message
             );
             req.local_cache(|| Some(refusal));

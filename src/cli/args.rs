@@ -352,6 +352,10 @@ pub struct NodeArgs {
     /// Peers that registered themselves this node keeps at most, beside the ones it picks.
     #[arg(long, value_name = "N", default_value_t = crate::network::DEFAULT_MAX_INBOUND)]
     pub max_inbound: usize,
+    /// Free disk space, in MiB, kept beside the store: a block that would leave less is
+    /// refused (507) and the node takes blocks again once space is back.
+    #[arg(long, value_name = "MIB", default_value_t = crate::storage::DEFAULT_RESERVE >> 20)]
+    pub disk_reserve: u64,
     #[command(flatten)]
     pub chain: ChainArgs,
     /// Address to listen on.

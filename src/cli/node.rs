@@ -38,6 +38,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         max_inbound: args.max_inbound,
         mining_threads: args.threads,
         miner,
+        disk_reserve: args.disk_reserve << 20,
         ..NodeConfig::new(&data_dir)
     })?;
     let figment = crate::api::figment()
@@ -45,8 +46,7 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         .merge(("port", args.port))
         .merge(("require_token", args.require_token));
     rocket::execute(crate::api::serve(node, figment))
-        // Display marks Rocket's launch error as handled (unhandled ones panic on drop).
-        .map_err(|e| anyhow!("cannot serve on {}:{}: {e}", args.address, args.port))
+        .with_context(|| format!("cannot serve on {}:{}", args.address, args.port))
 }
 
 /// `ferrochain token rotate`: a new token in `data_dir`, which a running node asks for at once.

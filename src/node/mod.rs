@@ -93,6 +93,8 @@ pub struct NodeConfig {
     /// `miner.key` in the data directory.
     pub miner: Option<Address>,
     pub mempool_capacity: usize,
+    /// Free bytes the store's disk keeps: a block that would leave less is refused (507).
+    pub disk_reserve: u64,
 }
 
 impl NodeConfig {
@@ -111,6 +113,7 @@ impl NodeConfig {
             proxy: None,
             miner: None,
             mempool_capacity: Mempool::DEFAULT_CAPACITY,
+            disk_reserve: crate::storage::DEFAULT_RESERVE,
         }
     }
 }
@@ -236,6 +239,7 @@ impl Node {
     /// parts. Blocking. Nothing runs in the background until [`Node::run`].
     pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
         let store = Arc::new(Store::open(&config.data_dir, config.params)?);
+        store.set_reserve(config.disk_reserve);
         let miner = Miner::new(config.mining_threads)?;
         let address = match config.miner {
             Some(address) => address,

@@ -111,6 +111,7 @@ impl Store {
         signatures: &dyn SignatureCheck,
     ) -> Result<AcceptReport, StoreError> {
         let _writer = self.write.lock().expect("writer lock");
+        self.ready_to_write()?;
         let tip_before = self.tip();
         let mut batch = Batch::default();
         let mut stored = Vec::new();
@@ -333,6 +334,17 @@ impl Store {
 
     /// Applies `writes` atomically across trees, then waits for them to reach the disk.
     pub(super) fn commit(&self, writes: &Writes) -> Result<(), StoreError> {
+        self.write_all(writes).map_err(|e| match e {
+            StoreError::Sled(e) => {
+                log::error!("a write to the store failed, it takes no more: {e}");
+                self.failed.store(true, Ordering::SeqCst);
+                StoreError::Failed(e.to_string())
+            }
+            other => other,
+        })
+    }
+
+    fn write_all(&self, writes: &Writes) -> Result<(), StoreError> {
         (
             &self.blocks,
             &self.index,

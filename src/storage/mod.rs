@@ -48,10 +48,17 @@ use lock::DirLock;
 use sled::transaction::{TransactionError, Transactional};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 
 /// Page cache for sled: enough for the recent chain, bounded however long the chain grows.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Free bytes a filesystem must keep for the store to write a block: four of the largest
+/// blocks. sled writes a block more than once (its log, then its pages), and a write that finds
+/// the disk full fails half-way and leaves sled refusing every later write (see
+/// [`StoreError::Failed`]); refusing before that keeps the node taking blocks once space is back.
+pub const DEFAULT_RESERVE: u64 = 4 * Block::MAX_BYTES as u64;
 
 const KEY_TIP: &[u8] = b"tip";
 const KEY_PARAMS: &[u8] = b"params";
@@ -96,8 +103,29 @@ pub enum StoreError {
     NoUpgrade(u32),
     #[error("the store is corrupt: {0}")]
     Corrupt(String),
+    #[error(
+        "the disk holding the store has {free} bytes free, below the {reserve} kept for writing \
+         blocks; free some space and the node carries on"
+    )]
+    Full { free: u64, reserve: u64 },
+    /// sled 0.34 refuses every write after one failed, and cannot be closed and reopened in the
+    /// same process (closing waits for the failed write forever), so the store stays read-only
+    /// until the node restarts; what was flushed before is all there then.
+    #[error(
+        "a write to the store failed ({0}); the node serves what it has but takes no more \
+         blocks until it is restarted"
+    )]
+    Failed(String),
     #[error(transparent)]
     Sled(#[from] sled::Error),
+}
+
+impl StoreError {
+    /// Whether this error refuses a write for want of disk space, or for an earlier failed
+    /// write (a full disk, most likely).
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, StoreError::Full { .. } | StoreError::Failed(_))
+    }
 }
 
 impl From<TransactionError<()>> for StoreError {
@@ -219,6 +247,11 @@ pub struct Store {
     txindex: sled::Tree,
     peers: sled::Tree,
     params: ChainParams,
+    dir: PathBuf,
+    /// Free bytes the filesystem must keep for a block to be written (see [`Store::set_reserve`]).
+    reserve: AtomicU64,
+    /// A write failed at sled's level: see [`StoreError::Failed`].
+    failed: AtomicBool,
     tip: RwLock<Tip>,
     /// Serialises writers: validation reads the tip and ancestors, then commits, and two batches
     /// interleaving would both extend the same tip.
@@ -293,6 +326,9 @@ impl Store {
             meta,
             db,
             params,
+            dir: dir.to_owned(),
+            reserve: AtomicU64::new(DEFAULT_RESERVE),
+            failed: AtomicBool::new(false),
             tip: RwLock::new(genesis_tip),
             write: Mutex::new(()),
             _lock: lock,
@@ -339,6 +375,25 @@ impl Store {
 
     pub fn params(&self) -> &ChainParams {
         &self.params
+    }
+
+    /// Keeps `reserve` bytes free on the store's filesystem: a block whose write would find
+    /// less is refused with [`StoreError::Full`] and written nowhere.
+    pub fn set_reserve(&self, reserve: u64) {
+        self.reserve.store(reserve, Ordering::Relaxed);
+    }
+
+    /// Checks, before blocks are written, that the disk has room for them and that no earlier
+    /// write failed.
+    fn ready_to_write(&self) -> Result<(), StoreError> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(StoreError::Failed("an earlier write failed".into()));
+        }
+        let reserve = self.reserve.load(Ordering::Relaxed);
+        match crate::files::free_space(&self.dir) {
+            Some(free) if free < reserve => Err(StoreError::Full { free, reserve }),
+            _ => Ok(()),
+        }
     }
 
     pub fn tip(&self) -> Tip {
@@ -613,6 +668,29 @@ impl Store {
     /// Size of the database files on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if self.failed.load(Ordering::SeqCst) {
+            // Closing sled after a failed write waits forever for that write to become durable:
+            // its handles are left open instead (a node does this only as it exits, and the
+            // system closes them then). Everything acknowledged was flushed before.
+            for tree in [
+                &self.blocks,
+                &self.index,
+                &self.heights,
+                &self.meta,
+                &self.accounts,
+                &self.undo,
+                &self.txindex,
+                &self.peers,
+            ] {
+                std::mem::forget(tree.clone());
+            }
+            std::mem::forget(self.db.clone());
+        }
     }
 }
 

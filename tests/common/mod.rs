@@ -103,13 +103,12 @@ impl TestNode {
         for setting in settings {
             figment = figment.merge(setting);
         }
-        let rocket = ferrochain::api::build(node.clone(), figment)
-            .ignite()
+        let server = ferrochain::api::ignite(node.clone(), figment)
             .await
             .unwrap();
-        let shutdown = rocket.shutdown();
+        let shutdown = server.shutdown();
         tokio::spawn(node.clone().run(shutdown.clone()));
-        tokio::spawn(rocket.launch());
+        tokio::spawn(server.launch());
         let probe = node.clone();
         let addr = wait_for("the node to listen", || {
             let addr = probe.peers().local_addr();

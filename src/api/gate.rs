@@ -1,0 +1,759 @@
+//! The gate: the node's own listener in front of Rocket.
+//!
+//! Rocket 0.5 accepts every connection it is offered, keeps an idle one open for as long as the
+//! client likes, and switches hyper's header timeout off; its listener is not ours to wrap. So
+//! the node accepts connections itself and hands each one to Rocket over loopback, byte for
+//! byte, keeping the few rules a public server needs:
+//!
+//! - at most `max_connections` are open (1,024, or fewer if the open-file limit would not hold
+//!   them: a connection costs three descriptors). A new connection beyond that closes the idle
+//!   connection quiet the longest, one waiting for a request or already answered; if every
+//!   connection is busy with a request, the newcomer gets 503 `busy`;
+//! - a request head (request line and headers) must arrive whole within `head_timeout` (10 s)
+//!   of its first byte, and a new connection's first one within `head_timeout` of the accept,
+//!   else 408 `request_timeout` and the connection is closed;
+//! - a connection that is answered and then quiet for `idle_timeout` (15 s), or whose answer
+//!   the client stopped reading for that long, is closed;
+//! - a head that hyper would refuse with an empty answer (malformed, a request line or headers
+//!   too long) is refused here with the error JSON instead.
+//!
+//! The body of a request is not the gate's business: Rocket reads it under its own limits and
+//! deadline (see `intake`). Rocket sees the gate's loopback connection as the remote address,
+//! so [`client_addr`] maps each request back to the client's own.
+
+use crate::network::message::ErrorBody;
+use rocket::http::Status;
+use rocket::Request;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// Open connections allowed by default.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// Seconds a client has to send a whole request head, by default.
+pub const DEFAULT_HEAD_TIMEOUT: u64 = 10;
+/// Seconds an answered connection may stay quiet, by default.
+pub const DEFAULT_IDLE_TIMEOUT: u64 = 15;
+/// The longest request head taken: far above any request of the API, far below hyper's own
+/// limit, so every head hyper could refuse for its size is refused here first.
+const MAX_HEAD: usize = 16 * 1024;
+/// The most headers in one request (hyper's limit is 100).
+const MAX_HEADERS: usize = 64;
+/// Descriptors kept for everything but connections: the store, peers, the log.
+const RESERVED_FILES: u64 = 128;
+/// How often deadlines are checked.
+const SWEEP: Duration = Duration::from_millis(200);
+
+/// The gate's limits, from the node's settings.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub head_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+impl Limits {
+    /// The configured limits, with the connection cap lowered to what `open_files` descriptors
+    /// hold.
+    pub fn new(settings: &super::settings::Settings, open_files: Option<u64>) -> Limits {
+        let wanted = settings.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
+        let affordable = open_files.map_or(usize::MAX, |files| {
+            (files.saturating_sub(RESERVED_FILES) / 3).max(1) as usize
+        });
+        Limits {
+            max_connections: wanted.min(affordable).max(1),
+            head_timeout: Duration::from_secs(
+                settings.head_timeout.unwrap_or(DEFAULT_HEAD_TIMEOUT),
+            ),
+            idle_timeout: Duration::from_secs(
+                settings.idle_timeout.unwrap_or(DEFAULT_IDLE_TIMEOUT),
+            ),
+        }
+    }
+}
+
+/// Where one connection is in its request-and-answer cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Phase {
+    /// Accepted; nothing received yet.
+    Fresh,
+    /// Receiving a request head, since its first byte.
+    Head,
+    /// Receiving a request body; Rocket's body deadline applies.
+    Body,
+    /// The request is in; Rocket is working on it and has sent nothing yet.
+    Waiting,
+    /// Rocket has answered (or is streaming its answer); the connection is idle between requests.
+    Answered,
+    /// A chunked request body, passed through without framing: idle by activity alone.
+    Raw,
+}
+
+impl Phase {
+    fn from_u8(value: u8) -> Phase {
+        [
+            Phase::Fresh,
+            Phase::Head,
+            Phase::Body,
+            Phase::Waiting,
+            Phase::Answered,
+            Phase::Raw,
+        ][value as usize]
+    }
+}
+
+/// Why the gate closes a connection itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+enum Closing {
+    Open,
+    /// The head did not arrive in time: answered 408 before closing.
+    HeadTimeout,
+    /// Quiet too long, or closed to make room for a newcomer: closed without an answer, as
+    /// any HTTP server closes an idle keep-alive connection.
+    Idle,
+}
+
+/// One client connection, as the gate's bookkeeping sees it.
+struct Connection {
+    client: SocketAddr,
+    phase: AtomicU8,
+    /// Milliseconds since the gate's epoch when the phase began, or (answered, raw) when
+    /// bytes last moved.
+    since: AtomicU64,
+    /// Rocket sent bytes for the current request.
+    replied: AtomicBool,
+    closing: AtomicU8,
+    close: CancellationToken,
+}
+
+impl Connection {
+    fn phase(&self) -> Phase {
+        Phase::from_u8(self.phase.load(Ordering::SeqCst))
+    }
+
+    fn enter(&self, phase: Phase, now: u64) {
+        self.phase.store(phase as u8, Ordering::SeqCst);
+        self.since.store(now, Ordering::SeqCst);
+    }
+
+    /// The request is in: waiting for Rocket, unless it has already answered (an early error).
+    fn request_sent(&self, now: u64) {
+        self.enter(Phase::Waiting, now);
+        if self.replied.load(Ordering::SeqCst) {
+            self.answered(now);
+        }
+    }
+
+    /// Rocket sent bytes of an answer. Paired with [`Connection::request_sent`] through
+    /// `replied` and the phase, so whichever runs second sees the other's write.
+    fn answered(&self, now: u64) {
+        self.replied.store(true, Ordering::SeqCst);
+        let _ = self.phase.compare_exchange(
+            Phase::Waiting as u8,
+            Phase::Answered as u8,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        self.touch(now);
+    }
+
+    /// Bytes moved: an idle connection's quiet starts again.
+    fn touch(&self, now: u64) {
+        if matches!(self.phase(), Phase::Answered | Phase::Raw) {
+            self.since.store(now, Ordering::SeqCst);
+        }
+    }
+
+    fn close(&self, why: Closing) {
+        let _ = self.closing.compare_exchange(
+            Closing::Open as u8,
+            why as u8,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        );
+        self.close.cancel();
+    }
+
+    /// Whether it may be closed to make room: it is not in the middle of a request.
+    fn is_idle(&self) -> bool {
+        matches!(
+            self.phase(),
+            Phase::Fresh | Phase::Head | Phase::Answered | Phase::Raw
+        )
+    }
+}
+
+/// The gate of one server: its public address, its limits and its open connections.
+pub struct Gate {
+    public: SocketAddr,
+    limits: Limits,
+    epoch: Instant,
+    /// Rocket's own (loopback) address, known once it listens.
+    upstream: watch::Sender<Option<SocketAddr>>,
+    /// Open connections by the local address of their loopback connection to Rocket, which is
+    /// what Rocket sees as the remote address.
+    connections: Mutex<HashMap<SocketAddr, Arc<Connection>>>,
+}
+
+impl Gate {
+    pub fn new(public: SocketAddr, limits: Limits) -> Gate {
+        Gate {
+            public,
+            limits,
+            epoch: Instant::now(),
+            upstream: watch::channel(None).0,
+            connections: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The address clients connect to.
+    pub fn public_addr(&self) -> SocketAddr {
+        self.public
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Tells the gate where Rocket listens; connections are handed over from then on.
+    pub fn set_upstream(&self, addr: SocketAddr) {
+        self.upstream.send_replace(Some(addr));
+    }
+
+    /// Open connections.
+    pub fn open(&self) -> usize {
+        self.table().len()
+    }
+
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Arc<Connection>>> {
+        // A panic while holding this lock leaves only counters behind: the table stays usable.
+        self.connections
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    /// Accepts connections on `listener` until `shutdown`, and checks deadlines meanwhile.
+    pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: rocket::Shutdown) {
+        let mut upstream = self.upstream.subscribe();
+        let upstream = tokio::select! {
+            addr = upstream.wait_for(Option::is_some) => match addr {
+                Ok(addr) => addr.expect("waited for an address"),
+                Err(_) => return,
+            },
+            _ = shutdown.clone() => return,
+        };
+        log::info!(
+            "accepting up to {} connections on {} (request heads within {} s, idle ones closed \
+             after {} s)",
+            self.limits.max_connections,
+            self.public,
+            self.limits.head_timeout.as_secs(),
+            self.limits.idle_timeout.as_secs()
+        );
+        let mut sweep = tokio::time::interval(SWEEP);
+        loop {
+            tokio::select! {
+                _ = shutdown.clone() => break,
+                _ = sweep.tick() => self.sweep(),
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, client)) => self.admit(stream, client, upstream).await,
+                    Err(e) => {
+                        // Out of descriptors, most likely: wait for some to be freed rather
+                        // than spin on the error.
+                        log::warn!("cannot accept a connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        }
+        for connection in self.table().values() {
+            connection.close(Closing::Idle);
+        }
+    }
+
+    /// Takes one accepted connection, making room for it or refusing it.
+    async fn admit(self: &Arc<Self>, stream: TcpStream, client: SocketAddr, upstream: SocketAddr) {
+        if !self.make_room() {
+            log::warn!(
+                "refused a connection from {client}: all {} connections are busy with requests",
+                self.limits.max_connections
+            );
+            tokio::spawn(refuse(
+                stream,
+                Status::ServiceUnavailable,
+                "busy",
+                "the node has as many connections as it takes, all busy; try again shortly",
+            ));
+            return;
+        }
+        let to_rocket = match TcpStream::connect(upstream).await {
+            Ok(s) => s,
+            Err(e) => {
+                log::error!("cannot reach the API behind the gate at {upstream}: {e}");
+                return;
+            }
+        };
+        let Ok(local) = to_rocket.local_addr() else {
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let _ = to_rocket.set_nodelay(true);
+        let connection = Arc::new(Connection {
+            client,
+            phase: AtomicU8::new(Phase::Fresh as u8),
+            since: AtomicU64::new(self.now()),
+            replied: AtomicBool::new(false),
+            closing: AtomicU8::new(Closing::Open as u8),
+            close: CancellationToken::new(),
+        });
+        // Registered before a byte reaches Rocket, so every request finds its client.
+        self.table().insert(local, connection.clone());
+        let gate = self.clone();
+        tokio::spawn(async move {
+            gate.pass(stream, to_rocket, &connection).await;
+            let mut table = gate.table();
+            if table
+                .get(&local)
+                .is_some_and(|c| Arc::ptr_eq(c, &connection))
+            {
+                table.remove(&local);
+            }
+        });
+    }
+
+    /// Whether a new connection fits, closing the longest-idle one if that makes it fit.
+    fn make_room(&self) -> bool {
+        let mut table = self.table();
+        if table.len() < self.limits.max_connections {
+            return true;
+        }
+        let oldest = table
+            .iter()
+            .filter(|(_, c)| c.is_idle())
+            .min_by_key(|(_, c)| c.since.load(Ordering::SeqCst))
+            .map(|(addr, _)| *addr);
+        match oldest.and_then(|addr| table.remove(&addr)) {
+            Some(connection) => {
+                connection.close(Closing::Idle);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Closes the connections whose deadline has passed.
+    fn sweep(&self) {
+        let now = self.now();
+        let head = self.limits.head_timeout.as_millis() as u64;
+        let idle = self.limits.idle_timeout.as_millis() as u64;
+        for connection in self.table().values() {
+            let age = now.saturating_sub(connection.since.load(Ordering::SeqCst));
+            match connection.phase() {
+                Phase::Fresh | Phase::Head if age >= head => connection.close(Closing::HeadTimeout),
+                Phase::Answered | Phase::Raw if age >= idle => connection.close(Closing::Idle),
+                _ => {}
+            }
+        }
+    }
+
+    /// Passes one connection's bytes both ways until either side closes or the gate does.
+    async fn pass(&self, client: TcpStream, rocket: TcpStream, connection: &Connection) {
+        let (mut from_client, mut to_client) = client.into_split();
+        let (from_rocket, to_rocket) = rocket.into_split();
+        let outcome = {
+            let requests = self.requests(&mut from_client, to_rocket, connection);
+            let answers = self.answers(from_rocket, &mut to_client, connection);
+            tokio::select! {
+                _ = connection.close.cancelled() => None,
+                // Rocket closed, or the client stopped taking the answer: the connection is over.
+                _ = answers => None,
+                refused = requests => refused,
+            }
+        };
+        let refusal = match Closing::from_u8(connection.closing.load(Ordering::SeqCst)) {
+            Closing::HeadTimeout => Some(HeadRefusal::timeout()),
+            Closing::Idle => None,
+            Closing::Open => outcome,
+        };
+        if let Some(refusal) = refusal {
+            log::info!(
+                "refused a request from {}: {}",
+                connection.client,
+                refusal.message
+            );
+            let _ = write_refusal(
+                &mut to_client,
+                refusal.status,
+                refusal.code,
+                &refusal.message,
+            )
+            .await;
+            // Closing a socket with unread bytes resets it, and the client may lose the answer
+            // it has not read yet: take what the client is still sending, for a moment.
+            let mut rest = (&mut from_client).take(MAX_HEAD as u64 * 64);
+            let mut sink = tokio::io::sink();
+            let drain = tokio::io::copy(&mut rest, &mut sink);
+            let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+        }
+    }
+
+    /// Client to Rocket: each request head checked and timed, then its body passed on. Ends
+    /// with the refusal to answer if a head is refused, or `None` if a socket failed; once the
+    /// client has sent all it will, it waits, leaving the last answer to flow.
+    async fn requests(
+        &self,
+        from_client: &mut OwnedReadHalf,
+        mut to_rocket: OwnedWriteHalf,
+        connection: &Connection,
+    ) -> Option<HeadRefusal> {
+        let mut buffer: Vec<u8> = Vec::with_capacity(4096);
+        loop {
+            // The head: buffered until it is whole, then checked.
+            let mut scanned = 0;
+            let head_end = loop {
+                if !buffer.is_empty() && connection.phase() != Phase::Head {
+                    connection.replied.store(false, Ordering::SeqCst);
+                    connection.enter(Phase::Head, self.now());
+                }
+                if let Some(end) = find_head_end(&buffer, scanned) {
+                    break end;
+                }
+                scanned = buffer.len().saturating_sub(3);
+                if buffer.len() > MAX_HEAD {
+                    return Some(HeadRefusal::too_long(&buffer));
+                }
+                match read_more(from_client, &mut buffer).await {
+                    Ok(0) | Err(_) => {
+                        // The client is done; let the last answer finish.
+                        let _ = to_rocket.shutdown().await;
+                        return pending_forever().await;
+                    }
+                    Ok(_) => {}
+                }
+            };
+            let body = match framing(&buffer[..head_end]) {
+                Ok(body) => body,
+                Err(refusal) => return Some(refusal),
+            };
+            match body {
+                Body::Length(length) => {
+                    connection.enter(Phase::Body, self.now());
+                    let available = (buffer.len() - head_end) as u64;
+                    let first = head_end + available.min(length) as usize;
+                    if to_rocket.write_all(&buffer[..first]).await.is_err() {
+                        return None;
+                    }
+                    buffer.drain(..first);
+                    let rest = length - available.min(length);
+                    let copied = tokio::io::copy(&mut from_client.take(rest), &mut to_rocket).await;
+                    if copied.map_or(true, |n| n < rest) {
+                        return None;
+                    }
+                    connection.request_sent(self.now());
+                }
+                Body::Chunked => {
+                    connection.enter(Phase::Raw, self.now());
+                    if to_rocket.write_all(&buffer).await.is_err() {
+                        return None;
+                    }
+                    // From here on the gate passes bytes without framing: reading chunk sizes
+                    // is Rocket's job, and such clients are rare. Activity keeps it open.
+                    let mut chunk = vec![0; 16 * 1024];
+                    loop {
+                        match from_client.read(&mut chunk).await {
+                            Ok(0) | Err(_) => {
+                                let _ = to_rocket.shutdown().await;
+                                return pending_forever().await;
+                            }
+                            Ok(n) => {
+                                connection.touch(self.now());
+                                if to_rocket.write_all(&chunk[..n]).await.is_err() {
+                                    return None;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rocket to client, noting when an answer has begun and when bytes last moved.
+    async fn answers(
+        &self,
+        mut from_rocket: OwnedReadHalf,
+        to_client: &mut OwnedWriteHalf,
+        connection: &Connection,
+    ) {
+        let mut chunk = vec![0; 16 * 1024];
+        loop {
+            let n = match from_rocket.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            // hyper's `100 Continue` to a client that asked before sending its body is not the
+            // answer: the request is still being worked on after it.
+            if !chunk[..n].starts_with(b"HTTP/1.1 100 ") {
+                connection.answered(self.now());
+            }
+            if to_client.write_all(&chunk[..n]).await.is_err() {
+                return;
+            }
+            connection.touch(self.now());
+        }
+    }
+}
+
+impl Closing {
+    fn from_u8(value: u8) -> Closing {
+        [Closing::Open, Closing::HeadTimeout, Closing::Idle][value as usize]
+    }
+}
+
+/// The client address behind `req`: the gate's client if the request came through the gate,
+/// else the socket's own remote address (Rocket's local client in tests, or a process on this
+/// host that dialled Rocket's loopback port directly).
+pub fn client_addr(req: &Request<'_>) -> Option<SocketAddr> {
+    let remote = req.remote()?;
+    let through_gate = req
+        .rocket()
+        .state::<Arc<Gate>>()
+        .and_then(|gate| gate.table().get(&remote).map(|c| c.client));
+    Some(through_gate.unwrap_or(remote))
+}
+
+/// How a request's body is framed.
+enum Body {
+    Length(u64),
+    Chunked,
+}
+
+/// A head the gate refuses, with the answer it gets.
+struct HeadRefusal {
+    status: Status,
+    code: &'static str,
+    message: String,
+}
+
+impl HeadRefusal {
+    fn bad(message: String) -> HeadRefusal {
+        HeadRefusal {
+            status: Status::BadRequest,
+            code: "bad_request",
+            message,
+        }
+    }
+
+    fn timeout() -> HeadRefusal {
+        HeadRefusal {
+            status: Status::RequestTimeout,
+            code: "request_timeout",
+            message: "the request head did not arrive in time".to_owned(),
+        }
+    }
+
+    /// A head past [`MAX_HEAD`]: its request line alone (414), or its headers (431).
+    fn too_long(buffer: &[u8]) -> HeadRefusal {
+        let line_ends = buffer.windows(2).any(|w| w == b"\r\n");
+        match line_ends {
+            false => HeadRefusal {
+                status: Status::UriTooLong,
+                code: "uri_too_long",
+                message: format!("the request line is longer than {MAX_HEAD} bytes"),
+            },
+            true => HeadRefusal {
+                status: Status::RequestHeaderFieldsTooLarge,
+                code: "headers_too_large",
+                message: format!("the request headers are longer than {MAX_HEAD} bytes"),
+            },
+        }
+    }
+}
+
+/// The end of the head (just past its blank line) in `buffer`, searching from `from`.
+fn find_head_end(buffer: &[u8], from: usize) -> Option<usize> {
+    buffer[from..]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| from + at + 4)
+}
+
+/// Reads what the socket has into the end of `buffer`.
+async fn read_more<R: AsyncRead + Unpin>(
+    from: &mut R,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let mut chunk = [0u8; 4096];
+    let n = from.read(&mut chunk).await?;
+    buffer.extend_from_slice(&chunk[..n]);
+    Ok(n)
+}
+
+/// Checks a whole head with httparse (hyper's own parser) and tells how its body is framed.
+fn framing(head: &[u8]) -> Result<Body, HeadRefusal> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut request = httparse::Request::new(&mut headers);
+    match request.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Ok(httparse::Status::Partial) => {
+            return Err(HeadRefusal::bad(
+                "the request head is incomplete".to_owned(),
+            ))
+        }
+        Err(httparse::Error::TooManyHeaders) => {
+            return Err(HeadRefusal {
+                status: Status::RequestHeaderFieldsTooLarge,
+                code: "headers_too_large",
+                message: format!("a request takes at most {MAX_HEADERS} headers"),
+            })
+        }
+        Err(e) => return Err(HeadRefusal::bad(format!("malformed request: {e}"))),
+    }
+    let named = |name: &'static str| {
+        request
+            .headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    };
+    if named("transfer-encoding").next().is_some() {
+        return Ok(Body::Chunked);
+    }
+    let mut lengths = named("content-length");
+    let length = match (lengths.next(), lengths.next()) {
+        (None, _) => 0,
+        (Some(value), None) => std::str::from_utf8(value)
+            .ok()
+            .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| HeadRefusal::bad("Content-Length is not a number".to_owned()))?,
+        (Some(_), Some(_)) => {
+            return Err(HeadRefusal::bad("Content-Length is given twice".to_owned()))
+        }
+    };
+    Ok(Body::Length(length))
+}
+
+/// Waits forever: the direction that ended leaves the connection to the other one.
+async fn pending_forever<T>() -> T {
+    std::future::pending().await
+}
+
+/// Answers a connection the gate does not take, and closes it.
+async fn refuse(mut stream: TcpStream, status: Status, code: &'static str, message: &str) {
+    let _ = write_refusal(&mut stream, status, code, message).await;
+}
+
+/// Writes the error JSON as a whole HTTP answer that closes the connection, giving a client
+/// that does not read it a second at most.
+async fn write_refusal<W: AsyncWrite + Unpin>(
+    to: &mut W,
+    status: Status,
+    code: &str,
+    message: &str,
+) -> std::io::Result<()> {
+    let body = serde_json::to_string(&ErrorBody {
+        error: code.to_owned(),
+        message: message.to_owned(),
+    })
+    .expect("an error body serializes");
+    let retry = match status {
+        Status::ServiceUnavailable => "Retry-After: 1\r\n",
+        _ => "",
+    };
+    let answer = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         {retry}connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let write = async {
+        to.write_all(answer.as_bytes()).await?;
+        to.shutdown().await
+    };
+    tokio::time::timeout(Duration::from_secs(1), write)
+        .await
+        .unwrap_or(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_ends_at_its_blank_line_even_when_it_arrives_in_pieces() {
+        let head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nnext";
+        assert_eq!(find_head_end(head, 0), Some(head.len() - 4));
+        assert_eq!(find_head_end(&head[..20], 0), None);
+        // Searching from three bytes before the previous end still finds a split `\r\n\r\n`.
+        assert_eq!(find_head_end(head, 23), Some(head.len() - 4));
+    }
+
+    #[test]
+    fn framing_reads_the_body_length_and_refuses_what_hyper_would() {
+        let length = |head: &str| match framing(head.as_bytes()) {
+            Ok(Body::Length(n)) => Ok(Some(n)),
+            Ok(Body::Chunked) => Ok(None),
+            Err(refusal) => Err(refusal.status.code),
+        };
+        assert_eq!(length("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Ok(Some(0)));
+        assert_eq!(
+            length("POST /mine HTTP/1.1\r\ncontent-length: 12\r\n\r\n"),
+            Ok(Some(12))
+        );
+        assert_eq!(
+            length("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Ok(None)
+        );
+        assert_eq!(
+            length("GET / HTTP/1.1\r\ncontent-length: -1\r\n\r\n"),
+            Err(400)
+        );
+        assert_eq!(
+            length("GET / HTTP/1.1\r\ncontent-length: +1\r\n\r\n"),
+            Err(400)
+        );
+        assert_eq!(
+            length("GET / HTTP/1.1\r\ncontent-length: 1\r\ncontent-length: 1\r\n\r\n"),
+            Err(400)
+        );
+        assert_eq!(length("NOT A REQUEST\r\n\r\n"), Err(400));
+        assert_eq!(length("GET / HTTP/1.0\r\n\r\n"), Ok(Some(0)));
+        let many: String = (0..MAX_HEADERS + 1)
+            .map(|i| format!("x-{i}: y\r\n"))
+            .collect();
+        assert_eq!(length(&format!("GET / HTTP/1.1\r\n{many}\r\n")), Err(431));
+    }
+
+    #[test]
+    fn an_overlong_head_is_a_long_uri_or_long_headers() {
+        let uri = vec![b'a'; MAX_HEAD + 1];
+        assert_eq!(HeadRefusal::too_long(&uri).status.code, 414);
+        let mut headers = b"GET / HTTP/1.1\r\n".to_vec();
+        headers.extend(vec![b'a'; MAX_HEAD]);
+        assert_eq!(HeadRefusal::too_long(&headers).status.code, 431);
+    }
+
+    #[test]
+    fn the_connection_cap_follows_the_open_file_limit() {
+        let settings = super::super::settings::Settings::default();
+        assert_eq!(
+            Limits::new(&settings, None).max_connections,
+            DEFAULT_MAX_CONNECTIONS
+        );
+        // 1,024 descriptors: 128 kept back, three per connection.
+        assert_eq!(Limits::new(&settings, Some(1024)).max_connections, 298);
+    }
+}
