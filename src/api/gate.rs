@@ -48,6 +48,10 @@ const MAX_HEAD: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
 /// Descriptors kept for everything but connections: the store, peers, the log.
 const RESERVED_FILES: u64 = 128;
+/// How long, and for how many bytes, a closing connection still takes what the client sends,
+/// so the answer before the close reaches it rather than a reset.
+const LINGER: Duration = Duration::from_secs(1);
+const LINGER_BYTES: u64 = 16 * 1024 * 1024;
 /// How often deadlines are checked.
 const SWEEP: Duration = Duration::from_millis(200);
 
@@ -373,46 +377,53 @@ impl Gate {
     async fn pass(&self, client: TcpStream, rocket: TcpStream, connection: &Connection) {
         let (mut from_client, mut to_client) = client.into_split();
         let (from_rocket, to_rocket) = rocket.into_split();
-        let outcome = {
+        let ended = {
             let requests = self.requests(&mut from_client, to_rocket, connection);
             let answers = self.answers(from_rocket, &mut to_client, connection);
             tokio::select! {
-                _ = connection.close.cancelled() => None,
-                // Rocket closed, or the client stopped taking the answer: the connection is over.
-                _ = answers => None,
-                refused = requests => refused,
+                _ = connection.close.cancelled() => Ended::Closed,
+                // Rocket closed (after an answer that did not read the whole body, say), or
+                // the client stopped taking the answer: the connection is over.
+                _ = answers => Ended::Answered,
+                refused = requests => refused.map_or(Ended::Answered, Ended::Refused),
             }
         };
-        let refusal = match Closing::from_u8(connection.closing.load(Ordering::SeqCst)) {
-            Closing::HeadTimeout => Some(HeadRefusal::timeout()),
-            Closing::Idle => None,
-            Closing::Open => outcome,
+        let ended = match Closing::from_u8(connection.closing.load(Ordering::SeqCst)) {
+            Closing::HeadTimeout => Ended::Refused(HeadRefusal::timeout()),
+            Closing::Idle => Ended::Closed,
+            Closing::Open => ended,
         };
-        if let Some(refusal) = refusal {
-            log::info!(
-                "refused a request from {}: {}",
-                connection.client,
-                refusal.message
-            );
-            let _ = write_refusal(
-                &mut to_client,
-                refusal.status,
-                refusal.code,
-                &refusal.message,
-            )
-            .await;
-            // Closing a socket with unread bytes resets it, and the client may lose the answer
-            // it has not read yet: take what the client is still sending, for a moment.
-            let mut rest = (&mut from_client).take(MAX_HEAD as u64 * 64);
-            let mut sink = tokio::io::sink();
-            let drain = tokio::io::copy(&mut rest, &mut sink);
-            let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+        match ended {
+            Ended::Closed => return,
+            Ended::Answered => {
+                let _ = to_client.shutdown().await;
+            }
+            Ended::Refused(refusal) => {
+                log::info!(
+                    "refused a request from {}: {}",
+                    connection.client,
+                    refusal.message
+                );
+                let _ = write_refusal(
+                    &mut to_client,
+                    refusal.status,
+                    refusal.code,
+                    &refusal.message,
+                )
+                .await;
+            }
         }
+        // Closing a socket with unread bytes resets it, and the client may lose the answer it
+        // has not read yet: take what the client is still sending, for a moment.
+        let mut rest = (&mut from_client).take(LINGER_BYTES);
+        let mut sink = tokio::io::sink();
+        let drain = tokio::io::copy(&mut rest, &mut sink);
+        let _ = tokio::time::timeout(LINGER, drain).await;
     }
 
     /// Client to Rocket: each request head checked and timed, then its body passed on. Ends
-    /// with the refusal to answer if a head is refused, or `None` if a socket failed; once the
-    /// client has sent all it will, it waits, leaving the last answer to flow.
+    /// only with the refusal to answer if a head is refused; once the client has sent all it
+    /// will, or Rocket takes no more, it waits, leaving the last answer to flow.
     async fn requests(
         &self,
         from_client: &mut OwnedReadHalf,
@@ -454,20 +465,20 @@ impl Gate {
                     let available = (buffer.len() - head_end) as u64;
                     let first = head_end + available.min(length) as usize;
                     if to_rocket.write_all(&buffer[..first]).await.is_err() {
-                        return None;
+                        return self.cut_off(connection).await;
                     }
                     buffer.drain(..first);
                     let rest = length - available.min(length);
                     let copied = tokio::io::copy(&mut from_client.take(rest), &mut to_rocket).await;
                     if copied.map_or(true, |n| n < rest) {
-                        return None;
+                        return self.cut_off(connection).await;
                     }
                     connection.request_sent(self.now());
                 }
                 Body::Chunked => {
                     connection.enter(Phase::Raw, self.now());
                     if to_rocket.write_all(&buffer).await.is_err() {
-                        return None;
+                        return self.cut_off(connection).await;
                     }
                     // From here on the gate passes bytes without framing: reading chunk sizes
                     // is Rocket's job, and such clients are rare. Activity keeps it open.
@@ -481,7 +492,7 @@ impl Gate {
                             Ok(n) => {
                                 connection.touch(self.now());
                                 if to_rocket.write_all(&chunk[..n]).await.is_err() {
-                                    return None;
+                                    return self.cut_off(connection).await;
                                 }
                             }
                         }
@@ -489,6 +500,14 @@ impl Gate {
                 }
             }
         }
+    }
+
+    /// Rocket stopped taking the request (it answered without reading the whole body, and
+    /// closed): the answer, if any, still flows to the client, then the connection ends, or
+    /// the idle deadline ends it.
+    async fn cut_off(&self, connection: &Connection) -> Option<HeadRefusal> {
+        connection.enter(Phase::Answered, self.now());
+        pending_forever().await
     }
 
     /// Rocket to client, noting when an answer has begun and when bytes last moved.
@@ -533,6 +552,16 @@ pub fn client_addr(req: &Request<'_>) -> Option<SocketAddr> {
         .state::<Arc<Gate>>()
         .and_then(|gate| gate.table().get(&remote).map(|c| c.client));
     Some(through_gate.unwrap_or(remote))
+}
+
+/// How a connection's passing ended.
+enum Ended {
+    /// The gate closed it (idle, or to make room): nothing more to say.
+    Closed,
+    /// Rocket closed its side after answering.
+    Answered,
+    /// A head was refused, with this answer.
+    Refused(HeadRefusal),
 }
 
 /// How a request's body is framed.

@@ -12,6 +12,7 @@ use super::state::{ChainState, ChainTip};
 use super::NodeError;
 use crate::chain::{Account, Address, BlockHash, Transaction, Transfer, TxId};
 use crate::mempool::{Mempool, MempoolError, Pending};
+use crate::storage::{Store, StoreError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
@@ -80,7 +81,7 @@ impl Transfers {
         let relayed = transfer.clone();
         let submitted = self
             .with_pool(move |transfers, pool| {
-                let sender = transfers.inner.chain.store().account(&transfer.from)?;
+                let sender = transfers.at_pool_tip(pool, |store| store.account(&transfer.from))?;
                 match pool.insert(transfer, sender) {
                     Ok(txid) => Ok(TransferSubmitted::New(txid)),
                     Err(MempoolError::Known(txid)) => Ok(TransferSubmitted::Known(txid)),
@@ -108,7 +109,7 @@ impl Transfers {
     /// The account of `address` at the tip, with what it has pending, read together.
     pub async fn account(&self, address: Address) -> Result<(Account, Pending), NodeError> {
         self.with_pool(move |transfers, pool| {
-            let account = transfers.inner.chain.store().account(&address)?;
+            let account = transfers.at_pool_tip(pool, |store| store.account(&address))?;
             Ok((account, pool.pending(&address)))
         })
         .await
@@ -144,6 +145,24 @@ impl Transfers {
     }
 
     /// The pool, re-checked against the store's tip if it last saw another one. Blocking.
+    /// Reads the store at the pool's tip: the pool counts what is pending on one tip, and an
+    /// account read at another (a block committed meanwhile) would misjudge a nonce or a
+    /// balance. If the tip moved, the pool catches up and the read is tried again.
+    fn at_pool_tip<T>(
+        &self,
+        pool: &mut Mempool,
+        read: impl Fn(&Store) -> Result<T, StoreError>,
+    ) -> Result<T, NodeError> {
+        let store = self.inner.chain.store();
+        loop {
+            let at_tip = store.read_at_tip(|tip| (tip.hash == pool.tip()).then(|| read(store)));
+            match at_tip {
+                Some(value) => return Ok(value?),
+                None => self.catch_up(pool)?,
+            }
+        }
+    }
+
     fn lock_caught_up(&self) -> Result<MutexGuard<'_, Mempool>, NodeError> {
         let mut pool = self.inner.pool.lock().expect("mempool lock");
         self.catch_up(&mut pool)?;
@@ -156,25 +175,36 @@ impl Transfers {
     /// a miner on this node.
     fn catch_up(&self, pool: &mut Mempool) -> Result<(), NodeError> {
         let chain = &self.inner.chain;
-        let tip = chain.store().tip().hash;
-        if pool.tip() == tip {
-            return Ok(());
-        }
-        let returned: Vec<Transfer> = chain
-            .abandoned_since(pool.tip())?
-            .iter()
-            .flat_map(|b| b.transactions.iter().filter_map(Transaction::as_transfer))
-            .cloned()
-            .collect();
         let store = chain.store();
-        let dropped = pool.rebuild(tip, returned.clone(), |address| {
-            store.account(address).unwrap_or_else(|e| {
-                // An unreadable account drops its transfers from the pool; blocks that touch it
-                // fail loudly in the store.
-                log::error!("reading account {address}: {e}");
-                Account::default()
-            })
-        });
+        let (returned, dropped) = loop {
+            let tip = store.tip().hash;
+            if pool.tip() == tip {
+                return Ok(());
+            }
+            let returned: Vec<Transfer> = chain
+                .abandoned_since(pool.tip())?
+                .iter()
+                .flat_map(|b| b.transactions.iter().filter_map(Transaction::as_transfer))
+                .cloned()
+                .collect();
+            // Rebuilt with the accounts of the tip the abandoned blocks were found for; if a
+            // block came meanwhile, round again.
+            let rebuilt = store.read_at_tip(|now| {
+                (now.hash == tip).then(|| {
+                    pool.rebuild(tip, returned.clone(), |address| {
+                        store.account(address).unwrap_or_else(|e| {
+                            // An unreadable account drops its transfers from the pool; blocks
+                            // that touch it fail loudly in the store.
+                            log::error!("reading account {address}: {e}");
+                            Account::default()
+                        })
+                    })
+                })
+            });
+            if let Some(dropped) = rebuilt {
+                break (returned, dropped);
+            }
+        };
         if dropped > 0 {
             log::info!("mempool: {dropped} transfers mined or no longer valid");
         }

@@ -190,8 +190,11 @@ impl Store {
             }
         }
         if !stored.is_empty() {
+            // The tip's lock is held across the commit, so a reader of the tip and its accounts
+            // together (see `read_at_tip`) never sees one tip with another tip's accounts.
+            let mut tip = self.tip.write().expect("tip lock");
             self.commit(&batch.writes)?;
-            *self.tip.write().expect("tip lock") = tip_after;
+            *tip = tip_after;
         }
         Ok(AcceptReport {
             stored,
@@ -336,7 +339,7 @@ impl Store {
     pub(super) fn commit(&self, writes: &Writes) -> Result<(), StoreError> {
         self.write_all(writes).map_err(|e| match e {
             StoreError::Sled(e) => {
-                log::error!("a write to the store failed, it takes no more: {e}");
+                log::error!("a write to the store failed ({e}); it takes no more blocks: restart the node once the disk has space");
                 self.failed.store(true, Ordering::SeqCst);
                 StoreError::Failed(e.to_string())
             }

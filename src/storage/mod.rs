@@ -478,6 +478,13 @@ impl Store {
     }
 
     /// The account of `address` at the tip (empty if it never received anything).
+    /// Runs `read` with the tip, while no block can be committed: accounts read inside are the
+    /// accounts at that tip. `read` must not ask for the tip again (the lock is held).
+    pub fn read_at_tip<T>(&self, read: impl FnOnce(Tip) -> T) -> T {
+        let tip = self.tip.read().expect("tip lock");
+        read(*tip)
+    }
+
     pub fn account(&self, address: &Address) -> Result<Account, StoreError> {
         Ok(self.stored_account(address)?.unwrap_or_default())
     }

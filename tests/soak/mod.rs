@@ -190,7 +190,22 @@ pub struct Report {
 impl Report {
     /// No acknowledged block lost, no transfer lost, no broken promise.
     pub fn is_clean(&self) -> bool {
-        self.lost_blocks.is_empty() && self.lost_transfers.is_empty() && self.problems.is_empty()
+        self.lost_blocks.is_empty()
+            && self.lost_transfers.is_empty()
+            && self.problems.is_empty()
+            && self.wrong_nonce_refusals() == 0
+    }
+
+    /// Transfers refused for their nonce. The soak signs each with the exact next nonce, so
+    /// every such refusal is the node judging a nonce against the wrong tip.
+    pub fn wrong_nonce_refusals(&self) -> u64 {
+        self.refused
+            .iter()
+            .filter(|(what, _)| {
+                what.starts_with("POST /transactions") && what.ends_with("bad_nonce")
+            })
+            .map(|(_, n)| n)
+            .sum()
     }
 }
 
