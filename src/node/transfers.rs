@@ -144,7 +144,6 @@ impl Transfers {
         }
     }
 
-    /// The pool, re-checked against the store's tip if it last saw another one. Blocking.
     /// Reads the store at the pool's tip: the pool counts what is pending on one tip, and an
     /// account read at another (a block committed meanwhile) would misjudge a nonce or a
     /// balance. If the tip moved, the pool catches up and the read is tried again.
@@ -163,6 +162,7 @@ impl Transfers {
         }
     }
 
+    /// The pool, re-checked against the store's tip if it last saw another one. Blocking.
     fn lock_caught_up(&self) -> Result<MutexGuard<'_, Mempool>, NodeError> {
         let mut pool = self.inner.pool.lock().expect("mempool lock");
         self.catch_up(&mut pool)?;
