@@ -66,13 +66,26 @@ impl Drop for NodeProcess {
 }
 
 fn node_command(dir: &Path) -> Command {
+    node_command_at(dir, "8")
+}
+
+/// A node at `difficulty` bits on one thread (two for the easy tests' default).
+fn node_command_at(dir: &Path, difficulty: &str) -> Command {
+    let threads = if difficulty == "8" { "2" } else { "1" };
     let mut cmd = Command::new(BIN);
-    cmd.args(["node", "0", "--difficulty", "8", "--threads", "2"])
-        .arg("--data-dir")
-        .arg(dir.join("chain"))
-        .arg("--peers")
-        .arg(dir.join("none.json"))
-        .env("RUST_LOG", "warn");
+    cmd.args([
+        "node",
+        "0",
+        "--difficulty",
+        difficulty,
+        "--threads",
+        threads,
+    ])
+    .arg("--data-dir")
+    .arg(dir.join("chain"))
+    .arg("--peers")
+    .arg(dir.join("none.json"))
+    .env("RUST_LOG", "warn");
     cmd
 }
 
@@ -142,6 +155,12 @@ fn cli(args: &[&str]) -> Run {
 
 /// The guided CLI in a pseudo-terminal, with ANSI codes stripped from what it shows.
 fn guided(node: &str, wallets: &Path) -> PtySession {
+    guided_with(node, wallets, true)
+}
+
+/// [`guided`], with the terminal's control sequences kept in what it shows when `strip` is
+/// false.
+fn guided_with(node: &str, wallets: &Path, strip: bool) -> PtySession {
     let mut cmd = Command::new(BIN);
     cmd.args(["cli", "--node", node])
         .arg("--wallet-dir")
@@ -150,9 +169,12 @@ fn guided(node: &str, wallets: &Path) -> PtySession {
         .env("TERM", "xterm");
     let options = Options::new()
         .timeout_ms(Some(PTY_TIMEOUT_MS))
-        .strip_ansi_escape_codes(true);
+        .strip_ansi_escape_codes(strip);
     rexpect::spawn_with_options(cmd, options).unwrap()
 }
+
+/// The sequence that shows the cursor again (DECTCEM), which menus hide while they draw.
+const SHOW_CURSOR: &str = "\x1b[?25h";
 
 /// Presses keys: `j` moves down in a menu, `\n` is Enter.
 fn press(p: &mut PtySession, keys: &str) {
@@ -771,21 +793,30 @@ fn the_guided_cli_creates_a_wallet_sends_coins_and_mines() {
     p.exp_string("New block").unwrap();
     press(&mut p, "\n");
     p.exp_string("Sending wallet").unwrap();
+    p.exp_regex(r"alice\s+fc1\S+\s+50 FER").unwrap();
     press(&mut p, "\n");
     p.exp_string("alice has 50 FER to spend").unwrap();
     p.exp_string("Recipient").unwrap();
     press(&mut p, "nobody\n");
     p.exp_string("is neither an address nor a wallet").unwrap();
     press(&mut p, "bob\n");
-    p.exp_string("Amount in FER").unwrap();
+    // The fee offers the default; Enter takes it.
+    p.exp_string("Fee in FER, paid to the miner (0.00001 FER)")
+        .unwrap();
+    press(&mut p, "\n");
+    p.exp_string("Amount in FER (at most 49.99999 FER)")
+        .unwrap();
     press(&mut p, "abc\n");
     p.exp_string("is not an amount of FER").unwrap();
     press(&mut p, "0\n");
     p.exp_string("the amount must be more than 0").unwrap();
-    press(&mut p, "1000\n");
-    p.exp_string("alice can spend at most 50 FER").unwrap();
+    press(&mut p, "50\n");
+    p.exp_string("alice can send at most 49.99999 FER (50 FER less the fee of 0.00001 FER)")
+        .unwrap();
     press(&mut p, "2.5\n");
-    p.exp_string("sent 2.5 FER from alice").unwrap();
+    p.exp_string("Sign and send this transfer?").unwrap();
+    press(&mut p, "y");
+    p.exp_string("sent 2.5 FER from alice to bob").unwrap();
     p.exp_string("New block").unwrap();
     press(&mut p, "jj\n");
     p.exp_string("block 2 mined").unwrap();
@@ -928,4 +959,179 @@ fn verify_starts_again_when_the_tip_it_downloads_leaves_the_main_chain() {
         .filter(|r| r.contains("/status"))
         .count();
     assert_eq!(statuses, 2, "one status per attempt: {:?}", requests.log());
+}
+
+/// Esc (or `q` alone) leaves every text prompt, not only the menus; backing out of "Send coins"
+/// or a note adds nothing to the block; a transfer is signed only after a confirmation that
+/// names both ends, the amount and the fee; the wallet's own address is questioned.
+#[test]
+fn the_guided_cli_goes_back_from_questions_and_confirms_before_sending() {
+    let keys = tempfile::tempdir().unwrap();
+    let dir = keys.path().to_str().unwrap();
+    cli(&["wallet", "new", "alice", "--wallet-dir", dir]).assert_success();
+    let bob = cli(&["wallet", "new", "bob", "--wallet-dir", dir, "--json"]);
+    let bob_address = bob.assert_success().json()["address"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let node = NodeProcess::start_with(
+        tempfile::tempdir().unwrap(),
+        &["--miner", "alice", "--wallet-dir", dir],
+    );
+    cli(&["mine", "--node", &node.url]).assert_success();
+    let mut p = guided(&node.url, keys.path());
+    p.exp_string("Esc or q goes back").unwrap();
+
+    // Esc at the recipient: back to the block, and nothing counted.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("Mine the block (0 transactions").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("Sending wallet").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("alice has 50 FER to spend").unwrap();
+    p.exp_string("Recipient").unwrap();
+    press(&mut p, "bo");
+    press(&mut p, "\x1b");
+    p.exp_string("Mine the block (0 transactions").unwrap();
+
+    // A note abandoned half-typed with Esc is not added.
+    press(&mut p, "j\n");
+    p.exp_string("Note (1 to 256 bytes)").unwrap();
+    press(&mut p, "half a note");
+    press(&mut p, "\x1b");
+    p.exp_string("Mine the block (0 transactions").unwrap();
+
+    // Sending to oneself is questioned; declining asks again. The confirmation shows every
+    // field; declining it sends nothing and counts nothing.
+    press(&mut p, "\n");
+    p.exp_string("Sending wallet").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("Recipient").unwrap();
+    press(&mut p, "alice\n");
+    p.exp_string("own address").unwrap();
+    press(&mut p, "n");
+    p.exp_string("Recipient").unwrap();
+    press(&mut p, "bob\n");
+    p.exp_string("Fee in FER").unwrap();
+    press(&mut p, "0.5\n");
+    p.exp_string("Amount in FER (at most 49.5 FER)").unwrap();
+    press(&mut p, "2.5\n");
+    p.exp_string(&format!("to  bob {bob_address}")).unwrap();
+    p.exp_string("amount  2.5 FER").unwrap();
+    p.exp_string("fee  0.5 FER").unwrap();
+    p.exp_string("total  3 FER, leaving 47 FER to spend")
+        .unwrap();
+    p.exp_string("Sign and send this transfer?").unwrap();
+    press(&mut p, "n");
+    p.exp_string("not sent").unwrap();
+    p.exp_string("Mine the block (0 transactions").unwrap();
+
+    // Confirmed: one transaction, and the block carries it.
+    press(&mut p, "\n");
+    p.exp_string("Sending wallet").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("Recipient").unwrap();
+    press(&mut p, "bob\n");
+    p.exp_string("Fee in FER").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("Amount in FER").unwrap();
+    press(&mut p, "1.25\n");
+    p.exp_string("Sign and send this transfer?").unwrap();
+    press(&mut p, "y");
+    p.exp_string("sent 1.25 FER from alice to bob").unwrap();
+    p.exp_string("Mine the block (1 transaction +").unwrap();
+    press(&mut p, "jj\n");
+    p.exp_string("block 2 mined").unwrap();
+
+    // `q` alone answers "go back" too: here from the peer prompt.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "jjjj\n");
+    p.exp_string("Peers and sync").unwrap();
+    press(&mut p, "j\n");
+    p.exp_string("Peer URL").unwrap();
+    press(&mut p, "q\n");
+    p.exp_string("Peers and sync").unwrap();
+    press(&mut p, "q");
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "\x1b");
+    p.exp_string("bye").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+
+    let bob = cli(&[
+        "wallet",
+        "show",
+        "bob",
+        "--wallet-dir",
+        dir,
+        "--node",
+        &node.url,
+        "--json",
+    ]);
+    assert_eq!(bob.assert_success().json()["balance"], 125_000_000u64);
+    let peers = cli(&["peers", "--json", "--node", &node.url]).json();
+    assert_eq!(peers["nodes"], json!([]));
+}
+
+/// Ctrl-C in a menu or in a question ends the session with the cursor shown again and the
+/// shell's prompt on a line of its own, and the interrupt's exit status.
+#[test]
+fn ctrl_c_in_the_guided_cli_restores_the_cursor() {
+    let node = NodeProcess::start();
+    let wallets = tempfile::tempdir().unwrap();
+    for question in [false, true] {
+        let mut p = guided_with(&node.url, wallets.path(), false);
+        p.exp_string("What would you like to do?").unwrap();
+        if question {
+            press(&mut p, "jjjj\n");
+            p.exp_string("Peers and sync").unwrap();
+            press(&mut p, "j\n");
+            p.exp_string("Peer URL").unwrap();
+            press(&mut p, "http://half");
+        }
+        p.send_control('c').unwrap();
+        let rest = p.exp_eof().unwrap();
+        assert!(rest.contains(SHOW_CURSOR), "question {question}: {rest:?}");
+        assert!(rest.ends_with("\r\n"), "question {question}: {rest:?}");
+        assert_eq!(exit_code(&p), 130);
+    }
+}
+
+/// The live view of a search shows how long a block takes at the node's rate and target, and
+/// Ctrl-C leaves it saying that the node goes on; and it does, with no one watching.
+#[test]
+fn ctrl_c_in_the_mining_view_says_the_node_keeps_mining() {
+    // Minutes a block on one thread: the search is still on when Ctrl-C comes.
+    let dir = tempfile::tempdir().unwrap();
+    let (child, url) = common::spawn_listening(node_command_at(dir.path(), "30"));
+    let node = NodeProcess { child, url, dir };
+    let wallets = tempfile::tempdir().unwrap();
+    let mut p = guided(&node.url, wallets.path());
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("New block").unwrap();
+    press(&mut p, "jj\n");
+    p.exp_regex(r"mining block 1 .* expected \S+ (ms|s|min|h|days) at 30\.00 bits")
+        .unwrap();
+    p.send_control('c').unwrap();
+    p.exp_string("the node at").unwrap();
+    p.exp_string("keeps mining the block").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 130);
+    // The search the CLI left goes on: its attempts keep growing.
+    let attempts = || {
+        let status = cli(&["status", "--json", "--node", &node.url]).json();
+        assert_eq!(status["mining"]["active"], true, "{status}");
+        status["mining"]["attempts"].as_u64().unwrap()
+    };
+    let first = attempts();
+    let deadline = Instant::now() + DEADLINE;
+    while attempts() <= first {
+        assert!(
+            Instant::now() < deadline,
+            "the search stopped at {first} attempts"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

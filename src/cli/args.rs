@@ -124,7 +124,7 @@ pub enum ClientCommand {
         #[arg(long, value_name = "FER", value_parser = parse_positive_amount)]
         amount: Amount,
         /// FER paid to the miner; higher fees are mined first.
-        #[arg(long, value_name = "FER", default_value = "0.00001")]
+        #[arg(long, value_name = "FER", default_value_t = super::commands::DEFAULT_FEE)]
         fee: Amount,
         /// The keystore directory.
         #[arg(long, value_name = "DIR", default_value = crate::wallet::DEFAULT_DIR)]

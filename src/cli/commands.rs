@@ -18,6 +18,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// The fee offered when none is given: enough to be mined promptly on a quiet chain.
+pub const DEFAULT_FEE: Amount = Amount::from_units(1_000);
+
 /// What a subcommand asks of the node.
 #[derive(Clone, Debug)]
 pub enum Action {

@@ -1,20 +1,22 @@
 //! The guided CLI: a dialoguer menu that loops until Exit.
 //!
 //! Every answer is checked where it is typed (a note with the chain's own rules, a peer with
-//! [`PeerUrl::parse`]); a bad one is explained and asked again. A request the node refuses, or a
+//! [`PeerUrl::parse`]); a bad one is explained and asked again. Esc or `q` goes back from every
+//! menu and every question ([`TextPrompt`]), and nothing is sent before it is confirmed. A request the node refuses, or a
 //! node that stops answering, is reported in one line and the menu comes back: only a terminal
 //! that goes away ends the session early.
 
 use super::client::{Client, ClientError};
-use super::commands::{self, verify_progress, CommandError};
-use super::{mine, verify, view};
+use super::commands::{self, verify_progress, CommandError, DEFAULT_FEE};
+use super::prompt::{self, term_columns, TextPrompt};
+use super::{mine, terminal, verify, view};
 use crate::chain::{Amount, ParseAmountError};
 use crate::chain::{Height, Note, Transaction};
 use crate::network::PeerUrl;
 use crate::wallet::{Keystore, Wallet, WalletError};
-use dialoguer::console::Term;
+use dialoguer::console::{measure_text_width, Term};
 use dialoguer::theme::ColorfulTheme;
-use dialoguer::{Input, Select};
+use dialoguer::{Confirm, Select};
 
 /// Blocks per screen when viewing the chain.
 const BLOCKS_PER_SCREEN: u64 = 10;
@@ -41,8 +43,8 @@ const MENU: [(Menu, &str); 7] = [
     (Menu::Exit, "Exit"),
 ];
 
-/// The fee the guided CLI pays per transfer: enough to be mined promptly on a quiet chain.
-const FEE: Amount = Amount::from_units(1_000);
+/// How to move around, shown once at the start.
+const KEYS: &str = "Arrows or j/k move, Enter picks, Esc or q goes back, Ctrl-C quits.";
 
 /// Why the guided CLI stopped before Exit.
 #[derive(Debug, thiserror::Error)]
@@ -73,21 +75,40 @@ enum ActionError {
     Command(#[from] CommandError),
 }
 
+/// Drawing on the terminal failed: the same as a prompt failing.
+impl From<std::io::Error> for ActionError {
+    fn from(e: std::io::Error) -> Self {
+        ActionError::Terminal(e.into())
+    }
+}
+
 /// Runs the menu against `client`'s node until the user picks Exit (or presses Esc or `q`).
 /// A node that does not answer at the start is an error: there would be nothing to show.
+/// Ctrl-C anywhere ends the session with the terminal restored (see [`terminal`]).
 pub fn run(client: &Client, keys: &Keystore) -> Result<(), GuidedError> {
     if !Term::stderr().is_term() {
         return Err(GuidedError::NoTerminal);
     }
+    terminal::restore_on_interrupt();
+    let result = session(client, keys);
+    if let Err(GuidedError::Terminal(e)) = &result {
+        if terminal::check_interrupt(e) {
+            terminal::leave();
+        }
+    }
+    result
+}
+
+fn session(client: &Client, keys: &Keystore) -> Result<(), GuidedError> {
     let status = client.status()?.value;
     println!(
-        "ferrochain node at {}: height {}, difficulty {:.2} bits, {} peer{}",
+        "ferrochain node at {}: height {}, difficulty {:.2} bits, {}",
         client.node(),
         status.height,
         status.difficulty,
-        status.peers.len(),
-        if status.peers.len() == 1 { "" } else { "s" }
+        view::count(status.peers.len() as u64, "peer"),
     );
+    println!("{KEYS}");
     let theme = ColorfulTheme::default();
     let mut last = 0;
     loop {
@@ -125,18 +146,18 @@ pub fn run(client: &Client, keys: &Keystore) -> Result<(), GuidedError> {
 
 /// Collects entries for a block, then mines it with the live view. Transfers are signed and
 /// handed to the node's mempool as they are entered (that is where the node picks them from);
-/// notes wait here until the block is mined.
+/// notes wait here until the block is mined. Only a transfer the node accepted counts.
 fn mine_block(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result<(), ActionError> {
     let mut draft: Vec<Transaction> = Vec::new();
     let mut sent = 0;
     loop {
-        let count = draft.len() + sent;
+        let count = (draft.len() + sent) as u64;
         let items = [
             "Send coins from a wallet".to_owned(),
             "Add a note (free text)".to_owned(),
             format!(
-                "Mine the block ({count} transaction{} + pending transfers)",
-                if count == 1 { "" } else { "s" }
+                "Mine the block ({} + pending transfers)",
+                view::count(count, "transaction")
             ),
             "Back to the menu (notes are discarded, sent transfers stay pending)".to_owned(),
         ];
@@ -147,14 +168,16 @@ fn mine_block(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result
             .interact_opt()?;
         match choice {
             Some(0) => match send_coins(client, keys, theme) {
-                Ok(()) => sent += 1,
+                Ok(Sent::Yes) => sent += 1,
+                Ok(Sent::No) => {}
                 Err(ActionError::Terminal(e)) => return Err(e.into()),
                 Err(e) => eprintln!("error: {e}"),
             },
             Some(1) => {
-                let note = ask_note(theme, &draft)?;
-                println!("  added: {note}");
-                draft.push(Transaction::Note(note));
+                if let Some(note) = ask_note(theme, &draft)? {
+                    println!("  added: {note}");
+                    draft.push(Transaction::Note(note));
+                }
             }
             Some(2) => {
                 let mined = mine::mine(client, draft, true)?;
@@ -166,60 +189,152 @@ fn mine_block(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result
     }
 }
 
-/// Picks a wallet (creating one if asked), a recipient and an amount the wallet can pay, then
-/// signs here and submits the transfer.
-fn send_coins(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result<(), ActionError> {
-    let Some(wallet) = pick_wallet(keys, theme)? else {
-        return Ok(());
+/// Whether "Send coins" submitted a transfer, or the user backed out before it did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sent {
+    Yes,
+    No,
+}
+
+/// The most a wallet with `spendable` can send when the transfer pays `fee`: amount and fee
+/// both come out of the balance. `None` when the fee leaves nothing to send.
+fn most_sendable(spendable: Amount, fee: Amount) -> Option<Amount> {
+    spendable
+        .checked_sub(fee)
+        .filter(|most| *most > Amount::ZERO)
+}
+
+/// Picks a paying wallet (creating one if asked) and checks it has coins to send; then asks
+/// for a recipient (questioning the wallet's own address), a fee and an amount within the
+/// balance, shows the whole transfer, and signs and submits it only once confirmed. Esc or
+/// `q` in any step leaves without sending.
+fn send_coins(
+    client: &Client,
+    keys: &Keystore,
+    theme: &ColorfulTheme,
+) -> Result<Sent, ActionError> {
+    let Some(wallet) = pick_wallet(client, keys, theme)? else {
+        return Ok(Sent::No);
     };
     let account = client.account(&wallet.address)?.value;
-    let available = account
+    let spendable = account
         .balance
         .checked_sub(account.pending.spend)
         .unwrap_or(Amount::ZERO);
-    println!("  {} has {available} to spend", wallet.name);
-    let to: String = Input::with_theme(theme)
-        .with_prompt("Recipient (an address fc1... or a wallet name)")
-        .allow_empty(true)
-        .validate_with(|text: &String| -> Result<(), String> {
-            keys.resolve(text.trim())
-                .map(drop)
-                .map_err(|e| e.to_string())
-        })
-        .interact_text()?;
-    let to = keys.resolve(to.trim())?;
-    let amount: String = Input::with_theme(theme)
-        .with_prompt(format!("Amount in FER (the fee is {FEE})"))
-        .allow_empty(true)
-        .validate_with(|text: &String| -> Result<(), String> {
-            let amount: Amount = text.parse().map_err(|e: ParseAmountError| e.to_string())?;
-            let cost = amount.checked_add(FEE);
-            match amount {
-                a if a == Amount::ZERO => Err("the amount must be more than 0".into()),
-                _ if cost.is_none_or(|c| c > available) => Err(format!(
-                    "{} can spend at most {available} (with the fee of {FEE})",
+    let pending = match account.pending.count {
+        0 => String::new(),
+        n => format!(
+            " ({} pending spend {})",
+            view::count(n, "transfer"),
+            account.pending.spend
+        ),
+    };
+    println!("  {} has {spendable} to spend{pending}", wallet.name);
+    if spendable == Amount::ZERO {
+        println!(
+            "  nothing to send from {}: it needs coins first (a transfer to it, or blocks mined \
+             with it as the node's --miner)",
+            wallet.name
+        );
+        return Ok(Sent::No);
+    }
+    let known = keys.list()?;
+    let to = loop {
+        let Some(to) = TextPrompt::new(theme, "Recipient (an address fc1... or a wallet name)")
+            .ask(|text| keys.resolve(text.trim()).map_err(|e| e.to_string()))?
+        else {
+            return Ok(Sent::No);
+        };
+        if to != wallet.address {
+            break to;
+        }
+        let question = format!(
+            "{} is {}'s own address: send it coins from itself (only the fee changes hands)?",
+            to.short(),
+            wallet.name
+        );
+        if Confirm::with_theme(theme)
+            .with_prompt(question)
+            .interact_opt()?
+            == Some(true)
+        {
+            break to;
+        }
+    };
+    let Some(fee) = TextPrompt::new(theme, "Fee in FER, paid to the miner")
+        .default(DEFAULT_FEE.to_string())
+        .ask(|text| {
+            let fee: Amount = text.parse().map_err(|e: ParseAmountError| e.to_string())?;
+            match most_sendable(spendable, fee) {
+                Some(_) => Ok(fee),
+                None => Err(format!(
+                    "{} has {spendable} to spend: a fee of {fee} leaves nothing to send",
                     wallet.name
                 )),
-                _ => Ok(()),
             }
-        })
-        .interact_text()?;
-    let amount: Amount = amount.parse().expect("validated amount");
-    let submitted = commands::send(client, &wallet, to, amount, FEE)?;
+        })?
+    else {
+        return Ok(Sent::No);
+    };
+    // The fee was accepted only if it leaves something to send.
+    let most = most_sendable(spendable, fee).expect("a fee that leaves something to send");
+    let Some(amount) =
+        TextPrompt::new(theme, format!("Amount in FER (at most {most})")).ask(|text| {
+            let amount: Amount = text.parse().map_err(|e: ParseAmountError| e.to_string())?;
+            match amount {
+                a if a == Amount::ZERO => Err("the amount must be more than 0".into()),
+                a if a > most => Err(format!(
+                    "{} can send at most {most} ({spendable} less the fee of {fee})",
+                    wallet.name
+                )),
+                a => Ok(a),
+            }
+        })?
+    else {
+        return Ok(Sent::No);
+    };
+    let recipient = known
+        .iter()
+        .find(|(_, address)| *address == to)
+        .map(|(name, _)| name.as_str());
+    let transfer = view::TransferDraft {
+        from: (&wallet.name, &wallet.address),
+        to: (recipient, &to),
+        amount,
+        fee,
+        spendable,
+    };
+    println!("{}", view::transfer_draft(&transfer));
+    let confirmed = Confirm::with_theme(theme)
+        .with_prompt("Sign and send this transfer?")
+        .interact_opt()?;
+    if confirmed != Some(true) {
+        println!("  not sent");
+        return Ok(Sent::No);
+    }
+    let submitted = commands::send(client, &wallet, to, amount, fee)?;
     println!(
-        "  sent {amount} from {} to {to}: transfer {} is pending",
-        wallet.name, submitted.value.id
+        "  sent {amount} from {} to {} (fee {fee}): transfer {} is pending",
+        wallet.name,
+        recipient.map_or_else(|| to.to_string(), str::to_owned),
+        submitted.value.id
     );
-    Ok(())
+    Ok(Sent::Yes)
 }
 
-/// Chooses a wallet of the keystore, or creates one; `None` when the user backs out.
-fn pick_wallet(keys: &Keystore, theme: &ColorfulTheme) -> Result<Option<Wallet>, ActionError> {
+/// Chooses a wallet of the keystore, shown with its balance, or creates one; `None` when the
+/// user backs out.
+fn pick_wallet(
+    client: &Client,
+    keys: &Keystore,
+    theme: &ColorfulTheme,
+) -> Result<Option<Wallet>, ActionError> {
     let list = keys.list()?;
-    let mut items: Vec<String> = list
-        .iter()
-        .map(|(name, address)| format!("{name}  {}", address.short()))
-        .collect();
+    let mut balances = Vec::with_capacity(list.len());
+    for (_, address) in &list {
+        balances.push(client.account(address)?.value.balance);
+    }
+    let mut items = view::wallet_rows(&list, &balances);
     items.push("Create a new wallet".to_owned());
     let Some(choice) = Select::with_theme(theme)
         .with_prompt("Sending wallet")
@@ -231,34 +346,36 @@ fn pick_wallet(keys: &Keystore, theme: &ColorfulTheme) -> Result<Option<Wallet>,
     };
     match list.get(choice) {
         Some((name, _)) => Ok(Some(keys.load(name)?)),
-        None => create_wallet(keys, theme).map(Some),
+        None => create_wallet(keys, theme),
     }
 }
 
-/// Asks for a new wallet's name until one is free and valid, then creates it.
-fn create_wallet(keys: &Keystore, theme: &ColorfulTheme) -> Result<Wallet, ActionError> {
+/// Asks for a new wallet's name until one is free and valid, then creates it; `None` when the
+/// user backs out.
+fn create_wallet(keys: &Keystore, theme: &ColorfulTheme) -> Result<Option<Wallet>, ActionError> {
     let taken: Vec<String> = keys.list()?.into_iter().map(|(name, _)| name).collect();
-    let name: String = Input::with_theme(theme)
-        .with_prompt("New wallet name (letters, digits, - or _)")
-        .allow_empty(true)
-        .validate_with(|text: &String| -> Result<(), String> {
-            if taken.iter().any(|t| t == text.trim()) {
-                return Err(format!("a wallet named {:?} already exists", text.trim()));
+    let Some(name) =
+        TextPrompt::new(theme, "New wallet name (letters, digits, - or _)").ask(|text| {
+            let name = text.trim();
+            if taken.iter().any(|t| t == name) {
+                return Err(format!("a wallet named {name:?} already exists"));
             }
-            match Keystore::valid_name(text.trim()) {
-                true => Ok(()),
-                false => Err(WalletError::BadName(text.clone()).to_string()),
+            match Keystore::valid_name(name) {
+                true => Ok(name.to_owned()),
+                false => Err(WalletError::BadName(text.to_owned()).to_string()),
             }
-        })
-        .interact_text()?;
-    let wallet = keys.create(name.trim())?;
+        })?
+    else {
+        return Ok(None);
+    };
+    let wallet = keys.create(&name)?;
     println!(
         "  created wallet {} with address {}\n  its key is in {} (keep it safe)",
         wallet.name,
         wallet.address,
         keys.dir().display()
     );
-    Ok(wallet)
+    Ok(Some(wallet))
 }
 
 /// The keystore's wallets with their balances, and wallet creation.
@@ -321,22 +438,20 @@ fn list_balances(client: &Client, keys: &Keystore) -> Result<(), ActionError> {
     Ok(())
 }
 
-/// Asks for a note until one is valid and not already in the block.
-fn ask_note(theme: &ColorfulTheme, draft: &[Transaction]) -> Result<Note, dialoguer::Error> {
-    let text: String = Input::with_theme(theme)
-        .with_prompt(format!("Note (1 to {} bytes)", Note::MAX_BYTES))
-        // Empty input reaches the validator, which says why it is refused.
-        .allow_empty(true)
-        .validate_with(|text: &String| -> Result<(), String> {
-            let note = Note::new(text.as_str()).map_err(|e| e.to_string())?;
-            match draft.contains(&Transaction::Note(note)) {
-                true => Err("this block already has that note; entries must be unique".into()),
-                false => Ok(()),
-            }
-        })
-        .interact_text()?;
-    // The validator accepted exactly this text.
-    Ok(Note::new(text).expect("validated note"))
+/// Asks for a note until one is valid and not already in the block; `None` when the user
+/// backs out.
+fn ask_note(
+    theme: &ColorfulTheme,
+    draft: &[Transaction],
+) -> Result<Option<Note>, dialoguer::Error> {
+    TextPrompt::new(theme, format!("Note (1 to {} bytes)", Note::MAX_BYTES)).ask(|text| {
+        // Empty input reaches the parser too, which says why it is refused.
+        let note = Note::new(text).map_err(|e| e.to_string())?;
+        match draft.contains(&Transaction::Note(note.clone())) {
+            true => Err("this block already has that note; entries must be unique".into()),
+            false => Ok(note),
+        }
+    })
 }
 
 /// Screens of blocks, newest first; pick one to see all of it.
@@ -356,12 +471,14 @@ fn view_chain(client: &Client, theme: &ColorfulTheme) -> Result<(), ActionError>
         for block in &blocks {
             table.row(view::block_row(block));
         }
-        let mut lines = table.lines();
-        let header = lines.remove(0);
+        let mut items = table.lines();
+        // The header is the list's prompt: the theme draws it directly above the rows, shifted
+        // as far as they are (its prompt mark and the item marker are one column each), and
+        // clears it with them once a row is picked.
+        let header = items.remove(0);
         let newest = page.length.saturating_sub(1);
         let older = blocks.last().is_some_and(|b| b.index.get() > 0);
         let newer = top < newest;
-        let mut items = lines;
         if older {
             items.push("Older blocks".to_owned());
         }
@@ -369,19 +486,24 @@ fn view_chain(client: &Client, theme: &ColorfulTheme) -> Result<(), ActionError>
             items.push("Newer blocks".to_owned());
         }
         items.push("Back to the menu".to_owned());
-        println!(
+        let term = Term::stderr();
+        let title = format!(
             "Blocks {from} to {top} of {} (newest first). Select a block for its details.",
             page.length
         );
-        // Two columns line up the header with the items after the theme's selection marker.
-        println!("  {header}");
-        let Some(choice) = Select::with_theme(theme)
-            .with_prompt("Blocks")
+        term.write_line(&title)?;
+        let choice = Select::with_theme(theme)
+            .with_prompt(header)
+            .report(false)
             .items(&items)
             .default(selected.min(items.len() - 1))
             .max_length(BLOCKS_PER_SCREEN as usize + 3)
-            .interact_opt()?
-        else {
+            .interact_opt()?;
+        term.clear_last_lines(prompt::rows(
+            measure_text_width(&title),
+            term_columns(&term),
+        ))?;
+        let Some(choice) = choice else {
             return Ok(());
         };
         selected = choice;
@@ -425,12 +547,14 @@ fn peers(client: &Client, theme: &ColorfulTheme) -> Result<(), ActionError> {
                 .map(|p| println!("{}", view::peers(None, &p.value)))
                 .map_err(Into::into),
         ),
-        1 => Some(ask_peer(theme).map_err(Into::into).and_then(|peer| {
-            client
+        1 => Some(match ask_peer(theme) {
+            Ok(Some(peer)) => client
                 .register(&[peer])
                 .map(|r| println!("{}", view::peers(Some(&r.value.message), &r.value.list)))
-                .map_err(Into::into)
-        })),
+                .map_err(Into::into),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e.into()),
+        }),
         2 => {
             println!("asking every peer for its chain...");
             Some(
@@ -444,14 +568,55 @@ fn peers(client: &Client, theme: &ColorfulTheme) -> Result<(), ActionError> {
     })
 }
 
-/// Asks for a peer's base URL until one parses.
-fn ask_peer(theme: &ColorfulTheme) -> Result<PeerUrl, dialoguer::Error> {
-    let text: String = Input::with_theme(theme)
-        .with_prompt("Peer URL (http://host:port)")
-        .allow_empty(true)
-        .validate_with(|text: &String| -> Result<(), String> {
-            PeerUrl::parse(text).map(drop).map_err(|e| e.to_string())
-        })
-        .interact_text()?;
-    Ok(PeerUrl::parse(&text).expect("validated URL"))
+/// Asks for a peer's base URL until one parses; `None` when the user backs out.
+fn ask_peer(theme: &ColorfulTheme) -> Result<Option<PeerUrl>, dialoguer::Error> {
+    TextPrompt::new(theme, "Peer URL (http://host:port)")
+        .ask(|text| PeerUrl::parse(text).map_err(|e| e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dialoguer::theme::Theme;
+
+    fn fer(text: &str) -> Amount {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_most_a_wallet_can_send_is_its_balance_less_the_fee() {
+        assert_eq!(
+            most_sendable(fer("2.5"), fer("0.00001")),
+            Some(fer("2.49999"))
+        );
+        assert_eq!(most_sendable(fer("2.5"), Amount::ZERO), Some(fer("2.5")));
+        assert_eq!(
+            most_sendable(Amount::from_units(1_001), Amount::from_units(1_000)),
+            Some(Amount::from_units(1))
+        );
+        // A fee that takes it all, or more, leaves nothing to send.
+        assert_eq!(most_sendable(fer("0.00001"), fer("0.00001")), None);
+        assert_eq!(most_sendable(fer("0.00001"), fer("1")), None);
+        assert_eq!(most_sendable(Amount::ZERO, Amount::ZERO), None);
+    }
+
+    #[test]
+    fn a_header_drawn_as_the_prompt_starts_in_the_rows_column() {
+        let theme = ColorfulTheme::default();
+        let (mut prompt, mut active, mut inactive) = (String::new(), String::new(), String::new());
+        theme.format_select_prompt(&mut prompt, "HEIGHT").unwrap();
+        theme
+            .format_select_prompt_item(&mut active, "3", true)
+            .unwrap();
+        theme
+            .format_select_prompt_item(&mut inactive, "3", false)
+            .unwrap();
+        let column = |line: &str, text: &str| {
+            let plain = dialoguer::console::strip_ansi_codes(line);
+            measure_text_width(&plain[..plain.find(text).unwrap()])
+        };
+        assert_eq!(column(&prompt, "HEIGHT"), 2);
+        assert_eq!(column(&active, "3"), 2);
+        assert_eq!(column(&inactive, "3"), 2);
+    }
 }

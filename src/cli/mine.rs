@@ -2,10 +2,13 @@
 //!
 //! `POST /mine` blocks until the block is found, so it runs on its own thread while this one
 //! polls `GET /status` and redraws an indicatif spinner with the search's progress and the
-//! node's CPU and memory. A block found within the first poll still gets its final figures,
-//! because those come from the mine answer itself, not from the polls.
+//! node's CPU and memory, and how long a block takes on average at that rate and target. A block
+//! found within the first poll still gets its final figures, because those come from the mine
+//! answer itself, not from the polls. The node mines on without a watcher (a request whose
+//! client left still stores its block), so Ctrl-C during the view says so.
 
 use super::client::{Answer, Client, ClientError};
+use super::terminal::{self, Parting};
 use super::view;
 use crate::chain::Transaction;
 use crate::network::message::{Mined, NodeStatus};
@@ -34,6 +37,17 @@ pub fn mine(
         let _ = done.send(worker.mine(&transactions));
     });
     let started = Instant::now();
+    if live {
+        terminal::restore_on_interrupt();
+    }
+    let _parting = live.then(|| {
+        Parting::say(format!(
+            "stopped watching: the node at {} keeps mining the block and stores it when found \
+             (`ferrochain status --node {}` shows how it goes)",
+            client.node(),
+            client.node()
+        ))
+    });
     let outcome = loop {
         match finished.recv_timeout(POLL) {
             Ok(outcome) => break Some(outcome),
@@ -80,13 +94,20 @@ pub fn progress_line(status: &NodeStatus, started: Instant) -> String {
     };
     let m = &status.mining;
     if m.active {
+        let expected = match view::expected_time(status.next_target.work(), m.hash_rate) {
+            Some(time) => format!(
+                "  expected {time} at {:.2} bits",
+                status.next_target.difficulty_bits()
+            ),
+            None => String::new(),
+        };
         format!(
-            "mining block {}  {}  {}  {} attempts  {} threads{process}",
+            "mining block {}  {}  {}  {} attempts  {}{expected}{process}",
             status.height.next(),
             view::duration_ms(m.elapsed_ms),
             view::hash_rate(m.hash_rate),
             m.attempts,
-            m.threads,
+            view::count(m.threads as u64, "thread"),
         )
     } else {
         format!(

@@ -19,6 +19,8 @@ pub mod commands;
 pub mod guided;
 pub mod mine;
 pub mod node;
+pub mod prompt;
+pub mod terminal;
 pub mod verify;
 pub mod view;
 pub mod wallet;

@@ -3,8 +3,8 @@
 //! Everything here turns values into `String`s and prints nothing, so the guided menu and the
 //! subcommands show the same text and tests can check it without a terminal.
 
-use crate::chain::Address;
-use crate::chain::{Block, BlockHash, Timestamp, Transaction, WireBlock};
+use crate::chain::{Address, Amount};
+use crate::chain::{Block, BlockHash, Timestamp, Transaction, WireBlock, Work};
 use crate::mining::MiningStats;
 use crate::network::message::{AccountView, Mined, NodeStatus, Peers, Resolved, Verification};
 use crate::network::PeerState;
@@ -131,6 +131,21 @@ pub fn bytes(n: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// `n` of a regular noun: `1 transfer`, `2 transfers`, `0 transfers`.
+pub fn count(n: u64, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
+    }
+}
+
+/// How long a search for `work` expected hashes takes on average at `per_second`; `None`
+/// before there is a rate to go by.
+pub fn expected_time(work: Work, per_second: f64) -> Option<String> {
+    // A u128 of expected hashes loses only precision no one reads as f64.
+    (per_second > 0.0).then(|| duration_ms(work.to_u128() as f64 / per_second * 1000.0))
+}
+
 /// Hashes per second with an SI prefix.
 pub fn hash_rate(per_second: f64) -> String {
     match per_second {
@@ -146,7 +161,10 @@ pub fn duration_ms(ms: f64) -> String {
     match ms {
         ms if ms < 10.0 => format!("{ms:.2} ms"),
         ms if ms < 1000.0 => format!("{ms:.1} ms"),
-        ms => format!("{:.2} s", ms / 1000.0),
+        ms if ms < 120_000.0 => format!("{:.2} s", ms / 1000.0),
+        ms if ms < 7_200_000.0 => format!("{:.1} min", ms / 60_000.0),
+        ms if ms < 172_800_000.0 => format!("{:.1} h", ms / 3_600_000.0),
+        ms => format!("{:.1} days", ms / 86_400_000.0),
     }
 }
 
@@ -174,11 +192,15 @@ pub fn account(name: Option<&str>, a: &AccountView) -> String {
     }
     rows.push(("address", a.address.to_string()));
     rows.push(("balance", a.balance.to_string()));
-    rows.push(("sent", format!("{} transfers", a.nonce)));
+    rows.push(("sent", count(a.nonce, "transfer")));
     if a.pending.count > 0 {
         rows.push((
             "pending",
-            format!("{} transfers spending {}", a.pending.count, a.pending.spend),
+            format!(
+                "{} spending {}",
+                count(a.pending.count, "transfer"),
+                a.pending.spend
+            ),
         ));
     }
     rows.iter()
@@ -197,6 +219,59 @@ pub fn wallets(list: &[(String, Address)]) -> String {
         table.row(vec![name.clone(), address.to_string()]);
     }
     table.render()
+}
+
+/// One line per wallet (name, short address, balance, in aligned columns) for a picker.
+pub fn wallet_rows(list: &[(String, Address)], balances: &[Amount]) -> Vec<String> {
+    let mut table = Table::new(&[
+        ("wallet", Align::Left),
+        ("address", Align::Left),
+        ("balance", Align::Right),
+    ]);
+    for ((name, address), balance) in list.iter().zip(balances) {
+        table.row(vec![name.clone(), address.short(), balance.to_string()]);
+    }
+    table.lines().split_off(1)
+}
+
+/// A transfer about to be signed, as the confirmation shows it.
+pub struct TransferDraft<'a> {
+    /// The paying wallet's name and address.
+    pub from: (&'a str, &'a Address),
+    /// The recipient's wallet name, if it is one of the keystore's, and its address.
+    pub to: (Option<&'a str>, &'a Address),
+    pub amount: Amount,
+    pub fee: Amount,
+    /// What the paying wallet could spend before this transfer.
+    pub spendable: Amount,
+}
+
+/// Every field of a transfer before it is signed: who pays, who receives (by name and in
+/// full), how much, the fee, and what is left.
+pub fn transfer_draft(t: &TransferDraft) -> String {
+    let total = t.amount.checked_add(t.fee);
+    let left = total.and_then(|total| t.spendable.checked_sub(total));
+    let rows = [
+        ("from", format!("{} {}", t.from.0, t.from.1)),
+        (
+            "to",
+            format!("{} {}", t.to.0.unwrap_or("(not a wallet here)"), t.to.1),
+        ),
+        ("amount", t.amount.to_string()),
+        ("fee", t.fee.to_string()),
+        (
+            "total",
+            match (total, left) {
+                (Some(total), Some(left)) => format!("{total}, leaving {left} to spend"),
+                (Some(total), None) => format!("{total}, more than the {} spendable", t.spendable),
+                (None, _) => "more than any balance".to_owned(),
+            },
+        ),
+    ];
+    rows.iter()
+        .map(|(k, v)| format!("{k:>8}  {v}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The hash a block states, or the one its fields hash to when it states none.
@@ -272,12 +347,11 @@ pub fn block_details(block: &WireBlock) -> String {
 /// A search's figures on one line.
 pub fn mining_stats(stats: &MiningStats) -> String {
     format!(
-        "{} attempts in {}, {} on {} thread{}, node CPU {:.0}%, memory {}",
+        "{} attempts in {}, {} on {}, node CPU {:.0}%, memory {}",
         stats.attempts,
         duration_ms(stats.elapsed_ms),
         hash_rate(stats.hash_rate),
-        stats.threads,
-        if stats.threads == 1 { "" } else { "s" },
+        count(stats.threads as u64, "thread"),
         stats.cpu_percent,
         bytes(stats.memory_bytes)
     )
@@ -338,7 +412,7 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
     if let Some(miner) = &s.miner {
         rows.push(("miner", miner.to_string()));
     }
-    rows.push(("mempool", format!("{} transfers", s.mempool)));
+    rows.push(("mempool", count(s.mempool as u64, "transfer")));
     let mining = match &s.mining {
         p if p.active => format!(
             "block {} for {}: {} attempts, {}",
@@ -347,7 +421,7 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
             p.attempts,
             hash_rate(p.hash_rate)
         ),
-        p => format!("idle ({} threads)", p.threads),
+        p => format!("idle ({})", count(p.threads as u64, "thread")),
     };
     rows.push(("mining", mining));
     if let Some(last) = &s.last_mined {
@@ -378,7 +452,7 @@ pub fn peers(message: Option<&str>, p: &Peers) -> String {
     match p.nodes.len() {
         0 => out.push_str("no peers"),
         n => {
-            let _ = write!(out, "{n} peer{}:", if n == 1 { "" } else { "s" });
+            let _ = write!(out, "{}:", count(n as u64, "peer"));
             for node in &p.nodes {
                 let _ = write!(out, "\n  {node}");
                 let Some(line) = p.peers.iter().flatten().find(|l| l.url == *node) else {
@@ -437,8 +511,9 @@ pub fn resolved(r: &Resolved) -> String {
 pub fn verification(v: &Verification) -> String {
     match &v.error {
         None => format!(
-            "valid: {} blocks from genesis to the tip, total work {}",
-            v.length, v.total_work
+            "valid: {} from genesis to the tip, total work {}",
+            count(v.length, "block"),
+            v.total_work
         ),
         Some(e) => format!(
             "invalid: block {} ({}) breaks rule {}: {} ({} blocks before it are valid)",
@@ -480,6 +555,56 @@ mod tests {
         t.row(vec!["1".into(), "a".into()]);
         t.row(vec!["100".into(), "longer name".into()]);
         assert_eq!(t.lines(), ["  N  NAME", "  1  a", "100  longer name"]);
+    }
+
+    #[test]
+    fn counts_use_the_singular_for_one() {
+        assert_eq!(count(0, "transfer"), "0 transfers");
+        assert_eq!(count(1, "transfer"), "1 transfer");
+        assert_eq!(count(2, "transfer"), "2 transfers");
+        let v = Verification::new(1, Work::from_u128(256), None);
+        assert!(verification(&v).starts_with("valid: 1 block from genesis"));
+    }
+
+    #[test]
+    fn the_chain_tables_header_lines_up_with_its_rows() {
+        let mut t = chain_table();
+        t.row(vec![
+            "12".into(),
+            "2026-12-02 10:14:59".into(),
+            "00b847216cbfa3d5".into(),
+            "1".into(),
+            "8.00".into(),
+        ]);
+        t.row(vec![
+            "1000".into(),
+            "2026-12-02 10:15:01".into(),
+            "2010f122605886bc".into(),
+            "240".into(),
+            "24.25".into(),
+        ]);
+        assert_eq!(
+            t.lines(),
+            [
+                "HEIGHT  TIME (UTC)           HASH              TXS  DIFFICULTY",
+                "    12  2026-12-02 10:14:59  00b847216cbfa3d5    1        8.00",
+                "  1000  2026-12-02 10:15:01  2010f122605886bc  240       24.25",
+            ]
+        );
+    }
+
+    #[test]
+    fn expected_time_is_the_work_over_the_rate() {
+        assert_eq!(
+            expected_time(Work::from_u128(1 << 20), (1 << 20) as f64),
+            Some("1.00 s".to_owned())
+        );
+        assert_eq!(
+            expected_time(Work::from_u128(1 << 32), 1e6),
+            Some("71.6 min".to_owned())
+        );
+        assert_eq!(expected_time(Work::from_u128(1 << 20), 0.0), None);
+        assert_eq!(duration_ms(3.0 * 86_400_000.0), "3.0 days");
     }
 
     #[test]
