@@ -8,7 +8,8 @@
 //!
 //! Both ways into the client end at the same typed requests: the subcommands turn arguments
 //! into an [`Action`] and [`run`] it; the guided menu ([`guided`]) turns dialoguer prompts into
-//! the same requests and shows the same views. [`client`] is the only code that speaks HTTP,
+//! the same requests and shows the same views; its questions are [`prompt`]s that Esc leaves, and
+//! [`terminal`] restores the terminal on Ctrl-C. [`client`] is the only code that speaks HTTP,
 //! [`view`] the only code that formats a node's answers, and [`verify`] checks a downloaded
 //! chain with the node's own consensus core.
 
