@@ -1135,3 +1135,112 @@ fn ctrl_c_in_the_mining_view_says_the_node_keeps_mining() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The screen a terminal shows for the CLI's output: 80 columns, the width `console` assumes
+/// for a pseudo-terminal that states none, and rows enough that nothing scrolls away.
+struct Shown(vt100::Parser);
+
+impl Shown {
+    fn new() -> Shown {
+        let rows = std::num::NonZeroU16::new(500).unwrap();
+        let columns = std::num::NonZeroU16::new(80).unwrap();
+        Shown(vt100::Parser::new(rows, columns, 0))
+    }
+
+    /// Waits for `needle` in `p`'s output and draws everything up to it.
+    fn expect(&mut self, p: &mut PtySession, needle: &str) {
+        let before = p.exp_string(needle).unwrap();
+        // rexpect hands each byte over as one char.
+        let bytes: Vec<u8> = before
+            .chars()
+            .chain(needle.chars())
+            .map(|c| c as u8)
+            .collect();
+        self.0.process(&bytes);
+    }
+
+    /// The screen's rows, without trailing blanks.
+    fn rows(&self) -> Vec<String> {
+        let screen = self.0.screen();
+        screen
+            .rows(0, screen.size().1.get())
+            .map(|row| row.trim_end().to_owned())
+            .collect()
+    }
+}
+
+/// As a terminal draws it: a refused answer's explanation, wrapped over two rows, is gone once
+/// a good answer is given; the chain table's header sits directly above its rows, column for
+/// column, and leaves with them once a block is picked.
+#[test]
+fn the_guided_screen_clears_answered_errors_and_lines_up_the_chain_table() {
+    let node = NodeProcess::start();
+    cli(&["mine", "--tx", "entry", "--node", &node.url]).assert_success();
+    let wallets = tempfile::tempdir().unwrap();
+    let mut p = guided_with(&node.url, wallets.path(), false);
+    let mut shown = Shown::new();
+    shown.expect(&mut p, "What would you like to do?");
+    press(&mut p, "jjjj\n");
+    shown.expect(&mut p, "Peers and sync");
+    press(&mut p, "j\n");
+    shown.expect(&mut p, "Peer URL");
+    let long = "x".repeat(90);
+    press(&mut p, &format!("{long}\n"));
+    shown.expect(&mut p, "is not a URL");
+    let screen = shown.rows().join("\n");
+    assert!(screen.contains("is not a URL"), "{screen}");
+    press(&mut p, "http://127.0.0.1:9\n");
+    shown.expect(&mut p, "1 peer added");
+    let screen = shown.rows().join("\n");
+    assert!(!screen.contains("is not a URL"), "{screen}");
+    assert!(!screen.contains("xxxxxxxxxx"), "{screen}");
+    assert!(
+        screen.contains("Peer URL (http://host:port) · http://127.0.0.1:9"),
+        "{screen}"
+    );
+
+    shown.expect(&mut p, "Back to the menu");
+    press(&mut p, "q");
+    shown.expect(&mut p, "What would you like to do?");
+    // The menu comes back on Peers and sync; View the blockchain is three up.
+    press(&mut p, "kkk\n");
+    shown.expect(&mut p, "Back to the menu");
+    let rows = shown.rows();
+    let header = rows.iter().position(|r| r.contains("HEIGHT")).unwrap();
+    let (head, first) = (&rows[header], &rows[header + 1]);
+    let column = |row: &str, text: &str| {
+        row.chars().count() - row[row.find(text).unwrap()..].chars().count()
+    };
+    // HEIGHT is right-aligned: its last letter stands over the height's last digit.
+    assert_eq!(
+        column(head, "HEIGHT") + 5,
+        column(first, "1  20"),
+        "{head}\n{first}"
+    );
+    assert_eq!(
+        column(head, "TIME (UTC)"),
+        column(first, "20"),
+        "{head}\n{first}"
+    );
+    press(&mut p, "\n");
+    shown.expect(&mut p, "previous hash");
+    shown.expect(&mut p, "Back to the menu");
+    let rows = shown.rows();
+    let headers = rows.iter().filter(|r| r.contains("HEIGHT")).count();
+    let titles = rows
+        .iter()
+        .filter(|r| r.contains("Blocks 0 to 1 of 2"))
+        .count();
+    assert_eq!((headers, titles), (1, 1), "{}", rows.join("\n"));
+    let details = rows
+        .iter()
+        .position(|r| r.contains("previous hash"))
+        .unwrap();
+    let header = rows.iter().position(|r| r.contains("HEIGHT")).unwrap();
+    assert!(details < header, "{}", rows.join("\n"));
+    press(&mut p, "q");
+    shown.expect(&mut p, "What would you like to do?");
+    press(&mut p, "\x1b");
+    p.exp_string("bye").unwrap();
+    p.exp_eof().unwrap();
+}
