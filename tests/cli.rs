@@ -229,7 +229,8 @@ fn the_guided_cli_mines_views_verifies_and_exits() {
     p.exp_string("Mine the block (2 transactions").unwrap();
     press(&mut p, "jj\n");
     p.exp_string("block 1 mined").unwrap();
-    p.exp_string("attempts in").unwrap();
+    // One attempt is rare at 8 bits, not impossible.
+    p.exp_regex("attempts? in").unwrap();
 
     // 2. View the blockchain: newest first; Enter on the top row shows block 1 in full.
     p.exp_string("What would you like to do?").unwrap();
@@ -322,7 +323,10 @@ fn every_subcommand_prints_the_nodes_json() {
     let mined = cli(&["mine", "--node", url]);
     let text = &mined.assert_success().stdout;
     assert!(text.contains("block 2 mined"), "{text}");
-    assert!(text.contains("attempts in"), "{text}");
+    assert!(
+        text.contains("attempts in") || text.contains("attempt in"),
+        "{text}"
+    );
 
     let chain = cli(&["chain", "--json", "--node", url]);
     let v = chain.assert_success().json();

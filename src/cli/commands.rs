@@ -311,8 +311,8 @@ fn chain(
     let blocks = &page.value.chain;
     let (Some(first), Some(last)) = (blocks.first(), blocks.last()) else {
         return print(&format!(
-            "no blocks from height {from} (the chain has {} blocks, 0 to {})",
-            page.value.length,
+            "no blocks from height {from} (the chain has {}, 0 to {})",
+            view::count(page.value.length, "block"),
             page.value.length.saturating_sub(1)
         ));
     };

@@ -102,11 +102,11 @@ pub fn progress_line(status: &NodeStatus, started: Instant) -> String {
             None => String::new(),
         };
         format!(
-            "mining block {}  {}  {}  {} attempts  {}{expected}{process}",
+            "mining block {}  {}  {}  {}  {}{expected}{process}",
             status.height.next(),
             view::duration_ms(m.elapsed_ms),
             view::hash_rate(m.hash_rate),
-            m.attempts,
+            view::count(m.attempts, "attempt"),
             view::count(m.threads as u64, "thread"),
         )
     } else {

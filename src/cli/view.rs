@@ -347,8 +347,8 @@ pub fn block_details(block: &WireBlock) -> String {
 /// A search's figures on one line.
 pub fn mining_stats(stats: &MiningStats) -> String {
     format!(
-        "{} attempts in {}, {} on {}, node CPU {:.0}%, memory {}",
-        stats.attempts,
+        "{} in {}, {} on {}, node CPU {:.0}%, memory {}",
+        count(stats.attempts, "attempt"),
         duration_ms(stats.elapsed_ms),
         hash_rate(stats.hash_rate),
         count(stats.threads as u64, "thread"),
@@ -415,10 +415,10 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
     rows.push(("mempool", count(s.mempool as u64, "transfer")));
     let mining = match &s.mining {
         p if p.active => format!(
-            "block {} for {}: {} attempts, {}",
+            "block {} for {}: {}, {}",
             s.height.next(),
             duration_ms(p.elapsed_ms),
-            p.attempts,
+            count(p.attempts, "attempt"),
             hash_rate(p.hash_rate)
         ),
         p => format!("idle ({})", count(p.threads as u64, "thread")),
@@ -516,8 +516,12 @@ pub fn verification(v: &Verification) -> String {
             v.total_work
         ),
         Some(e) => format!(
-            "invalid: block {} ({}) breaks rule {}: {} ({} blocks before it are valid)",
-            e.index, e.hash, e.rule, e.message, v.length
+            "invalid: block {} ({}) breaks rule {}: {} ({} valid before it)",
+            e.index,
+            e.hash,
+            e.rule,
+            e.message,
+            count(v.length, "block")
         ),
     }
 }
