@@ -463,4 +463,8 @@ pub struct BenchArgs {
     /// Thread count for the multi-threaded run [default: one per core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Mining kernel to measure: sha-ni, avx512, avx2 or portable [default: the fastest this
+    /// CPU offers; the benchmark lists them].
+    #[arg(long, value_name = "NAME")]
+    pub kernel: Option<crate::mining::Kernel>,
 }

@@ -1,33 +1,70 @@
-//! The `bench` subcommand: this machine's hash rate on one thread and on all of them, printed as
-//! one line per run.
+//! The `bench` subcommand: this machine's hash rate on one thread and on all of them, with the
+//! kernels the CPU offers and the one measured.
 
 use super::args::BenchArgs;
-use crate::mining::Miner;
+use crate::mining::{Kernel, Miner};
 use std::time::Duration;
 
 /// Measures and prints the hash rate for `args.seconds` on one thread, then on `args.threads`
-/// (or one per core).
+/// (or one per core), with `args.kernel` or the best kernel this CPU offers.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let duration = Duration::from_secs(args.seconds.max(1));
     let all = args
         .threads
         .unwrap_or_else(rayon::current_num_threads)
         .max(1);
+    let kernel = args
+        .kernel
+        .unwrap_or_else(Kernel::best)
+        .validate_available()?;
     println!("ferrochain mining benchmark: double SHA-256 of 96-byte headers, midstate reused");
+    println!("{}", offered());
+    let why = match args.kernel {
+        Some(_) => "chosen with --kernel",
+        None => "the fastest here, used by default",
+    };
+    println!("kernel: {kernel} ({}; {why})", lanes(kernel));
     let mut counts = vec![1];
     if all > 1 {
         counts.push(all);
     }
     for threads in counts {
-        let stats = Miner::new(Some(threads))?.benchmark(duration);
+        let stats = Miner::with_kernel(Some(threads), kernel)?.benchmark(duration);
         println!(
-            "{threads:>3} thread{}: {:>8.2} MH/s  ({} hashes in {:.2} s, CPU {:.0}%)",
+            "{threads:>3} thread{}: {:>8.2} MH/s, {:>8.2} MH/s per thread  ({} hashes in {:.2} s, CPU {:.0}%)",
             if threads == 1 { " " } else { "s" },
             stats.hash_rate / 1e6,
+            stats.hash_rate / 1e6 / threads as f64,
             stats.attempts,
             stats.elapsed_ms / 1000.0,
             stats.cpu_percent,
         );
     }
     Ok(())
+}
+
+/// The kernels this CPU offers and those it lacks.
+fn offered() -> String {
+    let (have, lack): (Vec<Kernel>, Vec<Kernel>) =
+        Kernel::ALL.into_iter().partition(|k| k.is_available());
+    let mut line = format!(
+        "kernels on this CPU: {}",
+        have.iter()
+            .map(|k| format!("{k} ({})", lanes(*k)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if !lack.is_empty() {
+        line.push_str(&format!("; not on this CPU: {}", Kernel::list(&lack)));
+    }
+    line.push_str("; choose one with --kernel NAME");
+    line
+}
+
+fn lanes(kernel: Kernel) -> String {
+    match (kernel, kernel.lanes()) {
+        (Kernel::ShaNi, n) => format!("{n} nonces interleaved"),
+        (_, 1) => "1 nonce at a time".to_owned(),
+        (_, n) => format!("{n} lanes"),
+    }
 }

@@ -2,12 +2,17 @@
 //!
 //! The search runs on its own thread pool (never on the async runtime's workers), one worker per
 //! core by default. Callers block on [`Miner::mine`] from a blocking-task thread and stop it
-//! through a shared flag when a new tip makes the work stale.
+//! through a shared flag when a new tip makes the work stale. Nonces are hashed by a [`Kernel`]
+//! chosen at run time from what the CPU offers; `arch` holds the miner's only `unsafe` code.
 
+#[cfg(target_arch = "x86_64")]
+mod arch;
+mod kernel;
 mod midstate;
 mod search;
 mod stats;
 
+pub use kernel::{Kernel, KernelError};
 pub use midstate::Midstate;
 pub use search::{scan, search_parallel, search_sequential, Outcome, CHUNK};
 pub use stats::{cpu_percent, ProcessSample, ProcessSampler, ProcessUsage, UsageMonitor};
@@ -30,6 +35,9 @@ pub struct MiningStats {
     pub cpu_percent: f64,
     /// Resident memory of the process when the search ended.
     pub memory_bytes: u64,
+    /// The kernel that hashed (absent from nodes that predate kernels).
+    #[serde(default)]
+    pub kernel: Option<Kernel>,
 }
 
 /// A running search, as an observer sees it.
@@ -40,18 +48,26 @@ pub struct Progress {
     pub elapsed_ms: f64,
     pub hash_rate: f64,
     pub threads: usize,
+    /// The kernel the miner hashes with (absent from nodes that predate kernels).
+    #[serde(default)]
+    pub kernel: Option<Kernel>,
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot start {threads} mining threads: {error}")]
-pub struct MinerError {
-    threads: usize,
-    error: rayon::ThreadPoolBuildError,
+pub enum MinerError {
+    #[error("cannot start {threads} mining threads: {error}")]
+    Threads {
+        threads: usize,
+        error: rayon::ThreadPoolBuildError,
+    },
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
 }
 
 pub struct Miner {
     pool: rayon::ThreadPool,
     threads: usize,
+    kernel: Kernel,
     attempts: AtomicU64,
     started: Mutex<Option<Instant>>,
     sampler: Mutex<ProcessSampler>,
@@ -65,17 +81,25 @@ fn rate(attempts: u64, elapsed: Duration) -> f64 {
 }
 
 impl Miner {
-    /// A miner with `threads` workers, or one per core.
+    /// A miner with `threads` workers, or one per core, hashing with the best kernel this CPU
+    /// offers.
     pub fn new(threads: Option<usize>) -> Result<Miner, MinerError> {
+        Miner::with_kernel(threads, Kernel::best())
+    }
+
+    /// A miner hashing with `kernel`, which the CPU must be able to run.
+    pub fn with_kernel(threads: Option<usize>, kernel: Kernel) -> Result<Miner, MinerError> {
+        let kernel = kernel.validate_available()?;
         let threads = threads.unwrap_or_else(rayon::current_num_threads).max(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("miner-{i}"))
             .build()
-            .map_err(|error| MinerError { threads, error })?;
+            .map_err(|error| MinerError::Threads { threads, error })?;
         Ok(Miner {
             pool,
             threads,
+            kernel,
             attempts: AtomicU64::new(0),
             started: Mutex::new(None),
             sampler: Mutex::new(ProcessSampler::new()),
@@ -86,6 +110,10 @@ impl Miner {
         self.threads
     }
 
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
+    }
+
     /// Searches every nonce for `header` on all workers. Blocks until a solution is found (the
     /// header is returned with its nonce set) or `stop` is raised (`None`).
     pub fn mine(&self, header: Header, stop: &AtomicBool) -> (Option<Header>, MiningStats) {
@@ -93,7 +121,14 @@ impl Miner {
         let start = Instant::now();
         self.attempts.store(0, Ordering::Relaxed);
         *self.started.lock().expect("progress lock") = Some(start);
-        let outcome = search_parallel(&self.pool, &header, 0..u64::MAX, stop, &self.attempts);
+        let outcome = search_parallel(
+            &self.pool,
+            self.kernel,
+            &header,
+            0..u64::MAX,
+            stop,
+            &self.attempts,
+        );
         *self.started.lock().expect("progress lock") = None;
         let elapsed = start.elapsed();
         let after = self.sample();
@@ -105,6 +140,7 @@ impl Miner {
             threads: self.threads,
             cpu_percent: cpu_percent(&before, &after, elapsed.as_secs_f64() * 1000.0),
             memory_bytes: after.memory_bytes,
+            kernel: Some(self.kernel),
         };
         let solved = match outcome {
             Outcome::Found(nonce) => Some(Header { nonce, ..header }),
@@ -126,9 +162,11 @@ impl Miner {
                 elapsed_ms: start.elapsed().as_secs_f64() * 1000.0,
                 hash_rate: rate(attempts, start.elapsed()),
                 threads: self.threads,
+                kernel: Some(self.kernel),
             },
             None => Progress {
                 threads: self.threads,
+                kernel: Some(self.kernel),
                 ..Progress::default()
             },
         }

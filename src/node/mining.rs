@@ -108,14 +108,15 @@ impl Mining {
             }
             if report.connected(&hash) {
                 log::info!(
-                    "mined block {} ({}): {} attempts in {:.0} ms, {:.2} MH/s on {} threads, \
-                     CPU {:.0}%, memory {} MiB",
+                    "mined block {} ({}): {} attempts in {:.0} ms, {:.2} MH/s on {} threads \
+                     ({} kernel), CPU {:.0}%, memory {} MiB",
                     block.height(),
                     hash.short(),
                     stats.attempts,
                     stats.elapsed_ms,
                     stats.hash_rate / 1e6,
                     stats.threads,
+                    self.inner.miner.kernel(),
                     stats.cpu_percent,
                     stats.memory_bytes / (1024 * 1024)
                 );
