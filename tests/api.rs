@@ -5,6 +5,7 @@ mod common;
 
 use common::{assert_error, local_client, mine_on, note, params, raw_db};
 use ferrochain::chain::{Block, Difficulty, WireBlock};
+use ferrochain::mining::Kernel;
 use ferrochain::node::{Node, NodeConfig};
 use rocket::http::{ContentType, Status};
 use rocket::local::blocking::{Client, LocalResponse};
@@ -96,6 +97,8 @@ fn mine_records_the_transactions_in_a_new_block_with_statistics() {
     assert_eq!(stats["threads"], 2);
     assert!(stats["memory_bytes"].as_u64().unwrap() > 0);
     assert!(stats["cpu_percent"].as_f64().is_some());
+    // The kernel that hashed: the fastest this CPU offers.
+    assert_eq!(stats["kernel"], Kernel::best().name());
 
     // No body at all mines an empty block on top.
     let resp = client.post("/mine").dispatch();
@@ -406,7 +409,9 @@ fn status_reports_the_tip_work_and_parameters() {
     assert_eq!(v["total_work"], "512");
     assert_eq!(v["tip"], chain(&client)[1].hash().to_string());
     assert_eq!(v["mining"]["active"], false);
+    assert_eq!(v["mining"]["kernel"], Kernel::best().name());
     assert!(v["last_mined"]["attempts"].as_u64().is_some());
+    assert_eq!(v["last_mined"]["kernel"], Kernel::best().name());
     assert_eq!(v["peers"], json!([]));
     // The node's own CPU and memory, sampled for this request.
     assert!(v["process"]["cpu_percent"].as_f64().unwrap() >= 0.0);

@@ -149,7 +149,7 @@ impl Retarget {
 
     /// Whether a block at `height` opens a period (and so carries a recomputed target).
     pub fn is_boundary(&self, height: Height) -> bool {
-        height != Height::GENESIS && height.get() % u64::from(self.interval()) == 0
+        height != Height::GENESIS && height.get().is_multiple_of(u64::from(self.interval()))
     }
 
     /// `old` scaled by how long the period from `first` to `last` took against the aim, the

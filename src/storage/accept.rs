@@ -83,7 +83,7 @@ fn encode_undo(entries: &Undo) -> Vec<u8> {
 
 fn decode_undo(bytes: &[u8]) -> Option<Undo> {
     const ENTRY: usize = 33 + Account::ENCODED_LEN;
-    if bytes.len() % ENTRY != 0 {
+    if !bytes.len().is_multiple_of(ENTRY) {
         return None;
     }
     bytes

@@ -796,7 +796,7 @@ async fn intake(
         let tip = status["tip"].as_str().unwrap_or_default().to_owned();
         // The funding block sits at height 1 and the soak starts at height 3: a fork at
         // `height - 1` never takes it away.
-        let branch = height >= 3 && rng.next() % BRANCH_ONE_IN == 0;
+        let branch = height >= 3 && rng.next().is_multiple_of(BRANCH_ONE_IN);
         let (parent, count, route) = match branch {
             true => ((height - 1).to_string(), BRANCH_BLOCKS, Route::Branch),
             false => (tip, 1, Route::AddBlock),
