@@ -172,7 +172,7 @@ impl Screen {
         term.write_str(head)?;
         term.write_str(&text)?;
         let end = measure_text_width(head) + measure_text_width(&text);
-        if end > 0 && end % columns == 0 {
+        if end > 0 && end.is_multiple_of(columns) {
             // The cursor waits on the last column of a full row; put it on the next row, where
             // the arithmetic below expects it.
             term.write_str("\r\n")?;
@@ -184,7 +184,7 @@ impl Screen {
             term.move_cursor_up(end_row - at_row)?;
         }
         term.write_str("\r")?;
-        if at % columns > 0 {
+        if !at.is_multiple_of(columns) {
             term.move_cursor_right(at % columns)?;
         }
         term.flush()?;
