@@ -2,7 +2,17 @@
 //!
 //! Keys live only here, on the client's machine; the node sees signed transfers and addresses,
 //! never a private key. Files are created readable by their owner only (mode 0600, directory
-//! 0700) and hold the key unencrypted, so the directory must be protected like an SSH key.
+//! 0700). A key is stored either in the clear (protect the directory like an SSH key) or
+//! encrypted under a passphrase; the address is always in the clear, so listing wallets, showing
+//! balances and histories, and paying to a wallet by name need no passphrase.
+//!
+//! A new key comes from a [`RecoveryPhrase`]: 24 BIP39 words that rebuild the same key on any
+//! machine. The key is the SLIP-0010 Ed25519 master key of the phrase's BIP39 seed (empty BIP39
+//! passphrase): `HMAC-SHA512(key = "ed25519 seed", data = seed)`, its first 32 bytes.
+//!
+//! An encrypted key is sealed with XChaCha20-Poly1305 under a key stretched from the passphrase
+//! by Argon2id (its costs and salt stored beside it), with the address as associated data, so
+//! a file whose address was edited does not open.
 
 use crate::chain::{Address, Amount, BlockHash, Transfer};
 use crate::files::{self, Existing};
@@ -13,6 +23,9 @@ use std::path::{Path, PathBuf};
 /// Where wallets live unless `--wallet-dir` says otherwise.
 pub const DEFAULT_DIR: &str = "data/wallets";
 
+/// Words in a recovery phrase: 24, the most BIP39 has (256 bits of entropy).
+pub const PHRASE_WORDS: usize = 24;
+
 #[derive(Debug, thiserror::Error)]
 pub enum WalletError {
     #[error("{0:?} is not a wallet name: use 1 to 32 letters, digits, '-' or '_'")]
@@ -21,6 +34,8 @@ pub enum WalletError {
     Exists { name: String, dir: PathBuf },
     #[error("no wallet named {name:?} in {}", dir.display())]
     NotFound { name: String, dir: PathBuf },
+    /// Text that is neither a wallet of the keystore nor an address: `reason` says which
+    /// mistake it looks like (an unknown name, a Bitcoin address, a bad character, a typo).
     #[error("{input:?} is neither an address nor a wallet in {}: {reason}", dir.display())]
     Unresolved {
         input: String,
@@ -34,6 +49,14 @@ pub enum WalletError {
     },
     #[error("{} is not a wallet file: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: String },
+    #[error("wallet {name:?} is encrypted: its passphrase is needed to use its key")]
+    Locked { name: String },
+    #[error("wrong passphrase for wallet {name:?}")]
+    WrongPassphrase { name: String },
+    #[error("an empty passphrase protects nothing: choose one, or do not encrypt")]
+    EmptyPassphrase,
+    #[error("not a recovery phrase: {0}")]
+    BadPhrase(String),
 }
 
 /// A wallet loaded with its key. Its `Debug` shows the name and address, never the key.
@@ -66,11 +89,266 @@ impl Wallet {
     }
 }
 
+/// The 24 words a wallet's key is made from. Whoever has them has the key: its `Debug` hides
+/// them, and they are shown only when asked for.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RecoveryPhrase(bip39::Mnemonic);
+
+impl std::fmt::Debug for RecoveryPhrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecoveryPhrase(..)")
+    }
+}
+
+impl RecoveryPhrase {
+    /// A new phrase from 256 bits of the system's randomness.
+    pub fn generate() -> RecoveryPhrase {
+        use rand_core::RngCore;
+        let mut entropy = [0u8; 32];
+        rand_core::OsRng.fill_bytes(&mut entropy);
+        // 32 bytes is a valid BIP39 entropy length, so this cannot fail.
+        RecoveryPhrase(bip39::Mnemonic::from_entropy(&entropy).expect("256 bits of entropy"))
+    }
+
+    /// Reads a phrase as a person types it: any spacing or case, English words, 24 of them.
+    pub fn parse(text: &str) -> Result<RecoveryPhrase, WalletError> {
+        let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+        if words.len() != PHRASE_WORDS {
+            return Err(WalletError::BadPhrase(format!(
+                "it has {} words, a recovery phrase has {PHRASE_WORDS}",
+                words.len()
+            )));
+        }
+        bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &words.join(" "))
+            .map(RecoveryPhrase)
+            .map_err(|e| {
+                WalletError::BadPhrase(match e {
+                    bip39::Error::UnknownWord(i) => format!(
+                        "word {} ({:?}) is not in the BIP39 English word list",
+                        i + 1,
+                        words.get(i).map(String::as_str).unwrap_or_default()
+                    ),
+                    bip39::Error::InvalidChecksum => {
+                        "its checksum does not match: a word is wrong or words are out of order"
+                            .to_owned()
+                    }
+                    other => other.to_string(),
+                })
+            })
+    }
+
+    /// The words, separated by single spaces.
+    pub fn words(&self) -> String {
+        self.0.words().collect::<Vec<_>>().join(" ")
+    }
+
+    /// The wallet key: the SLIP-0010 Ed25519 master key of the BIP39 seed (empty passphrase).
+    fn key(&self) -> SigningKey {
+        SigningKey::from_bytes(&slip10_master(&self.0.to_seed("")))
+    }
+}
+
+/// SLIP-0010's Ed25519 master secret key of `seed`: the left half of
+/// `HMAC-SHA512(key = "ed25519 seed", data = seed)`.
+fn slip10_master(seed: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha512>::new_from_slice(b"ed25519 seed")
+        .expect("HMAC takes a key of any length");
+    mac.update(seed);
+    let out = mac.finalize().into_bytes();
+    out[..32].try_into().expect("64 bytes of output")
+}
+
+/// A passphrase that encrypts a key. Its `Debug` hides it.
+#[derive(Clone)]
+pub struct Passphrase(String);
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(..)")
+    }
+}
+
+impl Passphrase {
+    /// A passphrase to encrypt with or to open a key; never empty.
+    pub fn new(text: impl Into<String>) -> Result<Passphrase, WalletError> {
+        let text = text.into();
+        match text.is_empty() {
+            true => Err(WalletError::EmptyPassphrase),
+            false => Ok(Passphrase(text)),
+        }
+    }
+}
+
+/// How a key file holds its key.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct WalletFile {
     name: String,
     address: Address,
-    secret_key: String,
+    /// The key in the clear, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    secret_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    encrypted_key: Option<EncryptedKey>,
+}
+
+/// A key sealed under a passphrase: Argon2id stretches the passphrase with `salt` at the
+/// stated costs into a key for XChaCha20-Poly1305, which seals the secret key with the address
+/// as associated data.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct EncryptedKey {
+    kdf: String,
+    /// Memory in KiB, passes and lanes of Argon2id.
+    m_cost: u32,
+    t_cost: u32,
+    p_cost: u32,
+    salt: String,
+    cipher: String,
+    nonce: String,
+    ciphertext: String,
+}
+
+const KDF: &str = "argon2id";
+const CIPHER: &str = "xchacha20poly1305";
+
+impl EncryptedKey {
+    fn seal(key: &SigningKey, address: &Address, passphrase: &Passphrase) -> EncryptedKey {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        use rand_core::RngCore;
+        let mut salt = [0u8; 16];
+        let mut nonce = [0u8; 24];
+        rand_core::OsRng.fill_bytes(&mut salt);
+        rand_core::OsRng.fill_bytes(&mut nonce);
+        let params = argon2::Params::default();
+        let (m_cost, t_cost, p_cost) = (params.m_cost(), params.t_cost(), params.p_cost());
+        // The default costs and a 16-byte salt are valid inputs, so stretching cannot fail.
+        let wrapping = stretch(passphrase, &salt, m_cost, t_cost, p_cost).expect("valid costs");
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(&wrapping.into());
+        let sealed = cipher
+            .encrypt(
+                &nonce.into(),
+                Payload {
+                    msg: &key.to_bytes(),
+                    aad: address.as_bytes(),
+                },
+            )
+            .expect("sealing 32 bytes cannot fail");
+        EncryptedKey {
+            kdf: KDF.to_owned(),
+            m_cost,
+            t_cost,
+            p_cost,
+            salt: hex::encode(salt),
+            cipher: CIPHER.to_owned(),
+            nonce: hex::encode(nonce),
+            ciphertext: hex::encode(sealed),
+        }
+    }
+
+    /// The secret key, or `None` if the passphrase (or the address) is not the one it was
+    /// sealed with; `Err` with a reason if the record itself is unreadable.
+    fn open(&self, address: &Address, passphrase: &Passphrase) -> Result<Option<[u8; 32]>, String> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        if self.kdf != KDF || self.cipher != CIPHER {
+            return Err(format!(
+                "unknown encryption {} with {} (this build knows {KDF} with {CIPHER})",
+                self.kdf, self.cipher
+            ));
+        }
+        let salt = hex::decode(&self.salt).map_err(|_| "the salt is not hex".to_owned())?;
+        let mut nonce = [0u8; 24];
+        hex::decode_to_slice(&self.nonce, &mut nonce)
+            .map_err(|_| "the nonce is not 48 hex characters".to_owned())?;
+        let sealed =
+            hex::decode(&self.ciphertext).map_err(|_| "the ciphertext is not hex".to_owned())?;
+        let wrapping = stretch(passphrase, &salt, self.m_cost, self.t_cost, self.p_cost)
+            .map_err(|e| format!("bad key-stretching settings: {e}"))?;
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(&wrapping.into());
+        let opened = cipher.decrypt(
+            &nonce.into(),
+            Payload {
+                msg: &sealed,
+                aad: address.as_bytes(),
+            },
+        );
+        match opened {
+            Ok(secret) => secret
+                .try_into()
+                .map(Some)
+                .map_err(|_| "the sealed key is not 32 bytes".to_owned()),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// A 32-byte key from `passphrase` with Argon2id at the given costs.
+fn stretch(
+    passphrase: &Passphrase,
+    salt: &[u8],
+    m_cost: u32,
+    t_cost: u32,
+    p_cost: u32,
+) -> Result<[u8; 32], argon2::Error> {
+    let params = argon2::Params::new(m_cost, t_cost, p_cost, Some(32))?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let mut out = [0u8; 32];
+    argon.hash_password_into(passphrase.0.as_bytes(), salt, &mut out)?;
+    Ok(out)
+}
+
+/// A wallet file as read from the keystore: its name and address, and its key still sealed
+/// if it is encrypted.
+pub struct StoredWallet {
+    pub name: String,
+    pub address: Address,
+    path: PathBuf,
+    file: WalletFile,
+}
+
+impl StoredWallet {
+    pub fn is_encrypted(&self) -> bool {
+        self.file.encrypted_key.is_some()
+    }
+
+    /// The wallet with its key; an encrypted one needs its passphrase.
+    pub fn unlock(self, passphrase: Option<&Passphrase>) -> Result<Wallet, WalletError> {
+        let key = self.key(passphrase)?;
+        Ok(Wallet {
+            name: self.name,
+            address: self.address,
+            key,
+        })
+    }
+
+    /// The key, opened with `passphrase` if sealed, and checked against the address.
+    fn key(&self, passphrase: Option<&Passphrase>) -> Result<SigningKey, WalletError> {
+        let corrupt = |reason: String| WalletError::Corrupt {
+            path: self.path.clone(),
+            reason,
+        };
+        let secret = match (&self.file.encrypted_key, &self.file.secret_key) {
+            (Some(sealed), _) => {
+                let name = self.name.clone();
+                let passphrase = passphrase.ok_or(WalletError::Locked { name: name.clone() })?;
+                sealed
+                    .open(&self.address, passphrase)
+                    .map_err(corrupt)?
+                    .ok_or(WalletError::WrongPassphrase { name })?
+            }
+            (None, Some(hex_key)) => {
+                let mut secret = [0u8; 32];
+                hex::decode_to_slice(hex_key, &mut secret)
+                    .map_err(|_| corrupt("the secret key is not 64 hex characters".into()))?;
+                secret
+            }
+            (None, None) => return Err(corrupt("it holds no key".into())),
+        };
+        let key = SigningKey::from_bytes(&secret);
+        if Address::from_public_key(&key.verifying_key()) != self.address {
+            return Err(corrupt("the address does not belong to the key".into()));
+        }
+        Ok(key)
+    }
 }
 
 /// A directory of wallet files.
@@ -91,25 +369,42 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), WalletError> {
     files::write_private(path, contents, Existing::Keep).map_err(io_error(path))
 }
 
-fn read_key(path: &Path) -> Result<(WalletFile, SigningKey), WalletError> {
+/// Reads a wallet file. A key in the clear is checked against the address now; a sealed one
+/// when it is opened.
+fn read_file(path: &Path) -> Result<StoredWallet, WalletError> {
     let corrupt = |reason: String| WalletError::Corrupt {
         path: path.to_owned(),
         reason,
     };
     let text = fs::read_to_string(path).map_err(io_error(path))?;
     let file: WalletFile = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
-    let mut secret = [0u8; 32];
-    hex::decode_to_slice(&file.secret_key, &mut secret)
-        .map_err(|_| corrupt("the secret key is not 64 hex characters".into()))?;
-    let key = SigningKey::from_bytes(&secret);
-    if Address::from_public_key(&key.verifying_key()) != file.address {
-        return Err(corrupt("the address does not belong to the key".into()));
+    let stored = StoredWallet {
+        name: file.name.clone(),
+        address: file.address,
+        path: path.to_owned(),
+        file,
+    };
+    if !stored.is_encrypted() {
+        stored.key(None)?;
     }
-    Ok((file, key))
+    Ok(stored)
 }
 
-fn new_key() -> SigningKey {
-    SigningKey::generate(&mut rand_core::OsRng)
+fn file_for(name: &str, key: &SigningKey, passphrase: Option<&Passphrase>) -> WalletFile {
+    let address = Address::from_public_key(&key.verifying_key());
+    WalletFile {
+        name: name.to_owned(),
+        address,
+        secret_key: match passphrase {
+            None => Some(hex::encode(key.to_bytes())),
+            Some(_) => None,
+        },
+        encrypted_key: passphrase.map(|p| EncryptedKey::seal(key, &address, p)),
+    }
+}
+
+fn to_json(file: &WalletFile) -> Vec<u8> {
+    serde_json::to_vec_pretty(file).expect("a wallet file serialises")
 }
 
 impl Keystore {
@@ -129,12 +424,13 @@ impl Keystore {
         &self.dir
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    /// The file that holds (or would hold) wallet `name`.
+    pub fn path(&self, name: &str) -> PathBuf {
         self.dir.join(format!("{name}.json"))
     }
 
-    /// Creates a wallet with a fresh key.
-    pub fn create(&self, name: &str) -> Result<Wallet, WalletError> {
+    /// The path for a new wallet `name`: the name is valid and not taken.
+    fn free_path(&self, name: &str) -> Result<PathBuf, WalletError> {
         if !Self::valid_name(name) {
             return Err(WalletError::BadName(name.to_owned()));
         }
@@ -146,23 +442,35 @@ impl Keystore {
                 dir: self.dir.clone(),
             });
         }
-        let key = new_key();
-        let address = Address::from_public_key(&key.verifying_key());
-        let file = WalletFile {
-            name: name.to_owned(),
-            address,
-            secret_key: hex::encode(key.to_bytes()),
-        };
-        let json = serde_json::to_vec_pretty(&file).expect("a wallet file serialises");
-        write_private(&path, &json)?;
+        Ok(path)
+    }
+
+    /// Creates a wallet with a fresh key, in the clear.
+    pub fn create(&self, name: &str) -> Result<Wallet, WalletError> {
+        self.create_from(name, &RecoveryPhrase::generate(), None)
+    }
+
+    /// Creates wallet `name` with the key of `phrase` (a new phrase makes a new wallet, a
+    /// written-down one recovers its wallet), encrypted if a passphrase is given.
+    pub fn create_from(
+        &self,
+        name: &str,
+        phrase: &RecoveryPhrase,
+        passphrase: Option<&Passphrase>,
+    ) -> Result<Wallet, WalletError> {
+        let path = self.free_path(name)?;
+        let key = phrase.key();
+        let file = file_for(name, &key, passphrase);
+        write_private(&path, &to_json(&file))?;
         Ok(Wallet {
             name: name.to_owned(),
-            address,
+            address: file.address,
             key,
         })
     }
 
-    pub fn load(&self, name: &str) -> Result<Wallet, WalletError> {
+    /// Wallet `name` as stored, its key not yet opened.
+    pub fn open(&self, name: &str) -> Result<StoredWallet, WalletError> {
         if !Self::valid_name(name) {
             return Err(WalletError::BadName(name.to_owned()));
         }
@@ -173,12 +481,12 @@ impl Keystore {
                 dir: self.dir.clone(),
             });
         }
-        let (file, key) = read_key(&path)?;
-        Ok(Wallet {
-            name: file.name,
-            address: file.address,
-            key,
-        })
+        read_file(&path)
+    }
+
+    /// Wallet `name` with its key; an encrypted one answers [`WalletError::Locked`].
+    pub fn load(&self, name: &str) -> Result<Wallet, WalletError> {
+        self.open(name)?.unlock(None)
     }
 
     /// Every wallet's name and address, sorted by name. A missing directory holds none.
@@ -192,33 +500,91 @@ impl Keystore {
         for entry in entries {
             let path = entry.map_err(io_error(&self.dir))?.path();
             if path.extension().is_some_and(|e| e == "json") {
-                let (file, _) = read_key(&path)?;
-                out.push((file.name, file.address));
+                let stored = read_file(&path)?;
+                out.push((stored.name, stored.address));
             }
         }
         out.sort();
         Ok(out)
     }
 
-    /// An address as given, or the address of the wallet with that name.
+    /// An address as given, or the address of the wallet with that name. Text that is neither
+    /// is refused with the mistake it looks like: a Bitcoin address, a character an address
+    /// cannot hold, a mistyped address (its checksum), or a wallet name the keystore lacks.
     pub fn resolve(&self, name_or_address: &str) -> Result<Address, WalletError> {
-        match name_or_address.parse::<Address>() {
-            Ok(address) => Ok(address),
-            Err(e) if Self::valid_name(name_or_address) => match self.load(name_or_address) {
-                Ok(w) => Ok(w.address),
-                Err(WalletError::NotFound { .. }) => Err(WalletError::Unresolved {
-                    input: name_or_address.to_owned(),
-                    dir: self.dir.clone(),
-                    reason: e.to_string(),
-                }),
-                Err(other) => Err(other),
-            },
-            Err(e) => Err(WalletError::Unresolved {
-                input: name_or_address.to_owned(),
-                dir: self.dir.clone(),
-                reason: e.to_string(),
-            }),
+        use crate::chain::AddressError;
+        let unresolved = |reason: String| WalletError::Unresolved {
+            input: name_or_address.to_owned(),
+            dir: self.dir.clone(),
+            reason,
+        };
+        let parsed = name_or_address.parse::<Address>();
+        let error = match parsed {
+            Ok(address) => return Ok(address),
+            Err(e) => e,
+        };
+        if Self::valid_name(name_or_address) {
+            match self.open(name_or_address) {
+                Ok(w) => return Ok(w.address),
+                Err(WalletError::NotFound { .. }) => {}
+                Err(other) => return Err(other),
+            }
         }
+        let looks_like_address = name_or_address.to_ascii_lowercase().starts_with("fc1");
+        let reason = match error {
+            AddressError::Bitcoin { .. } => error.to_string(),
+            _ if looks_like_address => error.to_string(),
+            _ if Self::valid_name(name_or_address) => {
+                "no wallet has that name (and an address starts with \"fc1\")".to_owned()
+            }
+            _ => error.to_string(),
+        };
+        // The address error repeats the input; the reason is what follows it.
+        let reason = match reason.split_once(" is not an address: ") {
+            Some((_, why)) => format!("not an address: {why}"),
+            None => reason,
+        };
+        Err(unresolved(reason))
+    }
+
+    /// Copies wallet `name`'s file, as it is (encrypted or not), to a new file at `to`.
+    pub fn export(&self, name: &str, to: &Path) -> Result<StoredWallet, WalletError> {
+        let stored = self.open(name)?;
+        let bytes = fs::read(&stored.path).map_err(io_error(&stored.path))?;
+        write_private(to, &bytes).map_err(|e| match e {
+            WalletError::Io { path, error }
+                if error.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                WalletError::Io {
+                    path,
+                    error: std::io::Error::new(
+                        std::io::ErrorKind::AlreadyExists,
+                        "a file is already there; it is not overwritten",
+                    ),
+                }
+            }
+            other => other,
+        })?;
+        Ok(stored)
+    }
+
+    /// Adds the wallet in the key file `from` (one `export` wrote, or any keystore's file) as
+    /// `name`, or under the name it holds. The file is checked before anything is written.
+    pub fn import(&self, from: &Path, name: Option<&str>) -> Result<StoredWallet, WalletError> {
+        let stored = read_file(from)?;
+        let name = name.unwrap_or(&stored.name).to_owned();
+        let path = self.free_path(&name)?;
+        let file = WalletFile {
+            name: name.clone(),
+            ..stored.file
+        };
+        write_private(&path, &to_json(&file))?;
+        Ok(StoredWallet {
+            name,
+            address: file.address,
+            path,
+            file,
+        })
     }
 }
 
@@ -234,17 +600,12 @@ pub fn load_or_create_node_key(path: &Path) -> Result<Address, WalletError> {
         fs::remove_file(path).map_err(io_error(path))?;
     }
     if path.exists() {
-        return Ok(read_key(path)?.0.address);
+        return Ok(read_file(path)?.address);
     }
-    let key = new_key();
-    let address = Address::from_public_key(&key.verifying_key());
-    let file = WalletFile {
-        name: "node".into(),
-        address,
-        secret_key: hex::encode(key.to_bytes()),
-    };
-    write_private(path, &serde_json::to_vec_pretty(&file).expect("serialises"))?;
-    Ok(address)
+    let key = SigningKey::generate(&mut rand_core::OsRng);
+    let file = file_for("node", &key, None);
+    write_private(path, &to_json(&file))?;
+    Ok(file.address)
 }
 
 #[cfg(test)]
@@ -310,6 +671,177 @@ mod tests {
         let t = w.sign_transfer(w.address, Amount::from_units(5), Amount::ZERO, 0, &chain);
         assert!(t.verify_signature(&chain));
         assert!(!t.verify_signature(&BlockHash::ZERO));
+    }
+
+    #[test]
+    fn the_key_is_slip10s_ed25519_master_key() {
+        // SLIP-0010, test vector 1 for ed25519, chain m.
+        let seed = hex::decode("000102030405060708090a0b0c0d0e0f").unwrap();
+        assert_eq!(
+            hex::encode(slip10_master(&seed)),
+            "2b4be7f19ee27bbf30c667b642d5f4aa69fd169872f8fc3059c08ebae2eb19e7"
+        );
+    }
+
+    #[test]
+    fn a_recovery_phrase_rebuilds_the_same_wallet() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Keystore::new(dir.path());
+        let phrase = RecoveryPhrase::generate();
+        assert_eq!(phrase.words().split(' ').count(), PHRASE_WORDS);
+        assert_eq!(format!("{phrase:?}"), "RecoveryPhrase(..)");
+        let made = store.create_from("made", &phrase, None).unwrap();
+        // Typed again with other spacing and case.
+        let typed = phrase.words().to_uppercase().replace(' ', "  \n ");
+        let again = RecoveryPhrase::parse(&typed).unwrap();
+        let recovered = store.create_from("recovered", &again, None).unwrap();
+        assert_eq!(recovered.address, made.address);
+        let chain = BlockHash::from_bytes([3; 32]);
+        let t =
+            recovered.sign_transfer(made.address, Amount::from_units(1), Amount::ZERO, 0, &chain);
+        assert_eq!(t.from, made.address);
+        assert!(t.verify_signature(&chain));
+
+        let words: Vec<String> = phrase.words().split(' ').map(str::to_owned).collect();
+        let short = words[..23].join(" ");
+        let err = RecoveryPhrase::parse(&short).unwrap_err().to_string();
+        assert!(err.contains("23 words"), "{err}");
+        let mut unknown = words.clone();
+        unknown[4] = "ferrochain".into();
+        let err = RecoveryPhrase::parse(&unknown.join(" "))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("word 5 (\"ferrochain\")"), "{err}");
+        let mut swapped = words.clone();
+        swapped.swap(0, 1);
+        if swapped != words {
+            let err = RecoveryPhrase::parse(&swapped.join(" "))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("checksum"), "{err}");
+        }
+    }
+
+    #[test]
+    fn an_encrypted_wallet_opens_with_its_passphrase_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Keystore::new(dir.path());
+        let pass = Passphrase::new("correct horse").unwrap();
+        let made = store
+            .create_from("safe", &RecoveryPhrase::generate(), Some(&pass))
+            .unwrap();
+        let text = fs::read_to_string(store.path("safe")).unwrap();
+        assert!(!text.contains(&hex::encode(made.key.to_bytes())));
+        assert!(!text.contains("secret_key"), "{text}");
+        // The address needs no passphrase: listing, resolving.
+        assert_eq!(store.list().unwrap(), vec![("safe".into(), made.address)]);
+        assert_eq!(store.resolve("safe").unwrap(), made.address);
+        assert!(store.open("safe").unwrap().is_encrypted());
+        assert!(matches!(
+            store.load("safe"),
+            Err(WalletError::Locked { .. })
+        ));
+        let wrong = Passphrase::new("wrong horse").unwrap();
+        assert!(matches!(
+            store.open("safe").unwrap().unlock(Some(&wrong)),
+            Err(WalletError::WrongPassphrase { .. })
+        ));
+        let opened = store.open("safe").unwrap().unlock(Some(&pass)).unwrap();
+        assert_eq!(opened.key.to_bytes(), made.key.to_bytes());
+        assert!(matches!(
+            Passphrase::new(""),
+            Err(WalletError::EmptyPassphrase)
+        ));
+
+        // An edited address does not open with the right passphrase either.
+        let other = Address::from_bytes([9; 32]).to_string();
+        let edited = text.replace(&made.address.to_string(), &other);
+        fs::write(store.path("safe"), edited).unwrap();
+        assert!(matches!(
+            store.open("safe").unwrap().unlock(Some(&pass)),
+            Err(WalletError::WrongPassphrase { .. })
+        ));
+    }
+
+    #[test]
+    fn export_and_import_carry_a_wallet_to_another_keystore() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Keystore::new(dir.path().join("home"));
+        let away = Keystore::new(dir.path().join("away"));
+        let alice = home.create("alice").unwrap();
+        let file = dir.path().join("alice-backup.json");
+        home.export("alice", &file).unwrap();
+        // Never over an existing file.
+        assert!(matches!(
+            home.export("alice", &file),
+            Err(WalletError::Io { .. })
+        ));
+        let imported = away.import(&file, None).unwrap();
+        assert_eq!(
+            (imported.name.as_str(), imported.address),
+            ("alice", alice.address)
+        );
+        let again = away.import(&file, Some("alice2")).unwrap();
+        assert_eq!(again.address, alice.address);
+        assert!(matches!(
+            away.import(&file, None),
+            Err(WalletError::Exists { .. })
+        ));
+        let key = away.load("alice2").unwrap().key.to_bytes();
+        assert_eq!(key, alice.key.to_bytes());
+
+        // An encrypted wallet travels sealed and opens with the same passphrase.
+        let pass = Passphrase::new("pw").unwrap();
+        home.create_from("bob", &RecoveryPhrase::generate(), Some(&pass))
+            .unwrap();
+        let file = dir.path().join("bob.json");
+        home.export("bob", &file).unwrap();
+        let bob = away.import(&file, None).unwrap();
+        assert!(bob.is_encrypted());
+        bob.unlock(Some(&pass)).unwrap();
+
+        // A file that is not a wallet, or whose key is not its address's, is refused and
+        // nothing is written.
+        let bad = dir.path().join("bad.json");
+        fs::write(&bad, b"{\"name\": \"x\"}").unwrap();
+        assert!(matches!(
+            away.import(&bad, Some("x")),
+            Err(WalletError::Corrupt { .. })
+        ));
+        let mut forged: serde_json::Value =
+            serde_json::from_slice(&fs::read(dir.path().join("alice-backup.json")).unwrap())
+                .unwrap();
+        forged["address"] = Address::from_bytes([9; 32]).to_string().into();
+        fs::write(&bad, forged.to_string()).unwrap();
+        assert!(matches!(
+            away.import(&bad, Some("x")),
+            Err(WalletError::Corrupt { .. })
+        ));
+        assert!(!away.path("x").exists());
+    }
+
+    #[test]
+    fn names_and_addresses_that_resolve_to_nothing_say_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Keystore::new(dir.path());
+        let alice = store.create("alice").unwrap().address.to_string();
+        let reason = |input: &str| match store.resolve(input) {
+            Err(WalletError::Unresolved { reason, .. }) => reason,
+            other => panic!("{input}: {other:?}"),
+        };
+        assert!(reason("carol").contains("no wallet has that name"));
+        assert!(reason("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa").contains("Bitcoin address"));
+        let bad_char = format!("{}o{}", &alice[..5], &alice[6..]);
+        assert!(reason(&bad_char).contains("character 6 is 'o'"));
+        let i = alice.len() - 2;
+        let typo = format!(
+            "{}{}{}",
+            &alice[..i],
+            if &alice[i..=i] == "q" { "p" } else { "q" },
+            &alice[i + 1..]
+        );
+        assert!(reason(&typo).contains("checksum"));
+        assert!(reason("not a name!").contains("not an address"));
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![chain, locate, verify, block, add_block, announce]
 }
 
-fn parse_query<T: std::str::FromStr>(
+pub(super) fn parse_query<T: std::str::FromStr>(
     name: &str,
     value: Option<&str>,
 ) -> Result<Option<T>, ApiError> {
@@ -57,7 +57,7 @@ fn decimal<T: std::str::FromStr>(text: &str) -> Option<T> {
 
 /// Refuses a query that names a parameter twice (`?from=1&from=2`): which one was meant is
 /// anybody's guess, and Rocket would silently take one.
-fn refuse_repeats(uri: &Origin<'_>) -> Result<(), ApiError> {
+pub(super) fn refuse_repeats(uri: &Origin<'_>) -> Result<(), ApiError> {
     let Some(query) = uri.query() else {
         return Ok(());
     };

@@ -24,6 +24,7 @@ pub use access::Access;
 pub use chain::{MAX_PAGE, PAGE_BYTES};
 pub use error::ApiError;
 pub use gate::{Gate, DEFAULT_HEAD_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+pub use transactions::{DEFAULT_HISTORY_PAGE, MAX_HISTORY_PAGE};
 
 use crate::chain::Block;
 use crate::node::Node;

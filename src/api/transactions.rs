@@ -1,22 +1,31 @@
 //! Signed transfers and accounts: `POST /transactions`, `GET /transactions/pending`,
-//! `GET /transactions/<id>` and `GET /accounts/<address>`. Bodies are the types of
-//! [`crate::network::message`].
+//! `GET /transactions/<id>`, `GET /accounts/<address>` and its history,
+//! `GET /accounts/<address>/transactions`. Bodies are the types of [`crate::network::message`].
 
-use super::chain::read_json;
+use super::chain::{parse_query, read_json, refuse_repeats};
 use super::error::ApiError;
 use super::intake::Intake;
 use super::sender::ClaimedSender;
-use crate::chain::{Address, Transfer, TxId};
-use crate::network::message::{AccountView, PendingTransfers, Submitted, TransactionView};
+use crate::chain::{Address, Transfer, TxId, TxPosition};
+use crate::network::message::{
+    AccountHistory, AccountView, PendingTransfers, Submitted, TransactionView,
+};
 use crate::node::{Node, TransactionStatus, TransferSubmitted};
 use rocket::data::Data;
+use rocket::http::uri::Origin;
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::State;
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![submit, pending, transaction, account]
+    rocket::routes![submit, pending, transaction, account, history]
 }
+
+/// Most entries one page of `GET /accounts/<address>/transactions` holds; a larger `limit` is
+/// refused rather than cut, so a client never mistakes a short page for the whole history.
+pub const MAX_HISTORY_PAGE: usize = 500;
+/// Entries of a history page when no `limit` is given.
+pub const DEFAULT_HISTORY_PAGE: usize = 50;
 
 /// A transfer signed by a wallet: 201 when admitted (and relayed), 200 when already pending,
 /// 422 naming the rule it breaks. A relaying node names itself in `X-Ferrochain-Peer`; a banned
@@ -76,8 +85,40 @@ async fn transaction(node: &State<Node>, id: &str) -> Result<Json<TransactionVie
 
 #[rocket::get("/accounts/<address>")]
 async fn account(node: &State<Node>, address: &str) -> Result<Json<AccountView>, ApiError> {
-    let address: Address = address
-        .parse()
-        .map_err(|e| ApiError::bad_request("bad_address", format!("{e}")))?;
-    Ok(Json(node.account(address).await?))
+    Ok(Json(node.account(parse_address(address)?).await?))
+}
+
+fn parse_address(text: &str) -> Result<Address, ApiError> {
+    text.parse()
+        .map_err(|e| ApiError::bad_request("bad_address", format!("{e}")))
+}
+
+/// An address's mined transfers and rewards, newest first, `limit` at a time (1 to
+/// [`MAX_HISTORY_PAGE`], [`DEFAULT_HISTORY_PAGE`] if not given), from the newest or from just
+/// before `before` (the previous page's `next`). The first page also lists the address's
+/// transfers waiting in the mempool.
+#[rocket::get("/accounts/<address>/transactions?<before>&<limit>")]
+async fn history(
+    node: &State<Node>,
+    uri: &Origin<'_>,
+    address: &str,
+    before: Option<&str>,
+    limit: Option<&str>,
+) -> Result<Json<AccountHistory>, ApiError> {
+    refuse_repeats(uri)?;
+    let address = parse_address(address)?;
+    let before = before
+        .map(|b| {
+            b.parse::<TxPosition>()
+                .map_err(|e| ApiError::bad_request("bad_query", format!("before: {e}")))
+        })
+        .transpose()?;
+    let limit = parse_query::<usize>("limit", limit)?.unwrap_or(DEFAULT_HISTORY_PAGE);
+    if !(1..=MAX_HISTORY_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!("limit must be from 1 to {MAX_HISTORY_PAGE}, got {limit}"),
+        ));
+    }
+    Ok(Json(node.history(address, before, limit).await?))
 }

@@ -52,20 +52,24 @@ impl Account {
 /// Account states by address. Addresses missing from the map are treated as empty accounts.
 pub type Accounts = HashMap<Address, Account>;
 
+/// The addresses one transaction pays from or to, each once: a transfer's sender and
+/// recipient (one address when someone pays themselves), a reward's miner, no one for a note.
+pub fn parties(tx: &Transaction) -> impl Iterator<Item = Address> {
+    let (first, second) = match tx {
+        Transaction::Note(_) => (None, None),
+        Transaction::Transfer(t) => (Some(t.from), (t.to != t.from).then_some(t.to)),
+        Transaction::Reward(r) => (Some(r.to), None),
+    };
+    first.into_iter().chain(second)
+}
+
 /// Every address whose account `transactions` read or change, without repeats.
 pub fn touched(transactions: &[Transaction]) -> Vec<Address> {
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for tx in transactions {
-        let addrs: &[Address] = match tx {
-            Transaction::Note(_) => &[],
-            Transaction::Transfer(t) => &[t.from, t.to],
-            Transaction::Reward(r) => std::slice::from_ref(&r.to),
-        };
-        for a in addrs {
-            if seen.insert(*a) {
-                out.push(*a);
-            }
+    for address in transactions.iter().flat_map(parties) {
+        if seen.insert(address) {
+            out.push(address);
         }
     }
     out

@@ -21,6 +21,7 @@ mod header;
 mod ledger;
 mod note;
 mod params;
+mod position;
 mod pow;
 mod rule;
 mod transaction;
@@ -36,11 +37,12 @@ pub use encode::DecodeError;
 pub use hash::{sha256d, BlockHash, MerkleRoot, ParseHashError, TxId};
 pub use header::{Header, Height, Timestamp};
 pub use ledger::{
-    apply_block, block_reward, touched, validate_amounts, validate_signature, validate_spend,
-    Account, Accounts,
+    apply_block, block_reward, parties, touched, validate_amounts, validate_signature,
+    validate_spend, Account, Accounts,
 };
 pub use note::{Note, NoteError};
 pub use params::{ChainParams, Retarget, RetargetError};
+pub use position::{ParsePositionError, TxPosition};
 pub use pow::{
     hash_prefix, prefers, Difficulty, DifficultyError, ParseDifficultyError, ParseTargetError,
     Target, TargetError, Work,

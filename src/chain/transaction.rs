@@ -239,6 +239,14 @@ impl Transaction {
         out
     }
 
+    /// Reads one transaction's whole encoding, as [`Transaction::encode`] wrote it.
+    pub fn decode(bytes: &[u8]) -> Result<Transaction, DecodeError> {
+        let mut r = Reader::new(bytes);
+        let tx = Self::decode_from(&mut r)?;
+        r.finish()?;
+        Ok(tx)
+    }
+
     pub(crate) fn decode_from(r: &mut Reader<'_>) -> Result<Transaction, DecodeError> {
         match r.u8()? {
             Self::TAG_NOTE => {

@@ -112,6 +112,27 @@ pub enum ClientCommand {
         #[arg(long, value_name = "DIR", default_value = crate::wallet::DEFAULT_DIR, global = true)]
         wallet_dir: PathBuf,
     },
+    /// One block of the node's chain, by main-chain height or by hash (any branch).
+    Block {
+        #[arg(value_name = "HEIGHT|HASH")]
+        id: String,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+    /// One transaction by id: pending in the mempool, or mined (with its block and height).
+    Tx {
+        #[arg(value_name = "ID")]
+        id: String,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+    /// An address's balance, pending transfers and latest history.
+    Address {
+        #[arg(value_name = "fc1...")]
+        address: String,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
     /// Sign a transfer with a wallet's key and submit it to the node.
     Send {
         /// The paying wallet.
@@ -130,8 +151,20 @@ pub enum ClientCommand {
         #[arg(long, value_name = "DIR", default_value = crate::wallet::DEFAULT_DIR)]
         wallet_dir: PathBuf,
         #[command(flatten)]
+        passphrase: PassphraseArgs,
+        #[command(flatten)]
         endpoint: Endpoint,
     },
+}
+
+/// Where the passphrase of an encrypted wallet comes from when a command needs its key: this
+/// file, else the FERROCHAIN_PASSPHRASE variable, else a prompt on the terminal.
+#[derive(Args, Clone, Default)]
+pub struct PassphraseArgs {
+    /// Read the wallet's passphrase from the first line of this file instead of asking
+    /// (FERROCHAIN_PASSPHRASE=... also gives it).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub passphrase_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -139,13 +172,58 @@ pub enum WalletAction {
     /// Create a wallet with a new key.
     New {
         name: String,
+        /// Print the wallet's recovery phrase (24 words that rebuild its key): write it down.
+        #[arg(long)]
+        phrase: bool,
+        /// Encrypt the key file with a passphrase (asked twice, or --passphrase-file).
+        #[arg(long)]
+        encrypt: bool,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
         #[arg(long)]
         json: bool,
     },
-    /// List the wallets in the keystore.
-    List {
+    /// Rebuild a wallet from its recovery phrase (asked for, or read from standard input).
+    Recover {
+        name: String,
+        /// Encrypt the rebuilt key file with a passphrase.
+        #[arg(long)]
+        encrypt: bool,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
         #[arg(long)]
         json: bool,
+    },
+    /// Copy a wallet's key file (encrypted or not, as it is) to FILE, for a backup.
+    Export {
+        name: String,
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Add the wallet in a key file (one `wallet export` wrote) to the keystore.
+    Import {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// The name to keep it under [default: the name in the file].
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List the wallets in the keystore, with their balances if the node answers.
+    List {
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
+    /// A wallet's transfers and rewards, newest first, with height and confirmations.
+    History {
+        name: String,
+        /// Most entries to show (the node gives at most 500 at once).
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        limit: usize,
+        /// Show entries older than this position (the `next` of an earlier page, such as 12-1).
+        #[arg(long, value_name = "POSITION")]
+        before: Option<crate::chain::TxPosition>,
+        #[command(flatten)]
+        endpoint: Endpoint,
     },
     /// A wallet's address and, from the node, its balance and pending transfers.
     Show {
@@ -282,6 +360,9 @@ impl ClientCommand {
                 },
                 Some(PeersAction::Unban { url }) => Action::UnbanPeer(url),
             }),
+            ClientCommand::Block { id, endpoint } => endpoint.run(Action::Block(id)),
+            ClientCommand::Tx { id, endpoint } => endpoint.run(Action::Transaction(id)),
+            ClientCommand::Address { address, endpoint } => endpoint.run(Action::Address(address)),
             ClientCommand::Wallet { action, wallet_dir } => wallet::run(action, wallet_dir),
             ClientCommand::Send {
                 from,
@@ -289,8 +370,9 @@ impl ClientCommand {
                 amount,
                 fee,
                 wallet_dir,
+                passphrase,
                 endpoint,
-            } => wallet::send(wallet_dir, &from, &to, amount, fee, endpoint),
+            } => wallet::send(wallet_dir, &from, &to, amount, fee, &passphrase, endpoint),
         }
     }
 }

@@ -5,10 +5,11 @@
 //! [`crate::network::message`], the same the node writes. A node that cannot be reached at all
 //! is one error, [`ClientError::Unreachable`], whose message says how to start one.
 
-use crate::chain::{Address, BlockHash, Height, Transaction, Transfer};
+use crate::chain::{Address, BlockHash, Height, Transaction, Transfer, TxPosition, WireBlock};
 use crate::network::message::{
-    AccountView, BanRequest, Banned, ChainPage, ErrorBody, MineRequest, Mined, NodeStatus, Peers,
-    RegisterRequest, Registered, Resolved, Submitted, UnbanRequest, Unbanned,
+    AccountHistory, AccountView, BanRequest, Banned, ChainPage, ErrorBody, MineRequest, Mined,
+    NodeStatus, Peers, RegisterRequest, Registered, Resolved, Submitted, TransactionView,
+    UnbanRequest, Unbanned,
 };
 use crate::network::PeerUrl;
 use serde::de::DeserializeOwned;
@@ -112,6 +113,11 @@ pub struct Client {
     token: Option<String>,
 }
 
+/// `text` as one URL path segment: what a user types as an id cannot reach another route.
+fn segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
 /// The token of a node on this machine started from this directory with the default data
 /// directory (`data/<PORT>/api.token`), if this user can read it.
 fn local_token(node: &PeerUrl) -> Option<String> {
@@ -178,6 +184,32 @@ impl Client {
     /// `GET /accounts/<address>`: balance, nonce and pending transfers.
     pub fn account(&self, address: &Address) -> Result<Answer<AccountView>, ClientError> {
         self.send(self.get(&format!("/accounts/{address}")))
+    }
+
+    /// `GET /accounts/<address>/transactions`: up to `limit` entries of the address's history,
+    /// newest first, older than `before` if given.
+    pub fn history(
+        &self,
+        address: &Address,
+        before: Option<TxPosition>,
+        limit: usize,
+    ) -> Result<Answer<AccountHistory>, ClientError> {
+        let mut path = format!("/accounts/{address}/transactions?limit={limit}");
+        if let Some(before) = before {
+            path.push_str(&format!("&before={before}"));
+        }
+        self.send(self.get(&path))
+    }
+
+    /// `GET /blocks/<id>`: a main-chain block by height, or any stored block by hash. The id
+    /// is sent as typed (one path segment); the node says what is wrong with a bad one.
+    pub fn block(&self, id: &str) -> Result<Answer<WireBlock>, ClientError> {
+        self.send(self.get(&format!("/blocks/{}", segment(id))))
+    }
+
+    /// `GET /transactions/<id>`: pending or mined.
+    pub fn transaction(&self, id: &str) -> Result<Answer<TransactionView>, ClientError> {
+        self.send(self.get(&format!("/transactions/{}", segment(id))))
     }
 
     /// `POST /transactions` with a transfer signed here.

@@ -8,8 +8,8 @@
 use super::client::{Answer, Client, ClientError};
 use super::verify::{self, VerifyError};
 use super::{mine, view};
-use crate::chain::{Address, Amount};
-use crate::chain::{Height, Transaction};
+use crate::chain::{Address, AddressError, Amount};
+use crate::chain::{Height, Transaction, TxPosition};
 use crate::network::message::{ErrorBody, Peers, Submitted, Verification};
 use crate::network::PeerUrl;
 use crate::wallet::{Wallet, WalletError};
@@ -52,6 +52,19 @@ pub enum Action {
         name: Option<String>,
         address: Address,
     },
+    /// An address's history, newest first: `limit` entries older than `before`.
+    History {
+        name: Option<String>,
+        address: Address,
+        limit: usize,
+        before: Option<TxPosition>,
+    },
+    /// One block, by height or hash as typed.
+    Block(String),
+    /// One transaction, by id as typed.
+    Transaction(String),
+    /// An address as typed: its account and latest history.
+    Address(String),
     /// Sign a transfer here with `from`'s key and submit it.
     Send {
         from: Arc<Wallet>,
@@ -90,6 +103,11 @@ pub enum CommandError {
     Output(#[from] std::io::Error),
     #[error(transparent)]
     Wallet(#[from] WalletError),
+    #[error(transparent)]
+    Address(#[from] AddressError),
+    /// A passphrase or recovery phrase could not be read.
+    #[error("{0}")]
+    Passphrase(String),
 }
 
 impl From<VerifyError> for CommandError {
@@ -110,6 +128,8 @@ impl CommandError {
             CommandError::Verify(VerifyError::GenesisMismatch { .. }) => "unknown_chain",
             CommandError::Verify(_) => "bad_chain",
             CommandError::Wallet(_) => "wallet",
+            CommandError::Address(_) => "bad_address",
+            CommandError::Passphrase(_) => "passphrase",
             CommandError::InvalidChain { .. } | CommandError::Output(_) => return None,
         };
         let body = ErrorBody {
@@ -237,6 +257,49 @@ pub fn execute(client: &Client, format: Format, action: Action) -> Result<(), Co
                 false => print(&view::account(name.as_deref(), &account.value)),
             }
         }
+        Action::History {
+            name,
+            address,
+            limit,
+            before,
+        } => {
+            let page = client.history(&address, before, limit)?;
+            match json {
+                true => print(&page.raw),
+                false => print(&view::history(name.as_deref(), &page.value)),
+            }
+        }
+        Action::Block(id) => {
+            let block = client.block(&id)?;
+            match json {
+                true => print(&block.raw),
+                false => print(&view::block_details(&block.value)),
+            }
+        }
+        Action::Transaction(id) => {
+            let found = client.transaction(&id)?;
+            match json {
+                true => print(&found.raw),
+                false => print(&view::transaction_status(&found.value)),
+            }
+        }
+        Action::Address(text) => {
+            let address: Address = text.parse()?;
+            let account = client.account(&address)?;
+            let history = client.history(&address, None, ADDRESS_HISTORY)?;
+            match json {
+                true => print(&format!(
+                    "{{\"account\":{},\"history\":{}}}",
+                    account.raw.trim(),
+                    history.raw.trim()
+                )),
+                false => print(&format!(
+                    "{}\n\n{}",
+                    view::account(None, &account.value),
+                    view::history(None, &history.value)
+                )),
+            }
+        }
         Action::Send {
             from,
             to,
@@ -254,6 +317,9 @@ pub fn execute(client: &Client, format: Format, action: Action) -> Result<(), Co
         }
     }
 }
+
+/// History entries `ferrochain address` shows under the account.
+const ADDRESS_HISTORY: usize = 10;
 
 /// Signs a transfer from `from` for the node's chain with the sender's next nonce (counting its
 /// pending transfers), and submits it. The key never leaves this process.

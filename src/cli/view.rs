@@ -6,7 +6,10 @@
 use crate::chain::{Address, Amount};
 use crate::chain::{Block, BlockHash, Timestamp, Transaction, WireBlock, Work};
 use crate::mining::MiningStats;
-use crate::network::message::{AccountView, Mined, NodeStatus, Peers, Resolved, Verification};
+use crate::network::message::{
+    AccountHistory, AccountView, Direction, HistoryItem, Mined, NodeStatus, Peers, Resolved,
+    TransactionView, Verification,
+};
 use crate::network::PeerState;
 use std::fmt::Write;
 
@@ -505,6 +508,147 @@ pub fn resolved(r: &Resolved) -> String {
     out.push('\n');
     out.push_str(&table.render());
     out
+}
+
+/// The wallets of a keystore with their balances; `balances` is `None` when the node could not
+/// be asked, and `why` then says why.
+pub fn wallet_balances(
+    list: &[(String, Address)],
+    balances: Option<&[Amount]>,
+    why: Option<&str>,
+) -> String {
+    if list.is_empty() {
+        return wallets(list);
+    }
+    let Some(balances) = balances else {
+        let why = why.unwrap_or("the node was not asked");
+        return format!("{}\nno balances: {why}", wallets(list));
+    };
+    let mut table = Table::new(&[
+        ("wallet", Align::Left),
+        ("balance", Align::Right),
+        ("address", Align::Left),
+    ]);
+    for ((name, address), balance) in list.iter().zip(balances) {
+        table.row(vec![name.clone(), balance.to_string(), address.to_string()]);
+    }
+    table.render()
+}
+
+/// What a history entry did to the address's balance, signed: `+` received, `-` paid (the
+/// amount and fee sent, or only the fee of a transfer to oneself).
+fn balance_change(item: &HistoryItem) -> String {
+    let (sign, amount) = match (&item.transaction, item.direction) {
+        (Transaction::Transfer(t), Direction::Sent) => ("-", t.cost()),
+        (Transaction::Transfer(t), Direction::ToSelf) => ("-", Some(t.fee)),
+        (Transaction::Transfer(t), Direction::Received) => ("+", Some(t.amount)),
+        (Transaction::Reward(r), _) => ("+", Some(r.amount)),
+        (Transaction::Note(_), _) => ("", Some(Amount::ZERO)),
+    };
+    match amount {
+        Some(amount) => format!("{sign}{amount}"),
+        None => "overflow".to_owned(),
+    }
+}
+
+/// The other side of a history entry, or what it was.
+fn counterparty(item: &HistoryItem) -> String {
+    match (&item.transaction, item.direction) {
+        (Transaction::Transfer(t), Direction::Sent) => format!("to {}", t.to),
+        (Transaction::Transfer(t), Direction::Received) => format!("from {}", t.from),
+        (Transaction::Transfer(_), Direction::ToSelf) => "to itself".to_owned(),
+        (Transaction::Reward(_), _) => "block reward".to_owned(),
+        (Transaction::Note(n), _) => n.to_string(),
+    }
+}
+
+fn direction_name(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Sent => "sent",
+        Direction::Received => "received",
+        Direction::ToSelf => "self",
+    }
+}
+
+/// One page of an address's history: its pending transfers, then a table newest first, then
+/// how to see older entries.
+pub fn history(name: Option<&str>, h: &AccountHistory) -> String {
+    let mut out = String::new();
+    let whose = match name {
+        Some(name) => format!("wallet {name} ({})", h.address),
+        None => h.address.to_string(),
+    };
+    let _ = writeln!(out, "history of {whose} at height {}", h.height);
+    for t in &h.pending {
+        let what = match (t.from == h.address, t.to == h.address) {
+            (true, true) => format!("to itself, fee {}", t.fee),
+            (true, false) => format!("-{} to {} (fee {})", t.amount, t.to, t.fee),
+            _ => format!("+{} from {}", t.amount, t.from),
+        };
+        let _ = writeln!(out, "pending  {what}  {}", t.txid().short());
+    }
+    if h.transactions.is_empty() {
+        let _ = write!(
+            out,
+            "{}",
+            match h.pending.is_empty() {
+                true => "no transactions yet",
+                false => "nothing mined yet",
+            }
+        );
+        return out;
+    }
+    let mut table = Table::new(&[
+        ("HEIGHT", Align::Right),
+        ("CONFIRMATIONS", Align::Right),
+        ("TIME (UTC)", Align::Left),
+        ("", Align::Left),
+        ("AMOUNT", Align::Right),
+        ("WITH", Align::Left),
+        ("ID", Align::Left),
+    ]);
+    for item in &h.transactions {
+        table.row(vec![
+            item.height.to_string(),
+            item.confirmations.to_string(),
+            utc(item.time),
+            direction_name(item.direction).to_owned(),
+            balance_change(item),
+            counterparty(item),
+            item.transaction.txid().short(),
+        ]);
+    }
+    out.push_str(&table.render());
+    if let Some(next) = h.next {
+        let _ = write!(out, "\nolder entries: add --before {next}");
+    }
+    out
+}
+
+/// Where a transaction stands, then the transaction.
+pub fn transaction_status(v: &TransactionView) -> String {
+    match v {
+        TransactionView::Pending { transaction } => format!(
+            "{:>8}  {}\n{:>8}  pending in the mempool\n{:>8}  {}",
+            "id",
+            transaction.txid(),
+            "status",
+            "entry",
+            self::transaction(&Transaction::Transfer(transaction.clone()))
+        ),
+        TransactionView::Confirmed {
+            block,
+            index,
+            transaction,
+        } => format!(
+            "{:>8}  {}\n{:>8}  mined in block {index} ({block})\n{:>8}  {}",
+            "id",
+            transaction.txid(),
+            "status",
+            "entry",
+            self::transaction(transaction)
+        ),
+    }
 }
 
 /// The outcome of a verification, one line.

@@ -45,11 +45,11 @@ pub use transfers::{TransferSubmitted, Transfers};
 
 use crate::chain::{
     validate_signature, Address, Block, BlockHash, ChainParams, Height, InvalidBlock, Timestamp,
-    Transaction, Transfer, TxId,
+    Transaction, Transfer, TxId, TxPosition,
 };
 use crate::mempool::{Mempool, MempoolError};
 use crate::mining::{Miner, MinerError, UsageMonitor};
-use crate::network::message::{AccountView, Announcement, NodeStatus};
+use crate::network::message::{AccountHistory, AccountView, Announcement, HistoryItem, NodeStatus};
 use crate::network::{
     PeerBook, PeerClient, PeerError, PeerUrl, Timeouts, WrongChain, DEFAULT_MAX_INBOUND,
     DEFAULT_MAX_PEERS,
@@ -604,6 +604,48 @@ impl Node {
             nonce: account.nonce,
             pending,
             next_nonce: account.nonce + pending.count,
+        })
+    }
+
+    /// Up to `limit` of `address`'s mined transactions, newest first, older than `before` (from
+    /// the newest without it); the first page also lists its transfers waiting in the mempool.
+    pub async fn history(
+        &self,
+        address: Address,
+        before: Option<TxPosition>,
+        limit: usize,
+    ) -> Result<AccountHistory, NodeError> {
+        let page = self.inner.chain.history(address, before, limit).await?;
+        let pending = match before {
+            Some(_) => Vec::new(),
+            None => {
+                let mut pending = self.inner.transfers.pending().await?;
+                pending.retain(|t| t.from == address || t.to == address);
+                pending
+            }
+        };
+        let tip = page.tip;
+        let transactions = page
+            .entries
+            .into_iter()
+            .filter_map(|e| {
+                HistoryItem::new(
+                    &address,
+                    e.transaction,
+                    e.at,
+                    e.block,
+                    e.timestamp,
+                    tip.height,
+                )
+            })
+            .collect();
+        Ok(AccountHistory {
+            address,
+            height: tip.height,
+            tip: tip.hash,
+            pending,
+            transactions,
+            next: page.next,
         })
     }
 

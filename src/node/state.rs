@@ -14,9 +14,11 @@ use super::relay::Relay;
 use super::NodeError;
 use crate::chain::{
     verify_signatures, Account, Address, Block, BlockHash, ChainParams, Height, Parent,
-    SignatureCheck, Timestamp, Transfer, TxId,
+    SignatureCheck, Timestamp, Transfer, TxId, TxPosition,
 };
-use crate::storage::{AcceptReport, BlockMeta, ForkPoint, Rejection, Store, StoreError, Tip};
+use crate::storage::{
+    AcceptReport, BlockMeta, ForkPoint, HistoryPage, Rejection, Store, StoreError, Tip,
+};
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
@@ -184,6 +186,16 @@ impl ChainState {
 
     pub async fn account(&self, address: Address) -> Result<Account, NodeError> {
         self.read(move |s| s.account(&address)).await
+    }
+
+    /// A page of `address`'s history at one tip (see [`Store::history`]).
+    pub async fn history(
+        &self,
+        address: Address,
+        before: Option<TxPosition>,
+        limit: usize,
+    ) -> Result<HistoryPage, NodeError> {
+        self.read(move |s| s.history(&address, before, limit)).await
     }
 
     /// The main-chain block holding `txid`, with its height.

@@ -34,6 +34,8 @@ struct StateChanges {
     /// `None`: the block left the main chain, its undo data goes.
     undo: HashMap<BlockHash, Option<Undo>>,
     txindex: HashMap<TxId, Option<BlockHash>>,
+    /// History entries by key; `None`: the block holding it left the main chain.
+    history: HashMap<Vec<u8>, Option<Vec<u8>>>,
     heights: Vec<(Height, BlockHash)>,
 }
 
@@ -62,6 +64,12 @@ impl StateChanges {
             match block {
                 Some(hash) => writes.txindex.insert(txid.as_bytes(), hash.as_bytes()),
                 None => writes.txindex.remove(txid.as_bytes()),
+            }
+        }
+        for (key, entry) in self.history {
+            match entry {
+                Some(value) => writes.history.insert(key, value),
+                None => writes.history.remove(key),
             }
         }
         for (height, hash) in self.heights {
@@ -248,6 +256,9 @@ impl Store {
             for tx in &block.transactions {
                 state.txindex.insert(tx.txid(), None);
             }
+            for (key, _) in history::entries(&block) {
+                state.history.insert(key.to_vec(), None);
+            }
             state.undo.insert(hash, None);
             disconnected.push(block);
         }
@@ -292,6 +303,11 @@ impl Store {
             }
             for tx in &block.transactions {
                 state.txindex.insert(tx.txid(), Some(hash));
+            }
+            // A key also dropped above (same address, height and position on the old branch)
+            // is overwritten here: the map keeps one change per key, the connected block's.
+            for (key, value) in history::entries(&block) {
+                state.history.insert(key.to_vec(), Some(value));
             }
             state.undo.insert(hash, Some(before));
             state.heights.push((meta.height, hash));
@@ -356,17 +372,21 @@ impl Store {
             &self.accounts,
             &self.undo,
             &self.txindex,
+            &self.history,
         )
-            .transaction(|(blocks, index, heights, meta, accounts, undo, txindex)| {
-                blocks.apply_batch(&writes.blocks)?;
-                index.apply_batch(&writes.index)?;
-                heights.apply_batch(&writes.heights)?;
-                meta.apply_batch(&writes.meta)?;
-                accounts.apply_batch(&writes.accounts)?;
-                undo.apply_batch(&writes.undo)?;
-                txindex.apply_batch(&writes.txindex)?;
-                Ok(())
-            })?;
+            .transaction(
+                |(blocks, index, heights, meta, accounts, undo, txindex, history)| {
+                    blocks.apply_batch(&writes.blocks)?;
+                    index.apply_batch(&writes.index)?;
+                    heights.apply_batch(&writes.heights)?;
+                    meta.apply_batch(&writes.meta)?;
+                    accounts.apply_batch(&writes.accounts)?;
+                    undo.apply_batch(&writes.undo)?;
+                    txindex.apply_batch(&writes.txindex)?;
+                    history.apply_batch(&writes.history)?;
+                    Ok(())
+                },
+            )?;
         self.db.flush()?;
         Ok(())
     }
@@ -383,6 +403,7 @@ pub(super) struct Writes {
     pub(super) accounts: sled::Batch,
     pub(super) undo: sled::Batch,
     pub(super) txindex: sled::Batch,
+    pub(super) history: sled::Batch,
 }
 
 impl Writes {

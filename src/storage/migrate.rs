@@ -6,13 +6,15 @@
 //! recorded (and flushed) right after its changes; a crash in between runs the step again on the
 //! next start, so every step must be idempotent.
 
-use super::{StoreError, KEY_SCHEMA};
+use super::{decode_hash, height_key, history, BlockMeta, StoreError, KEY_SCHEMA, KEY_TIP};
+use crate::chain::{Block, BlockHash, Height};
 
 /// The schema this build writes. Version 2 (`migrations/0002_accounts.md`) adds account state,
 /// undo data and a transaction index for chains with signed transfers; version 3
 /// (`migrations/0003_peers.md`) adds the `peers` tree; version 4 (`migrations/0004_targets.md`)
-/// holds chains of block version 3, whose parameters may carry a retarget rule.
-pub const SCHEMA_VERSION: u32 = 4;
+/// holds chains of block version 3, whose parameters may carry a retarget rule; version 5
+/// (`migrations/0005_history.md`) adds the `history` tree, each address's transactions.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The tree of peer records (schema version 3).
 pub(super) const PEERS_TREE: &str = "peers";
@@ -46,6 +48,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         describe: "mark the store for chains with retargeted difficulty (block version 3)",
         apply: allow_retarget_params,
     },
+    Migration {
+        from: 4,
+        describe: "index the main chain's transfers and rewards by address (wallet histories)",
+        apply: build_history_index,
+    },
 ];
 
 /// 2 -> 3. Opening a tree creates it if it is missing and leaves it alone if not, so running
@@ -61,6 +68,38 @@ pub(super) fn add_peers_tree(db: &sled::Db, _meta: &sled::Tree) -> Result<(), St
 /// A store of this version still holding a chain of block version 2 (every store of version 3
 /// does) is refused when it is opened, by [`Store::open`](super::Store::open), with the reason.
 fn allow_retarget_params(_db: &sled::Db, _meta: &sled::Tree) -> Result<(), StoreError> {
+    Ok(())
+}
+
+/// 4 -> 5. Builds the history index from the main chain as the store holds it. The tree is
+/// cleared first, so a step cut short by a crash starts over and leaves no stale entry. Blocks
+/// are read one at a time: memory stays flat however long the chain.
+pub(super) fn build_history_index(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
+    let tree = db.open_tree(history::HISTORY_TREE)?;
+    let Some(tip) = meta.get(KEY_TIP)? else {
+        // No tip: a store cut short before its genesis was written; nothing to index.
+        tree.clear()?;
+        return Ok(());
+    };
+    let tip = decode_hash(&tip)?;
+    let index = db.open_tree("index")?;
+    let heights = db.open_tree("heights")?;
+    let blocks = db.open_tree("blocks")?;
+    let tip_height = index
+        .get(tip.as_bytes())?
+        .map(|m| BlockMeta::decode(&m))
+        .transpose()?
+        .ok_or_else(|| StoreError::Corrupt(format!("tip {tip} has no index entry")))?
+        .height;
+    let block_at = |height: Height| -> Result<Block, StoreError> {
+        let missing = || StoreError::Corrupt(format!("main chain lacks block {height}"));
+        let hash: BlockHash = decode_hash(&heights.get(height_key(height))?.ok_or_else(missing)?)?;
+        let bytes = blocks.get(hash.as_bytes())?.ok_or_else(missing)?;
+        Block::decode(&bytes)
+            .map_err(|e| StoreError::Corrupt(format!("block {hash} does not decode: {e}")))
+    };
+    let written = history::rebuild(&tree, tip_height, block_at)?;
+    log::info!("indexed {written} history entries up to height {tip_height}");
     Ok(())
 }
 

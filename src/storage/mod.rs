@@ -12,13 +12,15 @@
 //! - `undo`: main-chain block hash -> the accounts it changed, as they were before it, so a
 //!   reorganisation restores them exactly.
 //! - `txindex`: transaction id -> hash of the main-chain block holding it.
+//! - `history`: address, height, position -> each main-chain transfer and reward that pays
+//!   from or to the address, for a wallet's history (see [`history`]).
 //! - `peers`: peer URL -> what the node knows of that peer, as JSON (the network layer's
 //!   record; JSON so a record can gain fields without a schema step). Written on its own, outside
 //!   the chain's transactions: peer state is advisory, and losing its last changes in a crash
 //!   costs a re-learn, never a block.
 //!
-//! Blocks, index entries, height changes, account changes with their undo data, and the tip move
-//! together in one sled transaction, and
+//! Blocks, index entries, height changes, account changes with their undo data, the history
+//! entries, and the tip move together in one sled transaction, and
 //! the database is flushed before [`Store::accept`] returns: a block the node acknowledged
 //! survives `kill -9`. Memory stays flat as the chain grows: nothing but the tip and sled's
 //! bounded page cache is held in RAM.
@@ -27,11 +29,13 @@
 //! [`LOCK_FILE`], and a second one is refused with [`StoreError::Locked`].
 
 mod accept;
+mod history;
 mod locator;
 mod lock;
 mod migrate;
 mod verify;
 
+pub use history::{HistoryEntry, HistoryPage};
 pub use locator::{locator_heights, ForkPoint, MAX_LOCATOR};
 pub use lock::LOCK_FILE;
 pub use migrate::{Migration, SCHEMA_VERSION};
@@ -42,7 +46,7 @@ use accept::{Batch, Writes};
 use crate::chain::{
     apply_block, median_time_past, prefers, touched, validate_block, validate_genesis, Account,
     Accounts, Address, Block, BlockHash, ChainParams, Header, Height, InvalidBlock, Parent, Rule,
-    SignatureCheck, Timestamp, TxId, VerifiedBlock, Work, MEDIAN_TIME_SPAN,
+    SignatureCheck, Timestamp, TxId, TxPosition, VerifiedBlock, Work, MEDIAN_TIME_SPAN,
 };
 use lock::DirLock;
 use sled::transaction::{TransactionError, Transactional};
@@ -245,6 +249,7 @@ pub struct Store {
     accounts: sled::Tree,
     undo: sled::Tree,
     txindex: sled::Tree,
+    history: sled::Tree,
     peers: sled::Tree,
     params: ChainParams,
     dir: PathBuf,
@@ -322,6 +327,7 @@ impl Store {
             accounts: db.open_tree("accounts")?,
             undo: db.open_tree("undo")?,
             txindex: db.open_tree("txindex")?,
+            history: db.open_tree(history::HISTORY_TREE)?,
             peers: db.open_tree(migrate::PEERS_TREE)?,
             meta,
             db,
@@ -497,6 +503,21 @@ impl Store {
                     .ok_or_else(|| StoreError::Corrupt(format!("unreadable account {address}")))
             })
             .transpose()
+    }
+
+    /// Up to `limit` transfers and rewards paying from or to `address` on the main chain, newest
+    /// first, older than `before` (from the newest without it), read at one tip: a block
+    /// committed meanwhile is either wholly in the page's tip and entries or not at all.
+    pub fn history(
+        &self,
+        address: &Address,
+        before: Option<TxPosition>,
+        limit: usize,
+    ) -> Result<HistoryPage, StoreError> {
+        self.read_at_tip(|tip| {
+            let (entries, next) = history::page(&self.history, address, before, limit)?;
+            Ok(HistoryPage { tip, entries, next })
+        })
     }
 
     /// The main-chain block holding transaction `txid`, with its height.
@@ -692,6 +713,7 @@ impl Drop for Store {
                 &self.accounts,
                 &self.undo,
                 &self.txindex,
+                &self.history,
                 &self.peers,
             ] {
                 std::mem::forget(tree.clone());

@@ -632,3 +632,115 @@ fn the_fork_point_is_the_highest_locator_entry_on_the_main_chain() {
     assert_eq!(a.find_fork(&made_up).unwrap(), None);
     assert_eq!(a.find_fork(&[]).unwrap(), None);
 }
+
+// --- history index -----------------------------------------------------------------------------
+
+/// The ids of `address`'s whole history, newest first, read a page of `limit` at a time.
+fn history_ids(store: &Store, address: Address, limit: usize) -> Vec<(u64, TxId)> {
+    let mut out = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store.history(&address, before, limit).unwrap();
+        assert!(page.entries.len() <= limit);
+        out.extend(
+            page.entries
+                .iter()
+                .map(|e| (e.at.height.get(), e.transaction.txid())),
+        );
+        match page.next {
+            Some(next) => before = Some(next),
+            None => return out,
+        }
+    }
+}
+
+#[test]
+fn histories_follow_the_main_chain_through_reorganisations() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let genesis = store.block_at(Height::GENESIS).unwrap().unwrap();
+    let (alice, bob) = (key(1), address_of(&key(2)));
+
+    let a1 = child(&genesis, address_of(&alice), vec![]);
+    let to_bob = pay(&alice, bob, 1_000, 10, 0);
+    let to_self = pay(&alice, address_of(&alice), 5, 1, 1);
+    let a2 = child(&a1, miner(), vec![to_bob.clone(), to_self.clone()]);
+    accept(&store, vec![a1.clone(), a2.clone()]);
+
+    let reward = a1.transactions[0].txid();
+    // Newest first; within a block, the later entry first; a transfer to oneself once.
+    let alice_history = vec![(2, to_self.txid()), (2, to_bob.txid()), (1, reward)];
+    assert_eq!(history_ids(&store, address_of(&alice), 10), alice_history);
+    assert_eq!(history_ids(&store, address_of(&alice), 1), alice_history);
+    assert_eq!(history_ids(&store, bob, 10), vec![(2, to_bob.txid())]);
+    let page = store.history(&address_of(&alice), None, 2).unwrap();
+    assert_eq!(page.tip, store.tip());
+    assert_eq!(page.entries[0].block, a2.hash());
+    assert_eq!(page.entries[0].timestamp, a2.header.timestamp);
+    assert_eq!(page.entries[0].at.index, 2);
+    assert_eq!(page.next, Some(page.entries[1].at));
+    assert!(history_ids(&store, address_of(&key(9)), 10).is_empty());
+
+    // A heavier branch without the a-blocks: their entries leave every history.
+    let b1 = child(&genesis, address_of(&key(3)), vec![]);
+    let b2 = child(&b1, address_of(&key(3)), vec![]);
+    let b3 = child(&b2, bob, vec![]);
+    accept(&store, vec![b1.clone(), b2.clone(), b3.clone()]);
+    assert!(history_ids(&store, address_of(&alice), 10).is_empty());
+    assert_eq!(
+        history_ids(&store, bob, 10),
+        vec![(3, b3.transactions[0].txid())]
+    );
+    assert_eq!(history_ids(&store, miner(), 10), vec![]);
+
+    // And back onto the a-branch, longer now: the a-entries return, the b-ones go.
+    let a3 = child(&a2, miner(), vec![]);
+    let a4 = child(&a3, miner(), vec![]);
+    accept(&store, vec![a3.clone(), a4.clone()]);
+    assert_eq!(history_ids(&store, address_of(&alice), 10), alice_history);
+    assert_eq!(history_ids(&store, bob, 10), vec![(2, to_bob.txid())]);
+    assert!(history_ids(&store, address_of(&key(3)), 10).is_empty());
+    assert_eq!(
+        history_ids(&store, miner(), 10),
+        vec![
+            (4, a4.transactions[0].txid()),
+            (3, a3.transactions[0].txid()),
+            (2, a2.transactions[0].txid()),
+        ]
+    );
+}
+
+#[test]
+fn a_schema_4_store_gets_its_history_index_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let genesis = store.block_at(Height::GENESIS).unwrap().unwrap();
+    let alice = key(1);
+    let a1 = child(&genesis, address_of(&alice), vec![]);
+    let a2 = child(&a1, miner(), vec![pay(&alice, miner(), 7, 0, 0)]);
+    let a3 = child(&a2, miner(), vec![pay(&alice, miner(), 8, 0, 1)]);
+    accept(&store, vec![a1, a2, a3]);
+    let expected = history_ids(&store, address_of(&alice), 10);
+    let miners = history_ids(&store, miner(), 10);
+    assert_eq!((expected.len(), miners.len()), (3, 4));
+    drop(store);
+    // What a version-4 build left behind: no history tree, version 4.
+    {
+        let db = raw_db(dir.path());
+        assert!(db.drop_tree(history::HISTORY_TREE).unwrap());
+        db.open_tree("meta")
+            .unwrap()
+            .insert(KEY_SCHEMA, &4u32.to_le_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path(), None).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(history_ids(&store, address_of(&alice), 10), expected);
+    assert_eq!(history_ids(&store, miner(), 10), miners);
+    // Running the step again (a crash before the version was recorded) gives the same index,
+    // with no entry twice.
+    migrate::build_history_index(&store.db, &store.meta).unwrap();
+    assert_eq!(history_ids(&store, address_of(&alice), 10), expected);
+    assert_eq!(history_ids(&store, miner(), 10), miners);
+}
