@@ -14,11 +14,15 @@
 //! `GET /chain` and `GET /nodes/resolve` stream their chain behind a head serde wrote
 //! ([`open_object`]), so their types describe the head; [`ChainPage`] reads the chain too.
 
+mod history;
+
+pub use history::{AccountHistory, Direction, HistoryItem};
+
 use super::{PeerUrl, PeerView};
 use crate::chain::InvalidBlock;
 use crate::chain::{
     Address, Amount, Block, BlockHash, ChainParams, Height, Target, Timestamp, Transaction,
-    Transfer, TxId, TxPosition, WireBlock, Work,
+    Transfer, TxId, WireBlock, Work,
 };
 use crate::mempool::Pending;
 use crate::mining::{MiningStats, ProcessUsage, Progress};
@@ -301,89 +305,6 @@ pub struct AccountView {
     pub pending: Pending,
     /// The nonce the account's next transfer must carry.
     pub next_nonce: u64,
-}
-
-/// `GET /accounts/<address>/transactions`: one page of an address's history, newest first:
-/// every main-chain transfer from or to it and every reward paid to it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AccountHistory {
-    pub address: Address,
-    /// The tip the page was read at; confirmations count up to it.
-    pub height: Height,
-    pub tip: BlockHash,
-    /// Transfers from or to the address waiting in the mempool (on the first page only: they
-    /// are newer than anything mined).
-    pub pending: Vec<Transfer>,
-    pub transactions: Vec<HistoryItem>,
-    /// The `before` that asks for the next, older page; `null` on the last page.
-    pub next: Option<TxPosition>,
-}
-
-/// One mined transaction of an address's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HistoryItem {
-    pub direction: Direction,
-    /// Where it is on the main chain: `<height>-<index in the block>`.
-    pub position: TxPosition,
-    pub height: Height,
-    pub block: BlockHash,
-    /// The block's timestamp.
-    pub time: Timestamp,
-    /// Blocks on top of it, its own included: 1 for a transaction in the tip.
-    pub confirmations: u64,
-    pub transaction: Transaction,
-}
-
-/// How a transaction concerns the address whose history shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// The address paid it (amount and fee).
-    Sent,
-    /// The address was paid: a transfer to it, or a block reward.
-    Received,
-    /// The address paid itself (only the fee leaves).
-    #[serde(rename = "self")]
-    ToSelf,
-}
-
-impl Direction {
-    /// How `tx` concerns `address`, if at all.
-    pub fn of(tx: &Transaction, address: &Address) -> Option<Direction> {
-        match tx {
-            Transaction::Transfer(t) => match (t.from == *address, t.to == *address) {
-                (true, true) => Some(Direction::ToSelf),
-                (true, false) => Some(Direction::Sent),
-                (false, true) => Some(Direction::Received),
-                (false, false) => None,
-            },
-            Transaction::Reward(r) => (r.to == *address).then_some(Direction::Received),
-            Transaction::Note(_) => None,
-        }
-    }
-}
-
-impl HistoryItem {
-    /// The item for `address` of a transaction at `position` in block `block`, seen from a tip
-    /// at `tip`; `None` if the transaction does not concern the address.
-    pub fn new(
-        address: &Address,
-        transaction: Transaction,
-        position: TxPosition,
-        block: BlockHash,
-        time: Timestamp,
-        tip: Height,
-    ) -> Option<HistoryItem> {
-        Some(HistoryItem {
-            direction: Direction::of(&transaction, address)?,
-            position,
-            height: position.height,
-            block,
-            time,
-            confirmations: (tip.get() + 1).saturating_sub(position.height.get()),
-            transaction,
-        })
-    }
 }
 
 /// `GET /nodes`: the known peers. It is also the tail of the register and ban answers.

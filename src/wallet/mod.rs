@@ -14,9 +14,16 @@
 //! by Argon2id (its costs and salt stored beside it), with the address as associated data, so
 //! a file whose address was edited does not open.
 
+mod phrase;
+mod sealed;
+
+pub use phrase::RecoveryPhrase;
+pub use sealed::Passphrase;
+
 use crate::chain::{Address, Amount, BlockHash, Transfer};
 use crate::files::{self, Existing};
 use ed25519_dalek::SigningKey;
+use sealed::EncryptedKey;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -89,97 +96,6 @@ impl Wallet {
     }
 }
 
-/// The 24 words a wallet's key is made from. Whoever has them has the key: its `Debug` hides
-/// them, and they are shown only when asked for.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RecoveryPhrase(bip39::Mnemonic);
-
-impl std::fmt::Debug for RecoveryPhrase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RecoveryPhrase(..)")
-    }
-}
-
-impl RecoveryPhrase {
-    /// A new phrase from 256 bits of the system's randomness.
-    pub fn generate() -> RecoveryPhrase {
-        use rand_core::RngCore;
-        let mut entropy = [0u8; 32];
-        rand_core::OsRng.fill_bytes(&mut entropy);
-        // 32 bytes is a valid BIP39 entropy length, so this cannot fail.
-        RecoveryPhrase(bip39::Mnemonic::from_entropy(&entropy).expect("256 bits of entropy"))
-    }
-
-    /// Reads a phrase as a person types it: any spacing or case, English words, 24 of them.
-    pub fn parse(text: &str) -> Result<RecoveryPhrase, WalletError> {
-        let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-        if words.len() != PHRASE_WORDS {
-            return Err(WalletError::BadPhrase(format!(
-                "it has {} words, a recovery phrase has {PHRASE_WORDS}",
-                words.len()
-            )));
-        }
-        bip39::Mnemonic::parse_in_normalized(bip39::Language::English, &words.join(" "))
-            .map(RecoveryPhrase)
-            .map_err(|e| {
-                WalletError::BadPhrase(match e {
-                    bip39::Error::UnknownWord(i) => format!(
-                        "word {} ({:?}) is not in the BIP39 English word list",
-                        i + 1,
-                        words.get(i).map(String::as_str).unwrap_or_default()
-                    ),
-                    bip39::Error::InvalidChecksum => {
-                        "its checksum does not match: a word is wrong or words are out of order"
-                            .to_owned()
-                    }
-                    other => other.to_string(),
-                })
-            })
-    }
-
-    /// The words, separated by single spaces.
-    pub fn words(&self) -> String {
-        self.0.words().collect::<Vec<_>>().join(" ")
-    }
-
-    /// The wallet key: the SLIP-0010 Ed25519 master key of the BIP39 seed (empty passphrase).
-    fn key(&self) -> SigningKey {
-        SigningKey::from_bytes(&slip10_master(&self.0.to_seed("")))
-    }
-}
-
-/// SLIP-0010's Ed25519 master secret key of `seed`: the left half of
-/// `HMAC-SHA512(key = "ed25519 seed", data = seed)`.
-fn slip10_master(seed: &[u8]) -> [u8; 32] {
-    use hmac::{Hmac, Mac};
-    let mut mac = Hmac::<sha2::Sha512>::new_from_slice(b"ed25519 seed")
-        .expect("HMAC takes a key of any length");
-    mac.update(seed);
-    let out = mac.finalize().into_bytes();
-    out[..32].try_into().expect("64 bytes of output")
-}
-
-/// A passphrase that encrypts a key. Its `Debug` hides it.
-#[derive(Clone)]
-pub struct Passphrase(String);
-
-impl std::fmt::Debug for Passphrase {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Passphrase(..)")
-    }
-}
-
-impl Passphrase {
-    /// A passphrase to encrypt with or to open a key; never empty.
-    pub fn new(text: impl Into<String>) -> Result<Passphrase, WalletError> {
-        let text = text.into();
-        match text.is_empty() {
-            true => Err(WalletError::EmptyPassphrase),
-            false => Ok(Passphrase(text)),
-        }
-    }
-}
-
 /// How a key file holds its key.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct WalletFile {
@@ -190,110 +106,6 @@ struct WalletFile {
     secret_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     encrypted_key: Option<EncryptedKey>,
-}
-
-/// A key sealed under a passphrase: Argon2id stretches the passphrase with `salt` at the
-/// stated costs into a key for XChaCha20-Poly1305, which seals the secret key with the address
-/// as associated data.
-#[derive(Clone, serde::Serialize, serde::Deserialize)]
-struct EncryptedKey {
-    kdf: String,
-    /// Memory in KiB, passes and lanes of Argon2id.
-    m_cost: u32,
-    t_cost: u32,
-    p_cost: u32,
-    salt: String,
-    cipher: String,
-    nonce: String,
-    ciphertext: String,
-}
-
-const KDF: &str = "argon2id";
-const CIPHER: &str = "xchacha20poly1305";
-
-impl EncryptedKey {
-    fn seal(key: &SigningKey, address: &Address, passphrase: &Passphrase) -> EncryptedKey {
-        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-        use rand_core::RngCore;
-        let mut salt = [0u8; 16];
-        let mut nonce = [0u8; 24];
-        rand_core::OsRng.fill_bytes(&mut salt);
-        rand_core::OsRng.fill_bytes(&mut nonce);
-        let params = argon2::Params::default();
-        let (m_cost, t_cost, p_cost) = (params.m_cost(), params.t_cost(), params.p_cost());
-        // The default costs and a 16-byte salt are valid inputs, so stretching cannot fail.
-        let wrapping = stretch(passphrase, &salt, m_cost, t_cost, p_cost).expect("valid costs");
-        let cipher = chacha20poly1305::XChaCha20Poly1305::new(&wrapping.into());
-        let sealed = cipher
-            .encrypt(
-                &nonce.into(),
-                Payload {
-                    msg: &key.to_bytes(),
-                    aad: address.as_bytes(),
-                },
-            )
-            .expect("sealing 32 bytes cannot fail");
-        EncryptedKey {
-            kdf: KDF.to_owned(),
-            m_cost,
-            t_cost,
-            p_cost,
-            salt: hex::encode(salt),
-            cipher: CIPHER.to_owned(),
-            nonce: hex::encode(nonce),
-            ciphertext: hex::encode(sealed),
-        }
-    }
-
-    /// The secret key, or `None` if the passphrase (or the address) is not the one it was
-    /// sealed with; `Err` with a reason if the record itself is unreadable.
-    fn open(&self, address: &Address, passphrase: &Passphrase) -> Result<Option<[u8; 32]>, String> {
-        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-        if self.kdf != KDF || self.cipher != CIPHER {
-            return Err(format!(
-                "unknown encryption {} with {} (this build knows {KDF} with {CIPHER})",
-                self.kdf, self.cipher
-            ));
-        }
-        let salt = hex::decode(&self.salt).map_err(|_| "the salt is not hex".to_owned())?;
-        let mut nonce = [0u8; 24];
-        hex::decode_to_slice(&self.nonce, &mut nonce)
-            .map_err(|_| "the nonce is not 48 hex characters".to_owned())?;
-        let sealed =
-            hex::decode(&self.ciphertext).map_err(|_| "the ciphertext is not hex".to_owned())?;
-        let wrapping = stretch(passphrase, &salt, self.m_cost, self.t_cost, self.p_cost)
-            .map_err(|e| format!("bad key-stretching settings: {e}"))?;
-        let cipher = chacha20poly1305::XChaCha20Poly1305::new(&wrapping.into());
-        let opened = cipher.decrypt(
-            &nonce.into(),
-            Payload {
-                msg: &sealed,
-                aad: address.as_bytes(),
-            },
-        );
-        match opened {
-            Ok(secret) => secret
-                .try_into()
-                .map(Some)
-                .map_err(|_| "the sealed key is not 32 bytes".to_owned()),
-            Err(_) => Ok(None),
-        }
-    }
-}
-
-/// A 32-byte key from `passphrase` with Argon2id at the given costs.
-fn stretch(
-    passphrase: &Passphrase,
-    salt: &[u8],
-    m_cost: u32,
-    t_cost: u32,
-    p_cost: u32,
-) -> Result<[u8; 32], argon2::Error> {
-    let params = argon2::Params::new(m_cost, t_cost, p_cost, Some(32))?;
-    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let mut out = [0u8; 32];
-    argon.hash_password_into(passphrase.0.as_bytes(), salt, &mut out)?;
-    Ok(out)
 }
 
 /// A wallet file as read from the keystore: its name and address, and its key still sealed
@@ -671,16 +483,6 @@ mod tests {
         let t = w.sign_transfer(w.address, Amount::from_units(5), Amount::ZERO, 0, &chain);
         assert!(t.verify_signature(&chain));
         assert!(!t.verify_signature(&BlockHash::ZERO));
-    }
-
-    #[test]
-    fn the_key_is_slip10s_ed25519_master_key() {
-        // SLIP-0010, test vector 1 for ed25519, chain m.
-        let seed = hex::decode("000102030405060708090a0b0c0d0e0f").unwrap();
-        assert_eq!(
-            hex::encode(slip10_master(&seed)),
-            "2b4be7f19ee27bbf30c667b642d5f4aa69fd169872f8fc3059c08ebae2eb19e7"
-        );
     }
 
     #[test]
