@@ -96,7 +96,8 @@ fn run(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
     }
     let mut child = cmd.spawn().unwrap();
     let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).unwrap();
+    // A command that fails before reading its input closes the pipe: that is not an error here.
+    let _ = input.write_all(stdin.as_bytes());
     drop(input);
     let read = |mut pipe: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
