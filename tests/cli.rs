@@ -832,6 +832,13 @@ fn the_guided_cli_creates_a_wallet_sends_coins_and_mines() {
     press(&mut p, "\n");
     p.exp_string("wallet  bob").unwrap();
     p.exp_string("balance  2.5 FER").unwrap();
+    // Bob's history: the transfer he received, mined in block 2.
+    press(&mut p, "jj\n");
+    p.exp_string("Whose history").unwrap();
+    press(&mut p, "j\n");
+    p.exp_string("history of wallet bob").unwrap();
+    p.exp_regex(r"2\s+1\s+\S+ \S+\s+received\s+\+2\.5 FER\s+from fc1")
+        .unwrap();
     press(&mut p, "q");
     p.exp_string("What would you like to do?").unwrap();
     press(&mut p, "k\n");

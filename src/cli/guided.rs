@@ -345,7 +345,12 @@ fn pick_wallet(
         return Ok(None);
     };
     match list.get(choice) {
-        Some((name, _)) => Ok(Some(keys.load(name)?)),
+        // An encrypted wallet asks for its passphrase here, before anything is signed.
+        Some((name, _)) => Ok(Some(super::wallet::unlock(
+            keys,
+            name,
+            &Default::default(),
+        )?)),
         None => create_wallet(keys, theme),
     }
 }
@@ -383,6 +388,7 @@ fn wallets(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result<()
     let items = [
         "List wallets and balances",
         "Create a wallet",
+        "Show a wallet's history",
         "Back to the menu",
     ];
     submenu(
@@ -392,9 +398,39 @@ fn wallets(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result<()
         |choice| match choice {
             0 => Some(list_balances(client, keys)),
             1 => Some(create_wallet(keys, theme).map(drop)),
+            2 => Some(show_history(client, keys, theme)),
             _ => None,
         },
     )
+}
+
+/// Entries of a history the menu shows at once (`ferrochain wallet history` pages further).
+const MENU_HISTORY: usize = 20;
+
+/// Picks a wallet and shows its latest transfers and rewards, newest first.
+fn show_history(
+    client: &Client,
+    keys: &Keystore,
+    theme: &ColorfulTheme,
+) -> Result<(), ActionError> {
+    let list = keys.list()?;
+    if list.is_empty() {
+        println!("{}", view::wallets(&list));
+        return Ok(());
+    }
+    let names: Vec<&str> = list.iter().map(|(name, _)| name.as_str()).collect();
+    let Some(choice) = Select::with_theme(theme)
+        .with_prompt("Whose history")
+        .items(&names)
+        .default(0)
+        .interact_opt()?
+    else {
+        return Ok(());
+    };
+    let (name, address) = &list[choice];
+    let page = client.history(address, None, MENU_HISTORY)?.value;
+    println!("{}", view::history(Some(name), &page));
+    Ok(())
 }
 
 /// A menu that stays open until Back (`act` answers `None`), Esc or `q`. Node and wallet
