@@ -1085,6 +1085,83 @@ fn the_guided_cli_goes_back_from_questions_and_confirms_before_sending() {
     assert_eq!(peers["nodes"], json!([]));
 }
 
+/// An encrypted wallet's key is opened only after the confirmation, with its passphrase typed
+/// in a prompt that Esc leaves and that asks again when it is wrong; the menu then shows the
+/// transfer in the wallet's history.
+#[test]
+fn the_guided_cli_asks_an_encrypted_wallets_passphrase_to_sign() {
+    let keys = tempfile::tempdir().unwrap();
+    let dir = keys.path().to_str().unwrap();
+    let secret = keys.path().join("secret");
+    std::fs::write(&secret, "correct horse\n").unwrap();
+    let secret = secret.to_str().unwrap();
+    cli(&[
+        "wallet",
+        "new",
+        "alice",
+        "--encrypt",
+        "--passphrase-file",
+        secret,
+        "--wallet-dir",
+        dir,
+    ])
+    .assert_success();
+    cli(&["wallet", "new", "bob", "--wallet-dir", dir]).assert_success();
+    let node = NodeProcess::start_with(
+        tempfile::tempdir().unwrap(),
+        &["--miner", "alice", "--wallet-dir", dir],
+    );
+    cli(&["mine", "--node", &node.url]).assert_success();
+    let mut p = guided(&node.url, keys.path());
+    let send = |p: &mut PtySession| {
+        p.exp_string("Sending wallet").unwrap();
+        press(p, "\n");
+        p.exp_string("Recipient").unwrap();
+        press(p, "bob\n");
+        p.exp_string("Fee in FER").unwrap();
+        press(p, "\n");
+        p.exp_string("Amount in FER").unwrap();
+        press(p, "1\n");
+        p.exp_string("Sign and send this transfer?").unwrap();
+        press(p, "y");
+        p.exp_string("Passphrase of wallet alice").unwrap();
+    };
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "\n");
+    p.exp_string("New block").unwrap();
+    press(&mut p, "\n");
+    send(&mut p);
+    press(&mut p, "\x1b");
+    p.exp_string("not sent").unwrap();
+    p.exp_string("Mine the block (0 transactions").unwrap();
+    press(&mut p, "\n");
+    send(&mut p);
+    press(&mut p, "wrong horse\n");
+    p.exp_string("wrong passphrase for wallet \"alice\"")
+        .unwrap();
+    press(&mut p, "correct horse\n");
+    p.exp_string("sent 1 FER from alice to bob").unwrap();
+    p.exp_string("Mine the block (1 transaction +").unwrap();
+    press(&mut p, "jj\n");
+    p.exp_string("block 2 mined").unwrap();
+
+    // Wallets and balances, then History of a wallet: bob's shows what alice sent.
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "jjj\n");
+    p.exp_string("Wallets and balances").unwrap();
+    press(&mut p, "jj\n");
+    p.exp_string("Whose history?").unwrap();
+    press(&mut p, "j\n");
+    p.exp_string("wallet bob (").unwrap();
+    p.exp_regex(r"received\s+\+1 FER\s+from fc1").unwrap();
+    press(&mut p, "q");
+    p.exp_string("What would you like to do?").unwrap();
+    press(&mut p, "\x1b");
+    p.exp_string("bye").unwrap();
+    p.exp_eof().unwrap();
+    assert_eq!(exit_code(&p), 0);
+}
+
 /// Ctrl-C in a menu or in a question ends the session with the cursor shown again and the
 /// shell's prompt on a line of its own, and the interrupt's exit status.
 #[test]

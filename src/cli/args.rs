@@ -217,7 +217,7 @@ pub enum WalletAction {
     History {
         name: String,
         /// Most entries to show (the node gives at most 500 at once).
-        #[arg(long, value_name = "N", default_value_t = 20)]
+        #[arg(long, value_name = "N", default_value_t = super::commands::HISTORY_ENTRIES)]
         limit: usize,
         /// Show entries older than this position (the `next` of an earlier page, such as 12-1).
         #[arg(long, value_name = "POSITION")]

@@ -21,6 +21,9 @@ use std::sync::Arc;
 /// The fee offered when none is given: enough to be mined promptly on a quiet chain.
 pub const DEFAULT_FEE: Amount = Amount::from_units(1_000);
 
+/// History entries shown at once unless told otherwise.
+pub const HISTORY_ENTRIES: usize = 20;
+
 /// What a subcommand asks of the node.
 #[derive(Clone, Debug)]
 pub enum Action {

@@ -7,13 +7,15 @@
 //! that goes away ends the session early.
 
 use super::client::{Client, ClientError};
-use super::commands::{self, verify_progress, CommandError, DEFAULT_FEE};
+use super::commands::{self, verify_progress, CommandError, DEFAULT_FEE, HISTORY_ENTRIES};
 use super::prompt::{self, term_columns, TextPrompt};
+use super::wallet::{self, WalletBalances};
 use super::{mine, terminal, verify, view};
+use crate::chain::Address;
 use crate::chain::{Amount, ParseAmountError};
 use crate::chain::{Height, Note, Transaction};
 use crate::network::PeerUrl;
-use crate::wallet::{Keystore, Wallet, WalletError};
+use crate::wallet::{Keystore, Passphrase, Wallet, WalletError};
 use dialoguer::console::{measure_text_width, Term};
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Select};
@@ -213,10 +215,11 @@ fn send_coins(
     keys: &Keystore,
     theme: &ColorfulTheme,
 ) -> Result<Sent, ActionError> {
-    let Some(wallet) = pick_wallet(client, keys, theme)? else {
+    let Some((name, address)) = pick_wallet(client, keys, theme)? else {
         return Ok(Sent::No);
     };
-    let account = client.account(&wallet.address)?.value;
+    // Until the confirmation only the name and address are needed; the key is opened to sign.
+    let account = client.account(&address)?.value;
     let spendable = account
         .balance
         .checked_sub(account.pending.spend)
@@ -229,12 +232,12 @@ fn send_coins(
             account.pending.spend
         ),
     };
-    println!("  {} has {spendable} to spend{pending}", wallet.name);
+    println!("  {} has {spendable} to spend{pending}", name);
     if spendable == Amount::ZERO {
         println!(
             "  nothing to send from {}: it needs coins first (a transfer to it, or blocks mined \
              with it as the node's --miner)",
-            wallet.name
+            name
         );
         return Ok(Sent::No);
     }
@@ -245,13 +248,13 @@ fn send_coins(
         else {
             return Ok(Sent::No);
         };
-        if to != wallet.address {
+        if to != address {
             break to;
         }
         let question = format!(
             "{} is {}'s own address: send it coins from itself (only the fee changes hands)?",
             to.short(),
-            wallet.name
+            name
         );
         if Confirm::with_theme(theme)
             .with_prompt(question)
@@ -269,7 +272,7 @@ fn send_coins(
                 Some(_) => Ok(fee),
                 None => Err(format!(
                     "{} has {spendable} to spend: a fee of {fee} leaves nothing to send",
-                    wallet.name
+                    name
                 )),
             }
         })?
@@ -285,7 +288,7 @@ fn send_coins(
                 a if a == Amount::ZERO => Err("the amount must be more than 0".into()),
                 a if a > most => Err(format!(
                     "{} can send at most {most} ({spendable} less the fee of {fee})",
-                    wallet.name
+                    name
                 )),
                 a => Ok(a),
             }
@@ -298,7 +301,7 @@ fn send_coins(
         .find(|(_, address)| *address == to)
         .map(|(name, _)| name.as_str());
     let transfer = view::TransferDraft {
-        from: (&wallet.name, &wallet.address),
+        from: (&name, &address),
         to: (recipient, &to),
         amount,
         fee,
@@ -308,32 +311,63 @@ fn send_coins(
     let confirmed = Confirm::with_theme(theme)
         .with_prompt("Sign and send this transfer?")
         .interact_opt()?;
-    if confirmed != Some(true) {
+    let unlocked = match confirmed {
+        Some(true) => unlock(keys, &name, theme)?,
+        _ => None,
+    };
+    let Some(signer) = unlocked else {
         println!("  not sent");
         return Ok(Sent::No);
-    }
-    let submitted = commands::send(client, &wallet, to, amount, fee)?;
+    };
+    let submitted = commands::send(client, &signer, to, amount, fee)?;
     println!(
         "  sent {amount} from {} to {} (fee {fee}): transfer {} is pending",
-        wallet.name,
+        name,
         recipient.map_or_else(|| to.to_string(), str::to_owned),
         submitted.value.id
     );
     Ok(Sent::Yes)
 }
 
-/// Chooses a wallet of the keystore, shown with its balance, or creates one; `None` when the
-/// user backs out.
+/// The wallet's key: at once from a plain key file, else once its passphrase is typed (asked
+/// again when wrong); `None` when the user backs out.
+fn unlock(
+    keys: &Keystore,
+    name: &str,
+    theme: &ColorfulTheme,
+) -> Result<Option<Wallet>, ActionError> {
+    let stored = keys.open(name)?;
+    if !stored.is_encrypted() {
+        return Ok(Some(stored.unlock(None)?));
+    }
+    let prompt = format!("Passphrase of wallet {name}");
+    Ok(TextPrompt::new(theme, prompt).hidden().ask(|text| {
+        let passphrase = Passphrase::new(text).map_err(|e| e.to_string())?;
+        keys.open(name)
+            .and_then(|stored| stored.unlock(Some(&passphrase)))
+            .map_err(|e| e.to_string())
+    })?)
+}
+
+/// Chooses a wallet of the keystore, shown with its balance, or creates one; its name and
+/// address, or `None` when the user backs out.
 fn pick_wallet(
     client: &Client,
     keys: &Keystore,
     theme: &ColorfulTheme,
-) -> Result<Option<Wallet>, ActionError> {
-    let list = keys.list()?;
-    let mut balances = Vec::with_capacity(list.len());
-    for (_, address) in &list {
-        balances.push(client.account(address)?.value.balance);
+) -> Result<Option<(String, Address)>, ActionError> {
+    let WalletBalances {
+        wallets: list,
+        balances,
+        unavailable,
+    } = wallet::balances(client, keys)?;
+    if let Some(e) = unavailable {
+        // Sending needs the node: one that cannot say the balances ends the form here.
+        return Err(e.into());
     }
+    // Only wallets shown with a balance can be picked.
+    let balances = balances.unwrap_or_default();
+    let list: Vec<(String, Address)> = list.into_iter().take(balances.len()).collect();
     let mut items = view::wallet_rows(&list, &balances);
     items.push("Create a new wallet".to_owned());
     let Some(choice) = Select::with_theme(theme)
@@ -344,14 +378,9 @@ fn pick_wallet(
     else {
         return Ok(None);
     };
-    match list.get(choice) {
-        // An encrypted wallet asks for its passphrase here, before anything is signed.
-        Some((name, _)) => Ok(Some(super::wallet::unlock(
-            keys,
-            name,
-            &Default::default(),
-        )?)),
-        None => create_wallet(keys, theme),
+    match list.into_iter().nth(choice) {
+        Some(picked) => Ok(Some(picked)),
+        None => Ok(create_wallet(keys, theme)?.map(|w| (w.name, w.address))),
     }
 }
 
@@ -388,7 +417,7 @@ fn wallets(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result<()
     let items = [
         "List wallets and balances",
         "Create a wallet",
-        "Show a wallet's history",
+        "History of a wallet (transfers sent and received, newest first)",
         "Back to the menu",
     ];
     submenu(
@@ -398,17 +427,14 @@ fn wallets(client: &Client, keys: &Keystore, theme: &ColorfulTheme) -> Result<()
         |choice| match choice {
             0 => Some(list_balances(client, keys)),
             1 => Some(create_wallet(keys, theme).map(drop)),
-            2 => Some(show_history(client, keys, theme)),
+            2 => Some(wallet_history(client, keys, theme)),
             _ => None,
         },
     )
 }
 
-/// Entries of a history the menu shows at once (`ferrochain wallet history` pages further).
-const MENU_HISTORY: usize = 20;
-
-/// Picks a wallet and shows its latest transfers and rewards, newest first.
-fn show_history(
+/// The latest entries of a picked wallet's history, as `ferrochain wallet history` shows them.
+fn wallet_history(
     client: &Client,
     keys: &Keystore,
     theme: &ColorfulTheme,
@@ -420,7 +446,7 @@ fn show_history(
     }
     let names: Vec<&str> = list.iter().map(|(name, _)| name.as_str()).collect();
     let Some(choice) = Select::with_theme(theme)
-        .with_prompt("Whose history")
+        .with_prompt("Whose history?")
         .items(&names)
         .default(0)
         .interact_opt()?
@@ -428,7 +454,7 @@ fn show_history(
         return Ok(());
     };
     let (name, address) = &list[choice];
-    let page = client.history(address, None, MENU_HISTORY)?.value;
+    let page = client.history(address, None, HISTORY_ENTRIES)?.value;
     println!("{}", view::history(Some(name), &page));
     Ok(())
 }

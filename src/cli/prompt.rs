@@ -2,7 +2,8 @@
 //!
 //! dialoguer's `Input` has no way out: Esc is ignored and only Ctrl-C ends it, which ends the
 //! whole session. [`TextPrompt`] reads keys with `console` (dialoguer's own terminal crate) and
-//! answers `None` on Esc, or on an answer of `q` alone, the key that leaves the menus. A refused
+//! answers `None` on Esc, or on an answer of `q` alone, the key that leaves the menus. A
+//! [`hidden`](TextPrompt::hidden) one reads a secret such as a passphrase without echoing it. A refused
 //! answer is explained on the line above the prompt and asked again; every line drawn, wrapped
 //! ones included, is cleared once the prompt is answered, so only the one-line summary stays.
 
@@ -18,6 +19,8 @@ pub struct TextPrompt<'a> {
     theme: &'a dyn Theme,
     prompt: String,
     default: Option<String>,
+    /// Whether the answer is a secret: typed without echo, summarised without its text.
+    hidden: bool,
 }
 
 impl<'a> TextPrompt<'a> {
@@ -26,12 +29,19 @@ impl<'a> TextPrompt<'a> {
             theme,
             prompt: prompt.into(),
             default: None,
+            hidden: false,
         }
     }
 
     /// Offers `default` in the prompt and takes it when the answer is empty.
     pub fn default(mut self, default: impl Into<String>) -> TextPrompt<'a> {
         self.default = Some(default.into());
+        self
+    }
+
+    /// Makes the answer a secret, such as a passphrase: nothing of it is shown.
+    pub fn hidden(mut self) -> TextPrompt<'a> {
+        self.hidden = true;
         self
     }
 
@@ -47,7 +57,11 @@ impl<'a> TextPrompt<'a> {
             let mut line = Line::default();
             let answer = loop {
                 let shown = self.error(error.as_deref())?;
-                screen.draw(&term, &self.head()?, shown.as_deref(), &line)?;
+                let echo = match self.hidden {
+                    true => &Line::default(),
+                    false => &line,
+                };
+                screen.draw(&term, &self.head()?, shown.as_deref(), echo)?;
                 match term.read_key()? {
                     Key::Escape => break None,
                     Key::Enter => break Some(line.text()),
@@ -67,8 +81,12 @@ impl<'a> TextPrompt<'a> {
                 Ok(value) => {
                     screen.clear(&term)?;
                     let mut done = String::new();
+                    let shown = match self.hidden {
+                        true => "[hidden]",
+                        false => &answer,
+                    };
                     self.theme
-                        .format_input_prompt_selection(&mut done, &self.prompt, &answer)
+                        .format_input_prompt_selection(&mut done, &self.prompt, shown)
                         .map_err(fmt_error)?;
                     term.write_line(&done)?;
                     return Ok(Some(value));
