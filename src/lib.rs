@@ -9,8 +9,8 @@
 //!   retargeting (given a closure that looks up past timestamps); fork choice by work. No I/O,
 //!   no threads, no clock.
 //! - [`storage`]: the only code that touches sled. Blocks by hash, the main chain's height index,
-//!   the tip, chain parameters and the schema version, written together in one transaction; and
-//!   the known peers with their state, apart. Block locators and the fork-point lookup, views of
+//!   accounts, each address's history, the tip, chain parameters and the schema version, written
+//!   together in one transaction; and the known peers with their state, apart. Block locators and the fork-point lookup, views of
 //!   the height index.
 //! - [`mining`]: the nonce search, sequential (the reference) and fanned across rayon threads
 //!   with a shared stop flag; hash-rate benchmark and process statistics.
@@ -21,7 +21,8 @@
 //!     peer protocol, defined once with serde both ways: the API writes them, the peer client
 //!     and the CLI read them.
 //! - [`mempool`]: signed transfers waiting for a block, checked against the tip's accounts.
-//! - [`wallet`]: the client-side keystore; private keys never reach the node.
+//! - [`wallet`]: the client-side keystore (recovery phrases, passphrase-encrypted key files,
+//!   export and import); private keys never reach the node.
 //! - [`files`]: files outside sled (keys, the API token), private and written atomically.
 //! - [`token`]: the API token that opens the operator's routes.
 //! - [`node`]: [`Node`](node::Node), the cheap-to-clone handle over the node's parts, each owning

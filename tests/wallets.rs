@@ -337,6 +337,34 @@ fn an_encrypted_wallet_pays_with_the_right_passphrase_only() {
     );
 
     send(&["--passphrase-file", right], &[]).ok();
+    // A wallet kept in the clear is encrypted later, in place, and then asks too.
+    cli(&[
+        "wallet",
+        "encrypt",
+        "bob",
+        "--passphrase-file",
+        right,
+        "--wallet-dir",
+        &keys,
+    ])
+    .ok();
+    cli(&[
+        "wallet",
+        "encrypt",
+        "bob",
+        "--passphrase-file",
+        right,
+        "--wallet-dir",
+        &keys,
+    ])
+    .fails_saying("already encrypted");
+    let from_bob = |extra: &[&str]| {
+        let mut args = vec!["send", "--from", "bob", "--to", "safe", "--amount", "0.1"];
+        args.extend_from_slice(&["--wallet-dir", &keys, "--node", url]);
+        args.extend_from_slice(extra);
+        run(&args, "", &[])
+    };
+    from_bob(&["--passphrase-file", wrong]).fails_saying("wrong passphrase for wallet \"bob\"");
     send(&[], &[("FERROCHAIN_PASSPHRASE", "correct horse battery")]).ok();
     let shown = cli(&[
         "wallet",

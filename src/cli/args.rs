@@ -194,6 +194,12 @@ pub enum WalletAction {
         #[arg(long)]
         json: bool,
     },
+    /// Encrypt a wallet's key file, kept in the clear until now, with a passphrase.
+    Encrypt {
+        name: String,
+        #[command(flatten)]
+        passphrase: PassphraseArgs,
+    },
     /// Copy a wallet's key file (encrypted or not, as it is) to FILE, for a backup.
     Export {
         name: String,

@@ -140,13 +140,18 @@ pub fn passphrase(
     Ok(Passphrase::new(ask.interact()?)?)
 }
 
+/// The passphrase a key file is to be encrypted with.
+fn passphrase_for_new(from: &PassphraseArgs) -> Result<Passphrase, PassphraseError> {
+    passphrase(from, "Passphrase for the key file", true)
+}
+
 /// The passphrase a new key file is encrypted with, if `encrypt`.
 fn new_passphrase(
     encrypt: bool,
     from: &PassphraseArgs,
 ) -> Result<Option<Passphrase>, PassphraseError> {
     match encrypt {
-        true => passphrase(from, "Passphrase for the key file", true).map(Some),
+        true => passphrase_for_new(from).map(Some),
         false => Ok(None),
     }
 }
@@ -209,6 +214,22 @@ pub fn run(action: WalletAction, wallet_dir: PathBuf) -> ExitCode {
                 print_created(&keys, &wallet, encrypt, None, json, "recovered")
             })();
             finish(Format::of(json), recovered)
+        }
+        WalletAction::Encrypt { name, passphrase } => {
+            let sealed = (|| {
+                // Refused before the passphrase is asked for: a missing or sealed wallet.
+                if keys.open(&name)?.is_encrypted() {
+                    return Err(WalletError::AlreadyEncrypted { name: name.clone() }.into());
+                }
+                let passphrase = passphrase_for_new(&passphrase)?;
+                let w = keys.encrypt(&name, &passphrase)?;
+                println!(
+                    "encrypted wallet {} ({}): its key opens only with the passphrase now",
+                    w.name, w.address
+                );
+                Ok(())
+            })();
+            finish(Format::Human, sealed)
         }
         WalletAction::Export { name, file } => {
             let exported = keys.export(&name, &file).map(|w| {

@@ -60,6 +60,8 @@ pub enum WalletError {
     Locked { name: String },
     #[error("wrong passphrase for wallet {name:?}")]
     WrongPassphrase { name: String },
+    #[error("wallet {name:?} is already encrypted")]
+    AlreadyEncrypted { name: String },
     #[error("an empty passphrase protects nothing: choose one, or do not encrypt")]
     EmptyPassphrase,
     #[error("not a recovery phrase: {0}")]
@@ -359,6 +361,26 @@ impl Keystore {
         Err(unresolved(reason))
     }
 
+    /// Encrypts the key of wallet `name`, stored in the clear until now, under `passphrase`.
+    /// The file is replaced atomically: a crash leaves the clear file or the sealed one.
+    pub fn encrypt(
+        &self,
+        name: &str,
+        passphrase: &Passphrase,
+    ) -> Result<StoredWallet, WalletError> {
+        let stored = self.open(name)?;
+        if stored.is_encrypted() {
+            return Err(WalletError::AlreadyEncrypted {
+                name: name.to_owned(),
+            });
+        }
+        let key = stored.key(None)?;
+        let file = file_for(&stored.name, &key, Some(passphrase));
+        files::write_private(&stored.path, &to_json(&file), Existing::Replace)
+            .map_err(io_error(&stored.path))?;
+        read_file(&stored.path)
+    }
+
     /// Copies wallet `name`'s file, as it is (encrypted or not), to a new file at `to`.
     pub fn export(&self, name: &str, to: &Path) -> Result<StoredWallet, WalletError> {
         let stored = self.open(name)?;
@@ -554,6 +576,24 @@ mod tests {
             Passphrase::new(""),
             Err(WalletError::EmptyPassphrase)
         ));
+        assert!(matches!(
+            store.encrypt("safe", &pass),
+            Err(WalletError::AlreadyEncrypted { .. })
+        ));
+
+        // A wallet kept in the clear until now is sealed in place, and keeps its address.
+        let plain = store.create("plain").unwrap();
+        let sealed = store.encrypt("plain", &pass).unwrap();
+        assert!(sealed.is_encrypted());
+        assert!(matches!(
+            store.load("plain"),
+            Err(WalletError::Locked { .. })
+        ));
+        let opened = store.open("plain").unwrap().unlock(Some(&pass)).unwrap();
+        assert_eq!(
+            (opened.address, opened.key.to_bytes()),
+            (plain.address, plain.key.to_bytes())
+        );
 
         // An edited address does not open with the right passphrase either.
         let other = Address::from_bytes([9; 32]).to_string();
