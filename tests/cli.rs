@@ -291,7 +291,9 @@ fn the_guided_cli_says_how_to_start_a_node_when_none_answers() {
     let wallets = tempfile::tempdir().unwrap();
     let mut p = guided(&url, wallets.path());
     p.exp_string(&format!("no node answers at {url}")).unwrap();
-    p.exp_string("cargo run --release -- node").unwrap();
+    let port = url.rsplit(':').next().unwrap();
+    p.exp_string(&format!("start one there with `ferrochain node {port}`"))
+        .unwrap();
     p.exp_eof().unwrap();
     assert_eq!(exit_code(&p), 1);
 }
@@ -425,7 +427,7 @@ fn bad_arguments_and_refused_requests_fail_in_one_line() {
         vec!["chain", "--limit", "0", "--node", url],
         vec!["chain", "--from", "minus one", "--node", url],
         vec!["peers", "add", "not a url", "--node", url],
-        vec!["status", "--node", "localhost:5000"],
+        vec!["status", "--node", "ftp://localhost:5000"],
     ] {
         let run = cli(&args);
         assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
@@ -490,8 +492,9 @@ fn every_subcommand_fails_in_one_line_when_no_node_answers() {
             assert_eq!(
                 run.stderr.trim_end(),
                 format!(
-                    "error: no node answers at {url}; start one with \
-                     `cargo run --release -- node`"
+                    "error: no node answers at {url}; start one there with \
+                     `ferrochain node {}`",
+                    url.rsplit(':').next().unwrap()
                 ),
                 "{args:?}"
             );

@@ -19,7 +19,7 @@ const FORBIDDEN: &[&str] = &[
     "sysinfo",
     "dialoguer",
     "indicatif",
-    "env_logger",
+    "tracing_subscriber",
     "getrandom",
     "OsRng",
     "std::fs",

@@ -114,10 +114,19 @@ async fn chain(
             }
         }
     };
+    if let Some(limit) = limit.filter(|&l| l > MAX_PAGE) {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!(
+                "limit is at most {MAX_PAGE} blocks a page, got {limit}: ask for the next page \
+                 with from=, or leave out from and limit for the whole chain"
+            ),
+        ));
+    }
     let paged = from.is_some() || limit.is_some();
     let from = Height::new(from.unwrap_or(0));
     let (limit, budget) = match paged {
-        true => (limit.unwrap_or(100).min(MAX_PAGE), PAGE_BYTES),
+        true => (limit.unwrap_or(100), PAGE_BYTES),
         false => (usize::MAX, usize::MAX),
     };
     let head = ChainPage {

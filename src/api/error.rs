@@ -106,6 +106,9 @@ impl From<NodeError> for ApiError {
                 Self::new(Status::Forbidden, "not_from_sender", e.to_string())
             }
             e @ NodeError::Busy => Self::new(Status::TooManyRequests, "busy", e.to_string()),
+            e @ NodeError::ShuttingDown => {
+                Self::new(Status::ServiceUnavailable, "shutting_down", e.to_string())
+            }
             e @ NodeError::LocalPeerUrl(_) => {
                 Self::new(Status::UnprocessableEntity, "local_peer_url", e.to_string())
             }
@@ -117,7 +120,7 @@ impl From<NodeError> for ApiError {
             )
             .retry_after(60),
             other => {
-                log::error!("request failed: {other}");
+                tracing::error!("request failed: {other}");
                 Self::new(
                     Status::InternalServerError,
                     "internal_error",

@@ -206,6 +206,8 @@ pub struct Gate {
     /// Open connections by the local address of their loopback connection to Rocket, which is
     /// what Rocket sees as the remote address.
     connections: Mutex<HashMap<SocketAddr, Arc<Connection>>>,
+    /// The gate stopped taking connections (the server is shutting down).
+    stopping: AtomicBool,
 }
 
 impl Gate {
@@ -216,6 +218,7 @@ impl Gate {
             epoch: Instant::now(),
             upstream: watch::channel(None).0,
             connections: Mutex::new(HashMap::new()),
+            stopping: AtomicBool::new(false),
         }
     }
 
@@ -249,15 +252,16 @@ impl Gate {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    /// Accepts connections on `listener` until `shutdown`, and checks deadlines meanwhile.
-    pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: rocket::Shutdown) {
+    /// Accepts connections on `listener` until `shutdown` is cancelled, checking deadlines
+    /// meanwhile; then closes the quiet connections, and the others once answered.
+    pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: CancellationToken) {
         let mut upstream = self.upstream.subscribe();
         let upstream = tokio::select! {
             addr = upstream.wait_for(Option::is_some) => match addr {
                 Ok(addr) => addr.expect("waited for an address"),
                 Err(_) => return,
             },
-            _ = shutdown.clone() => return,
+            _ = shutdown.cancelled() => return,
         };
         log::info!(
             "accepting up to {} connections on {} (request heads within {} s, idle ones closed \
@@ -270,7 +274,7 @@ impl Gate {
         let mut sweep = tokio::time::interval(SWEEP);
         loop {
             tokio::select! {
-                _ = shutdown.clone() => break,
+                _ = shutdown.cancelled() => break,
                 _ = sweep.tick() => self.sweep(),
                 accepted = listener.accept() => match accepted {
                     Ok((stream, client)) => self.admit(stream, client, upstream).await,
@@ -283,9 +287,17 @@ impl Gate {
                 },
             }
         }
-        for connection in self.table().values() {
+        self.stopping.store(true, Ordering::SeqCst);
+        // A connection waiting for its answer gets it (a search stopped by the shutdown answers
+        // 503), and closes after it (see `is_stopping`).
+        for connection in self.table().values().filter(|c| c.is_idle()) {
             connection.close(Closing::Idle);
         }
+    }
+
+    /// Whether the gate has stopped taking connections: answers should close theirs.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
     }
 
     /// Takes one accepted connection, making room for it or refusing it.

@@ -36,10 +36,14 @@ use rocket::figment::{Figment, Profile};
 use rocket::{Build, Ignite, Rocket};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// Largest JSON body of a valid block: every byte of a maximal block's entries escaped as
 /// `\u00XX` (six characters), plus the header fields.
 pub const MAX_BLOCK_JSON: usize = 6 * Block::MAX_BYTES + 4096;
+/// How long a stopping server waits for the connections still open to be answered and closed
+/// before it stops Rocket (which then closes what is left).
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(3);
 /// Largest body of every other JSON route (registrations, bans, locators), `json` in Rocket's
 /// limits.
 pub const SMALL_JSON: usize = 64 * 1024;
@@ -64,19 +68,69 @@ pub fn figment() -> Figment {
         ))
 }
 
-/// Serves `node`'s API, configured by `figment`, and runs the node beside it until the server
-/// shuts down (Ctrl-C, or a failed launch); then the node's background work ends too.
+/// Serves `node`'s API, configured by `figment`, and runs the node beside it until SIGINT or
+/// SIGTERM (or a failed launch); then the node's background work ends too.
 pub async fn serve(node: Node, figment: Figment) -> anyhow::Result<()> {
-    let server = ignite(node.clone(), figment).await?;
-    let shutdown = server.shutdown();
-    let running = tokio::spawn(node.run(shutdown.clone()));
+    let listener = bind(&figment).await?;
+    serve_on(node, figment, listener).await
+}
+
+/// [`serve`] on a listener already bound (see [`bind`]).
+///
+/// The node stops in order, at once: a signal stops the search and the other background work
+/// (a waiting `POST /mine` is answered 503 `shutting_down`), the gate takes no new connection
+/// and closes each one once it is answered, and Rocket stops when none is left, so the process
+/// ends within moments of the signal at any difficulty, with every block flushed.
+pub async fn serve_on(
+    node: Node,
+    figment: Figment,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<()> {
+    // The signals are the node's to handle, in the order above; Rocket would stop first and
+    // then wait out its grace period for the connections still open.
+    let figment = figment
+        .merge(("shutdown.ctrlc", false))
+        .merge(("shutdown.signals", Vec::<String>::new()));
+    let server = ignite_on(node.clone(), figment, listener).await?;
+    let stopping = server.stopping();
+    tokio::spawn(stop_on_signal(stopping.clone()));
+    let running = tokio::spawn(node.clone().run(stopping.clone().cancelled_owned()));
     let served = server.launch().await;
-    // A launch that failed before liftoff never triggers the shutdown the node waits for.
-    shutdown.notify();
+    // A launch that failed before liftoff never had a signal to stop the node.
+    stopping.cancel();
     if let Err(e) = running.await {
-        log::error!("the node's background work ended abnormally: {e}");
+        tracing::error!("the node's background work ended abnormally: {e}");
+    }
+    let tip = node.tip();
+    match &served {
+        Ok(()) => tracing::info!(height = tip.height.get(), tip = %tip.hash, "node stopped"),
+        Err(e) => tracing::error!(height = tip.height.get(), "node stopped: {e:#}"),
     }
     served
+}
+
+/// Cancels `stopping` at the first SIGINT or SIGTERM.
+async fn stop_on_signal(stopping: CancellationToken) {
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => drop(term.recv().await),
+            Err(e) => {
+                tracing::warn!("cannot listen for SIGTERM: {e}");
+                std::future::pending::<()>().await
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    let signal = tokio::select! {
+        _ = stopping.cancelled() => return,
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = terminate => "SIGTERM",
+    };
+    tracing::info!("{signal} received: stopping");
+    stopping.cancel();
 }
 
 /// A server ready to launch: its gate listening on the public address, Rocket ignited behind it.
@@ -84,6 +138,7 @@ pub struct Server {
     rocket: Rocket<Ignite>,
     gate: Arc<Gate>,
     listener: tokio::net::TcpListener,
+    stopping: CancellationToken,
 }
 
 impl Server {
@@ -92,29 +147,84 @@ impl Server {
         self.gate.public_addr()
     }
 
+    /// Rocket's own shutdown: notifying it stops the server at once (Rocket then waits out
+    /// its grace period for connections still open).
     pub fn shutdown(&self) -> rocket::Shutdown {
         self.rocket.shutdown()
     }
 
+    /// The orderly stop: cancelling it stops the gate, lets every connection that waits for an
+    /// answer get it, and then shuts Rocket down.
+    pub fn stopping(&self) -> CancellationToken {
+        self.stopping.clone()
+    }
+
     /// Serves until shutdown.
     pub async fn launch(self) -> anyhow::Result<()> {
-        let accepting = tokio::spawn(self.gate.run(self.listener, self.rocket.shutdown()));
+        let Server {
+            rocket,
+            gate,
+            listener,
+            stopping,
+        } = self;
+        // Rocket shut down directly stops the gate too.
+        let (rocket_shutdown, stop) = (rocket.shutdown(), stopping.clone());
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = rocket_shutdown => stop.cancel(),
+                _ = stop.cancelled() => {}
+            }
+        });
+        let accepting = tokio::spawn(gate.clone().run(listener, stopping.clone()));
+        let (rocket_shutdown, drained) = (rocket.shutdown(), gate.clone());
+        tokio::spawn(async move {
+            stopping.cancelled().await;
+            drain(&drained).await;
+            rocket_shutdown.notify();
+        });
         // Display marks Rocket's launch error as handled (unhandled ones panic on drop).
-        let served = self.rocket.launch().await.map_err(|e| anyhow!("{e}"));
+        let served = rocket.launch().await.map_err(|e| anyhow!("{e}"));
         accepting.await.context("the gate ended abnormally")?;
+        // Rocket has sent its last answers; let the gate pass them on before the process ends.
+        drain(&gate).await;
         served.map(drop)
     }
 }
 
+/// Completes once every connection through `gate` has closed, or after [`DRAIN`].
+async fn drain(gate: &Gate) {
+    let drained = async {
+        while gate.open() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN, drained).await;
+}
+
 /// Binds the public address `figment` names, and ignites the API for `node` behind it.
 pub async fn ignite(node: Node, figment: Figment) -> anyhow::Result<Server> {
+    let listener = bind(&figment).await?;
+    ignite_on(node, figment, listener).await
+}
+
+/// Binds the public address `figment` names: the first step of a start, taken before anything
+/// is created on disk, so a port in use fails a start that has changed nothing.
+pub async fn bind(figment: &Figment) -> anyhow::Result<tokio::net::TcpListener> {
     let config: rocket::Config = figment.extract().context("bad server configuration")?;
+    let public = SocketAddr::new(config.address, config.port);
+    tokio::net::TcpListener::bind(public)
+        .await
+        .with_context(|| format!("cannot listen on {public}"))
+}
+
+/// Ignites the API for `node` behind a gate accepting on `listener`.
+pub async fn ignite_on(
+    node: Node,
+    figment: Figment,
+    listener: tokio::net::TcpListener,
+) -> anyhow::Result<Server> {
     let node_settings: settings::Settings =
         figment.extract().context("bad server configuration")?;
-    let public = SocketAddr::new(config.address, config.port);
-    let listener = tokio::net::TcpListener::bind(public)
-        .await
-        .with_context(|| format!("cannot listen on {public}"))?;
     let limits = gate::Limits::new(&node_settings, crate::files::open_file_limit());
     let gate = Arc::new(Gate::new(listener.local_addr()?, limits));
     let behind = figment
@@ -129,6 +239,7 @@ pub async fn ignite(node: Node, figment: Figment) -> anyhow::Result<Server> {
         rocket,
         gate,
         listener,
+        stopping: CancellationToken::new(),
     })
 }
 
@@ -163,15 +274,55 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
                 };
                 if let Some(node) = rocket.state::<Node>() {
                     node.peers().set_local_addr(addr);
-                    let tip = node.tip();
-                    // Scripts and tests read this line to learn the port when started on port 0.
-                    println!(
-                        "ferrochain node listening on http://{addr} (height {}, tip {}, {} peers)",
-                        tip.height,
-                        tip.hash.short(),
-                        node.peers().list().len()
-                    );
+                    started(node, addr);
                 }
             })
         }))
+        .attach(AdHoc::on_response("failures and closing", |req, res| {
+            Box::pin(async move {
+                // Rocket's own per-request notes are not logged (a 404 is the client's
+                // business); an internal failure is, whatever produced it.
+                if res.status() == rocket::http::Status::InternalServerError {
+                    tracing::error!(
+                        method = %req.method(),
+                        uri = %req.uri(),
+                        "answered 500 internal error"
+                    );
+                }
+                // A stopping server closes each connection once it is answered.
+                if req
+                    .rocket()
+                    .state::<Arc<Gate>>()
+                    .is_some_and(|g| g.is_stopping())
+                {
+                    res.set_raw_header("Connection", "close");
+                }
+            })
+        }))
+}
+
+/// Says the node is up: the line scripts read, and the start summary in the log.
+fn started(node: &Node, addr: SocketAddr) {
+    let tip = node.tip();
+    let peers = node.peers().list();
+    // Scripts and tests read this line to learn the port when started on port 0.
+    println!(
+        "ferrochain node listening on http://{addr} (height {}, tip {}, {} peers)",
+        tip.height,
+        tip.hash.short(),
+        peers.len()
+    );
+    let data_dir = std::path::absolute(node.data_dir()).unwrap_or_else(|_| node.data_dir().into());
+    let public_url = node.peers().public_url();
+    tracing::info!(
+        data_dir = %data_dir.display(),
+        rules = %node.params(),
+        miner = %node.mining().address(),
+        listen = %format_args!("http://{addr}"),
+        public_url = %public_url.as_ref().map_or("none".to_owned(), ToString::to_string),
+        peers = %peers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+        height = tip.height.get(),
+        tip = %tip.hash,
+        "node started"
+    );
 }

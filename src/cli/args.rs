@@ -10,7 +10,7 @@ use crate::chain::{
     Amount, ChainParams, Difficulty, Height, Note, NoteError, ParseAmountError, Retarget,
     RetargetError, Transaction,
 };
-use crate::network::PeerUrl;
+use crate::network::{PeerUrl, PeerUrlError};
 use clap::{Args, Parser, Subcommand};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -45,6 +45,7 @@ pub enum Command {
     },
     /// Print a shell completion script (e.g. `ferrochain completions bash > ~/.ferrochain.bash`).
     Completions {
+        /// The shell to complete for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -142,10 +143,12 @@ pub enum ClientCommand {
         #[arg(long, value_name = "ADDRESS|WALLET")]
         to: String,
         /// FER to send, up to 8 decimals (2, 0.5, ...).
-        #[arg(long, value_name = "FER", value_parser = parse_positive_amount)]
+        #[arg(long, value_name = "FER", value_parser = parse_positive_amount,
+              allow_negative_numbers = true)]
         amount: Amount,
         /// FER paid to the miner; higher fees are mined first.
-        #[arg(long, value_name = "FER", default_value_t = super::commands::DEFAULT_FEE)]
+        #[arg(long, value_name = "FER", default_value_t = super::commands::DEFAULT_FEE,
+              value_parser = parse_fee, allow_negative_numbers = true)]
         fee: Amount,
         /// The keystore directory.
         #[arg(long, value_name = "DIR", default_value = crate::wallet::DEFAULT_DIR)]
@@ -171,6 +174,7 @@ pub struct PassphraseArgs {
 pub enum WalletAction {
     /// Create a wallet with a new key.
     New {
+        /// The wallet's name: 1 to 32 letters, digits, - or _.
         name: String,
         /// Print the wallet's recovery phrase (24 words that rebuild its key): write it down.
         #[arg(long)]
@@ -180,17 +184,20 @@ pub enum WalletAction {
         encrypt: bool,
         #[command(flatten)]
         passphrase: PassphraseArgs,
+        /// Print the new wallet as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Rebuild a wallet from its recovery phrase (asked for, or read from standard input).
     Recover {
+        /// The name to keep the rebuilt wallet under.
         name: String,
         /// Encrypt the rebuilt key file with a passphrase.
         #[arg(long)]
         encrypt: bool,
         #[command(flatten)]
         passphrase: PassphraseArgs,
+        /// Print the rebuilt wallet as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -202,12 +209,15 @@ pub enum WalletAction {
     },
     /// Copy a wallet's key file (encrypted or not, as it is) to FILE, for a backup.
     Export {
+        /// The wallet's name.
         name: String,
+        /// Where to write the copy.
         #[arg(value_name = "FILE")]
         file: PathBuf,
     },
     /// Add the wallet in a key file (one `wallet export` wrote) to the keystore.
     Import {
+        /// The key file to add.
         #[arg(value_name = "FILE")]
         file: PathBuf,
         /// The name to keep it under [default: the name in the file].
@@ -221,6 +231,7 @@ pub enum WalletAction {
     },
     /// A wallet's transfers and rewards, newest first, with height and confirmations.
     History {
+        /// The wallet's name.
         name: String,
         /// Most entries to show (the node gives at most 500 at once).
         #[arg(long, value_name = "N", default_value_t = super::commands::HISTORY_ENTRIES)]
@@ -233,6 +244,7 @@ pub enum WalletAction {
     },
     /// A wallet's address and, from the node, its balance and pending transfers.
     Show {
+        /// The wallet's name.
         name: String,
         #[command(flatten)]
         endpoint: Endpoint,
@@ -249,6 +261,7 @@ pub enum PeersAction {
     },
     /// Make the node ignore a known peer for a while: no relay, sync or discovery with it.
     Ban {
+        /// The peer's base URL.
         #[arg(value_name = "URL", value_parser = PeerUrl::parse)]
         url: PeerUrl,
         /// How long, in seconds (up to a year).
@@ -260,6 +273,7 @@ pub enum PeersAction {
     },
     /// Lift a peer's ban (the operator's or one the node set).
     Unban {
+        /// The peer's base URL.
         #[arg(value_name = "URL", value_parser = PeerUrl::parse)]
         url: PeerUrl,
     },
@@ -276,8 +290,8 @@ pub struct GuidedArgs {
 
 #[derive(Args)]
 pub struct NodeArg {
-    /// The node's base URL.
-    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = PeerUrl::parse)]
+    /// The node: a URL, HOST:PORT or a port on this machine.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = parse_node)]
     pub node: PeerUrl,
     /// The node's API token, for the operator's routes [default: read from data/<PORT>/api.token
     /// for a node on this machine].
@@ -294,8 +308,8 @@ pub struct NodeArg {
 /// (`--json`).
 #[derive(Args)]
 pub struct Endpoint {
-    /// The node's base URL.
-    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = PeerUrl::parse,
+    /// The node: a URL, HOST:PORT or a port on this machine.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_NODE, value_parser = parse_node,
           global = true)]
     pub node: PeerUrl,
     /// Print the node's JSON answer instead of a table (errors too, as {"error", "message"}).
@@ -383,19 +397,76 @@ impl ClientCommand {
     }
 }
 
-/// A `--amount` of zero: a transfer that moves nothing is refused before it is signed.
+/// A `--amount` or `--fee` that no transfer can carry, refused before anything is signed.
 #[derive(Debug, thiserror::Error)]
 pub enum PositiveAmountError {
     #[error("the amount must be more than 0")]
     Zero,
+    #[error("amounts cannot be negative, got {0}")]
+    Negative(String),
     #[error(transparent)]
     Unparsable(#[from] ParseAmountError),
 }
 
+/// An amount of FER that may be 0 (a fee), but not negative.
+fn parse_fee(s: &str) -> Result<Amount, PositiveAmountError> {
+    if s.trim().starts_with('-') {
+        return Err(PositiveAmountError::Negative(s.trim().to_owned()));
+    }
+    Ok(s.parse::<Amount>()?)
+}
+
 fn parse_positive_amount(s: &str) -> Result<Amount, PositiveAmountError> {
-    match s.parse::<Amount>()? {
+    match parse_fee(s)? {
         amount if amount == Amount::ZERO => Err(PositiveAmountError::Zero),
         amount => Ok(amount),
+    }
+}
+
+/// A `--node` that names no node.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeAddrError {
+    #[error("port 0 names no node; give the port the node listens on")]
+    PortZero,
+    #[error(transparent)]
+    Url(#[from] PeerUrlError),
+}
+
+/// A node's URL from what a user types: a URL (`http://10.0.0.5:5000`), `HOST:PORT`
+/// (`10.0.0.5:5000`, `[::1]:5000`), or a bare port for a node on this machine (`5001`).
+pub fn parse_node(s: &str) -> Result<PeerUrl, NodeAddrError> {
+    let text = s.trim();
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return match text.parse::<u16>() {
+            Ok(0) => Err(NodeAddrError::PortZero),
+            Ok(port) => Ok(PeerUrl::parse(&format!("http://127.0.0.1:{port}"))?),
+            Err(_) => Err(PeerUrlError::Unparsable {
+                input: s.to_owned(),
+                reason: "a port is at most 65535".to_owned(),
+            }
+            .into()),
+        };
+    }
+    match text.contains("://") {
+        true => Ok(PeerUrl::parse(text)?),
+        false => Ok(PeerUrl::parse(&format!("http://{text}"))?),
+    }
+}
+
+/// A thread count: at least one (a miner with no threads would never find a block).
+#[derive(Debug, thiserror::Error)]
+pub enum ThreadsError {
+    #[error("not a number of threads: {0:?}")]
+    NotANumber(String),
+    #[error("at least 1 thread is needed, got 0")]
+    Zero,
+}
+
+fn parse_threads(s: &str) -> Result<usize, ThreadsError> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err(ThreadsError::Zero),
+        Ok(n) => Ok(n),
+        Err(_) => Err(ThreadsError::NotANumber(s.to_owned())),
     }
 }
 
@@ -410,55 +481,80 @@ pub struct NodeArgs {
     /// Port for the REST API (0 picks a free one and prints it).
     #[arg(default_value_t = 5000)]
     pub port: u16,
+    /// A configuration file: TOML whose keys are these options' names (`data-dir = "..."`)
+    /// [default: ferrochain.toml in the data directory, if there is one].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Where the chain is stored [default: data/<PORT>].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Peers file, {"nodes": ["http://127.0.0.1:5001", ...]}; a missing file means no peers.
-    /// It is only read, never rewritten.
-    #[arg(long, value_name = "FILE", default_value = "data/nodes.json")]
-    pub peers: PathBuf,
-    /// A peer to start from, besides the peers file (repeat for several). One member of a
-    /// network is enough: the node learns the others from it.
-    #[arg(long = "peer", value_name = "URL", value_parser = PeerUrl::parse)]
-    pub peer: Vec<PeerUrl>,
-    /// The URL this node announces to its peers [default: http://ADDR:PORT once it listens;
-    /// none when listening on 0.0.0.0 or ::].
-    #[arg(long, value_name = "URL", value_parser = PeerUrl::parse)]
-    pub public_url: Option<PeerUrl>,
-    /// Send every request to peers through this HTTP proxy (proxy variables such as HTTP_PROXY
-    /// are ignored).
-    #[arg(long, value_name = "URL")]
-    pub proxy: Option<url::Url>,
-    /// Ask for the API token (data directory/api.token) on the operator's routes (mining, bans,
-    /// resolve) even on loopback; beyond loopback it is always asked for.
-    #[arg(long)]
-    pub require_token: bool,
-    /// Peers this node picks at most (from the peers file, --peer and what it learns); the
-    /// operator's are always kept, even past it.
-    #[arg(long, value_name = "N", default_value_t = crate::network::DEFAULT_MAX_PEERS)]
-    pub max_peers: usize,
-    /// Peers that registered themselves this node keeps at most, beside the ones it picks.
-    #[arg(long, value_name = "N", default_value_t = crate::network::DEFAULT_MAX_INBOUND)]
-    pub max_inbound: usize,
     /// Free disk space, in MiB, kept beside the store: a block that would leave less is
     /// refused (507) and the node takes blocks again once space is back.
     #[arg(long, value_name = "MIB", default_value_t = crate::storage::DEFAULT_RESERVE >> 20)]
     pub disk_reserve: u64,
-    #[command(flatten)]
-    pub chain: ChainArgs,
-    /// Address to listen on.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+    /// How log lines are written to standard error (RUST_LOG picks which are written).
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Address to listen on (0.0.0.0 for other machines).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", help_heading = NETWORK)]
     pub address: IpAddr,
+    /// The URL this node announces to its peers [default: http://ADDR:PORT once it listens;
+    /// none when listening on 0.0.0.0 or ::].
+    #[arg(long, value_name = "URL", value_parser = PeerUrl::parse, help_heading = NETWORK)]
+    pub public_url: Option<PeerUrl>,
+    /// Peers file, {"nodes": ["http://127.0.0.1:5001", ...]}; a missing file means no peers.
+    /// It is only read, never rewritten.
+    #[arg(long, value_name = "FILE", default_value = "data/nodes.json", help_heading = NETWORK)]
+    pub peers: PathBuf,
+    /// A peer to start from, besides the peers file (repeat for several, or separate them
+    /// with commas). One member of a network is enough: the node learns the others from it.
+    #[arg(long = "peer", value_name = "URL", value_parser = PeerUrl::parse, value_delimiter = ',',
+          help_heading = NETWORK)]
+    pub peer: Vec<PeerUrl>,
+    /// Peers this node picks at most (from the peers file, --peer and what it learns); the
+    /// operator's are always kept, even past it.
+    #[arg(long, value_name = "N", default_value_t = crate::network::DEFAULT_MAX_PEERS,
+          help_heading = NETWORK)]
+    pub max_peers: usize,
+    /// Peers that registered themselves this node keeps at most, beside the ones it picks.
+    #[arg(long, value_name = "N", default_value_t = crate::network::DEFAULT_MAX_INBOUND,
+          help_heading = NETWORK)]
+    pub max_inbound: usize,
+    /// Send every request to peers through this HTTP proxy (proxy variables such as HTTP_PROXY
+    /// are ignored).
+    #[arg(long, value_name = "URL", help_heading = NETWORK)]
+    pub proxy: Option<url::Url>,
+    /// Ask for the API token (data directory/api.token) on the operator's routes (mining, bans,
+    /// resolve) even on loopback; beyond loopback it is always asked for.
+    #[arg(long, help_heading = NETWORK)]
+    pub require_token: bool,
     /// Mining threads [default: one per core].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_threads, help_heading = MINING)]
     pub threads: Option<usize>,
     /// Where block rewards go: an address (fc1...) or a wallet name in the keystore
     /// [default: the node's own key, created in the data directory as miner.key].
-    #[arg(long, value_name = "ADDRESS|WALLET")]
+    #[arg(long, value_name = "ADDRESS|WALLET", help_heading = MINING)]
     pub miner: Option<String>,
     /// The keystore `--miner` names a wallet in.
-    #[arg(long, value_name = "DIR", default_value = crate::wallet::DEFAULT_DIR)]
+    #[arg(long, value_name = "DIR", default_value = crate::wallet::DEFAULT_DIR,
+          help_heading = MINING)]
     pub wallet_dir: PathBuf,
+    #[command(flatten)]
+    pub chain: ChainArgs,
+}
+
+/// The help heading of a node's network options.
+const NETWORK: &str = "Network";
+/// The help heading of a node's mining options.
+const MINING: &str = "Mining";
+
+/// How the node writes its log lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// The rules of a new chain. An existing chain keeps its own; asking for others is an error.
@@ -545,14 +641,17 @@ fn parse_seconds(s: &str) -> Result<u64, BlockTimeError> {
 
 #[derive(Args)]
 pub struct BenchArgs {
-    /// Seconds to hash for each measurement.
-    #[arg(long, default_value_t = 5)]
+    /// Seconds to hash for each measurement (1 to 3600).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub seconds: u64,
     /// Thread count for the multi-threaded run [default: one per core].
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_threads)]
     pub threads: Option<usize>,
     /// Mining kernel to measure: sha-ni, avx512, avx2 or portable [default: the fastest this
     /// CPU offers; the benchmark lists them].
     #[arg(long, value_name = "NAME")]
     pub kernel: Option<crate::mining::Kernel>,
+    /// Print the figures as one JSON document.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -15,8 +15,9 @@ use crate::network::PeerUrl;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
-/// The command that starts a node, named in the "no node answers" message.
-pub const START_NODE: &str = "cargo run --release -- node";
+/// The command that starts a node, named (with the port and address) in the "no node answers"
+/// message.
+pub const START_NODE: &str = "ferrochain node";
 /// The node a CLI talks to unless told otherwise.
 pub const DEFAULT_NODE: &str = "http://127.0.0.1:5000";
 
@@ -30,8 +31,8 @@ const MINE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    #[error("no node answers at {node}; start one with `{START_NODE}`")]
-    Unreachable { node: String },
+    #[error("no node answers at {node}; {start}")]
+    Unreachable { node: String, start: String },
     #[error("{node} did not answer {what} within {secs} s", secs = timeout.as_secs())]
     Timeout {
         node: String,
@@ -53,7 +54,7 @@ pub enum ClientError {
         what: String,
         error: String,
     },
-    #[error("request {what} to {node} failed: {error}")]
+    #[error("request {what} to {node} failed: {}", crate::network::cause(error))]
     Http {
         node: String,
         what: String,
@@ -121,17 +122,37 @@ fn segment(text: &str) -> String {
 /// The token of a node on this machine started from this directory with the default data
 /// directory (`data/<PORT>/api.token`), if this user can read it.
 fn local_token(node: &PeerUrl) -> Option<String> {
-    let local = match node.host()? {
-        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
-        url::Host::Ipv4(ip) => ip.is_loopback(),
-        url::Host::Ipv6(ip) => ip.is_loopback(),
-    };
+    let local = is_local(&node.host()?);
     let path = std::path::Path::new("data")
         .join(node.port()?.to_string())
         .join(crate::token::TOKEN_FILE);
     local
         .then(|| crate::token::ApiToken::read(&path).ok())?
         .map(|t| t.as_str().to_owned())
+}
+
+/// How to start a node where `node` points: on this machine, the command with its port; on
+/// another host, the command to run there.
+pub fn start_hint(node: &PeerUrl) -> String {
+    let port = node.port().unwrap_or(5000);
+    let command = match port {
+        5000 => START_NODE.to_owned(),
+        port => format!("{START_NODE} {port}"),
+    };
+    match node.host() {
+        Some(host) if is_local(&host) => format!("start one there with `{command}`"),
+        Some(host) => format!("start one on {host} with `{command} --address 0.0.0.0`"),
+        None => format!("start one with `{command}`"),
+    }
+}
+
+/// Whether `host` is this machine.
+fn is_local(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
 }
 
 impl Client {
@@ -290,6 +311,7 @@ impl Client {
             if error.is_connect() {
                 ClientError::Unreachable {
                     node: self.node.to_string(),
+                    start: start_hint(&self.node),
                 }
             } else if error.is_timeout() {
                 ClientError::Timeout {

@@ -350,12 +350,12 @@ pub fn block_details(block: &WireBlock) -> String {
 /// A search's figures on one line.
 pub fn mining_stats(stats: &MiningStats) -> String {
     format!(
-        "{} in {}, {} on {}, node CPU {:.0}%, memory {}",
+        "{} in {}, {} on {}, node CPU {}, memory {}",
         count(stats.attempts, "attempt"),
         duration_ms(stats.elapsed_ms),
         hash_rate(stats.hash_rate),
         count(stats.threads as u64, "thread"),
-        stats.cpu_percent,
+        crate::mining::CpuFigure(stats.cpu_percent),
         bytes(stats.memory_bytes)
     )
 }

@@ -15,7 +15,10 @@ mod stats;
 pub use kernel::{Kernel, KernelError};
 pub use midstate::Midstate;
 pub use search::{scan, search_parallel, search_sequential, Outcome, CHUNK};
-pub use stats::{cpu_percent, ProcessSample, ProcessSampler, ProcessUsage, UsageMonitor};
+pub use stats::{
+    cpu_percent, CpuFigure, ProcessSample, ProcessSampler, ProcessUsage, UsageMonitor,
+    MIN_CPU_WINDOW,
+};
 
 use crate::chain::{Header, Target};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,8 +34,9 @@ pub struct MiningStats {
     /// Hashes (double SHA-256 of a header) per second.
     pub hash_rate: f64,
     pub threads: usize,
-    /// Process CPU over the search, in percent of one core.
-    pub cpu_percent: f64,
+    /// Process CPU over the search, in percent of one core; `None` (null) for a search shorter
+    /// than [`MIN_CPU_WINDOW`], which the kernel's CPU accounting cannot measure.
+    pub cpu_percent: Option<f64>,
     /// Resident memory of the process when the search ended.
     pub memory_bytes: u64,
     /// The kernel that hashed (absent from nodes that predate kernels).

@@ -51,13 +51,35 @@ impl Default for ProcessSampler {
 }
 
 /// CPU use between two samples as a percentage of one core (200% is two busy cores), the way
-/// `top` reports it. CPU time comes from the kernel, so this is exact even for a block mined in a
-/// few milliseconds.
-pub fn cpu_percent(before: &ProcessSample, after: &ProcessSample, wall_ms: f64) -> f64 {
-    if wall_ms <= 0.0 {
-        return 0.0;
+/// `top` reports it; `None` for a window shorter than [`MIN_CPU_WINDOW`]. The kernel counts CPU
+/// time in ticks (10 ms on Linux), so a block mined in 3 ms reads as 0 ms or 10 ms of CPU:
+/// 0%, or over 300% on one core. Such a figure would be rounding, not a measurement.
+pub fn cpu_percent(before: &ProcessSample, after: &ProcessSample, wall_ms: f64) -> Option<f64> {
+    if wall_ms < MIN_CPU_WINDOW.as_secs_f64() * 1000.0 {
+        return None;
     }
-    after.cpu_time_ms.saturating_sub(before.cpu_time_ms) as f64 * 100.0 / wall_ms
+    Some(after.cpu_time_ms.saturating_sub(before.cpu_time_ms) as f64 * 100.0 / wall_ms)
+}
+
+/// The shortest window a CPU figure is given for: 25 of the kernel's 10 ms ticks, so the
+/// rounding of the two samples moves the figure by a few percent at most.
+pub const MIN_CPU_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A CPU figure for people: `85%`, or why there is none.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CpuFigure(pub Option<f64>);
+
+impl std::fmt::Display for CpuFigure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(percent) => write!(f, "{percent:.0}%"),
+            None => write!(
+                f,
+                "not measured (under {} ms, too short for the kernel's CPU accounting)",
+                MIN_CPU_WINDOW.as_millis()
+            ),
+        }
+    }
 }
 
 /// This process's CPU and memory as `GET /status` reports them.
@@ -73,7 +95,7 @@ pub struct ProcessUsage {
 ///
 /// CPU use is a rate, so it needs two samples: each reading covers the time since the previous
 /// one (or since the monitor was made). The kernel counts CPU time in 10 ms ticks, so a window
-/// shorter than [`UsageMonitor::MIN_WINDOW`] would mostly measure rounding; a reading that comes
+/// shorter than [`MIN_CPU_WINDOW`] would mostly measure rounding; a reading that comes
 /// sooner repeats the last CPU figure (memory is always fresh), which also keeps several clients
 /// polling at once from shrinking each other's windows to nothing.
 pub struct UsageMonitor {
@@ -84,7 +106,7 @@ pub struct UsageMonitor {
 }
 
 impl UsageMonitor {
-    pub const MIN_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
+    pub const MIN_WINDOW: std::time::Duration = MIN_CPU_WINDOW;
 
     pub fn new() -> Self {
         let mut sampler = ProcessSampler::new();
@@ -101,8 +123,9 @@ impl UsageMonitor {
         let now = std::time::Instant::now();
         let sample = self.sampler.sample();
         let window = now.duration_since(self.since);
-        if window >= Self::MIN_WINDOW {
-            self.cpu_percent = cpu_percent(&self.baseline, &sample, window.as_secs_f64() * 1000.0);
+        let window_ms = window.as_secs_f64() * 1000.0;
+        if let Some(percent) = cpu_percent(&self.baseline, &sample, window_ms) {
+            self.cpu_percent = percent;
             self.since = now;
             self.baseline = sample;
         }
@@ -123,6 +146,28 @@ impl Default for UsageMonitor {
 mod tests {
     use super::*;
     use std::time::Instant;
+
+    #[test]
+    fn a_cpu_figure_is_given_only_for_windows_the_kernel_can_measure() {
+        let before = ProcessSample {
+            cpu_time_ms: 1_000,
+            memory_bytes: 0,
+        };
+        // One 10 ms tick in a 3 ms block: rounding, not 333%.
+        let tick = ProcessSample {
+            cpu_time_ms: 1_010,
+            ..before
+        };
+        assert_eq!(cpu_percent(&before, &tick, 3.0), None);
+        assert!(CpuFigure(None).to_string().contains("not measured"));
+        // Two cores busy for the whole of a 500 ms window.
+        let busy = ProcessSample {
+            cpu_time_ms: 2_000,
+            ..before
+        };
+        assert_eq!(cpu_percent(&before, &busy, 500.0), Some(200.0));
+        assert_eq!(CpuFigure(Some(200.0)).to_string(), "200%");
+    }
 
     #[test]
     fn usage_measures_cpu_over_the_window_since_the_last_reading() {

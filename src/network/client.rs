@@ -42,11 +42,13 @@ impl Default for Timeouts {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PeerError {
-    #[error("{peer}: request failed: {error}")]
-    Request { peer: String, error: reqwest::Error },
+    /// The request did not get through; `cause` says why in words ("connection refused"), from
+    /// the innermost error the HTTP client wraps.
+    #[error("{peer}: request failed: {cause}")]
+    Request { peer: String, cause: String },
     /// No answer within the client's deadline (connecting, or the whole request).
-    #[error("{peer}: request failed: no answer within the deadline")]
-    TimedOut { peer: String },
+    #[error("{peer}: request failed: timed out after {}", seconds(*after))]
+    TimedOut { peer: String, after: Duration },
     #[error("{peer}: answered {status}")]
     Status {
         peer: String,
@@ -69,6 +71,7 @@ pub enum PeerError {
 #[derive(Clone)]
 pub struct PeerClient {
     http: reqwest::Client,
+    timeouts: Timeouts,
 }
 
 impl PeerClient {
@@ -91,7 +94,7 @@ impl PeerClient {
             .build()
             // Building fails only if the TLS backend cannot initialise, which is a broken build.
             .expect("the HTTP client builds with a static configuration");
-        PeerClient { http }
+        PeerClient { http, timeouts }
     }
 
     /// Blocks `from..from + limit` of the peer's main chain.
@@ -161,8 +164,8 @@ impl PeerClient {
             .get(url)
             .send()
             .await
-            .map_err(request_failed(peer))?;
-        let body = read_ok(peer, resp, MAX_RESPONSE_BYTES).await?;
+            .map_err(request_failed(peer, self.timeouts))?;
+        let body = read_ok(peer, resp, MAX_RESPONSE_BYTES, self.timeouts).await?;
         let wire: WireBlock = parse(peer, &body)?;
         let block = wire.into_block().map_err(|e| PeerError::Invalid {
             peer: peer.to_string(),
@@ -221,10 +224,13 @@ impl PeerClient {
         if let Some(me) = me {
             request = request.header(PEER_HEADER, me.to_string());
         }
-        let resp = request.send().await.map_err(request_failed(peer))?;
+        let resp = request
+            .send()
+            .await
+            .map_err(request_failed(peer, self.timeouts))?;
         let status = resp.status();
         // Drain (bounded) so the connection can be reused; the body itself is not needed.
-        read_capped(peer, resp, 64 * 1024).await.ok();
+        read_capped(peer, resp, 64 * 1024, self.timeouts).await.ok();
         Ok(status)
     }
 
@@ -242,8 +248,8 @@ impl PeerClient {
             .json(body)
             .send()
             .await
-            .map_err(request_failed(peer))?;
-        read_json(peer, resp, limit).await
+            .map_err(request_failed(peer, self.timeouts))?;
+        read_json(peer, resp, limit, self.timeouts).await
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(
@@ -257,8 +263,8 @@ impl PeerClient {
             .get(url)
             .send()
             .await
-            .map_err(request_failed(peer))?;
-        read_json(peer, resp, limit).await
+            .map_err(request_failed(peer, self.timeouts))?;
+        read_json(peer, resp, limit, self.timeouts).await
     }
 }
 
@@ -267,8 +273,9 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     peer: &PeerUrl,
     resp: reqwest::Response,
     limit: usize,
+    timeouts: Timeouts,
 ) -> Result<T, PeerError> {
-    parse(peer, &read_ok(peer, resp, limit).await?)
+    parse(peer, &read_ok(peer, resp, limit, timeouts).await?)
 }
 
 /// The body of a 2xx answer, at most `limit` bytes; any other status is an error.
@@ -276,6 +283,7 @@ async fn read_ok(
     peer: &PeerUrl,
     resp: reqwest::Response,
     limit: usize,
+    timeouts: Timeouts,
 ) -> Result<Vec<u8>, PeerError> {
     if !resp.status().is_success() {
         return Err(PeerError::Status {
@@ -283,7 +291,7 @@ async fn read_ok(
             status: resp.status(),
         });
     }
-    read_capped(peer, resp, limit).await
+    read_capped(peer, resp, limit, timeouts).await
 }
 
 fn parse<T: serde::de::DeserializeOwned>(peer: &PeerUrl, body: &[u8]) -> Result<T, PeerError> {
@@ -293,16 +301,53 @@ fn parse<T: serde::de::DeserializeOwned>(peer: &PeerUrl, body: &[u8]) -> Result<
     })
 }
 
-/// Turns a transport error talking to `peer` into a [`PeerError`] naming it.
-fn request_failed(peer: &PeerUrl) -> impl FnOnce(reqwest::Error) -> PeerError + '_ {
-    move |error| match error.is_timeout() {
-        true => PeerError::TimedOut {
+/// Turns a transport error talking to `peer` into a [`PeerError`] naming it and its cause.
+fn request_failed(
+    peer: &PeerUrl,
+    timeouts: Timeouts,
+) -> impl FnOnce(reqwest::Error) -> PeerError + '_ {
+    move |error| match (error.is_timeout(), error.is_connect()) {
+        (true, true) => PeerError::TimedOut {
             peer: peer.to_string(),
+            after: timeouts.connect,
         },
-        false => PeerError::Request {
+        (true, false) => PeerError::TimedOut {
             peer: peer.to_string(),
-            error,
+            after: timeouts.total,
         },
+        (false, _) => PeerError::Request {
+            peer: peer.to_string(),
+            cause: cause(&error),
+        },
+    }
+}
+
+/// Why a request failed, in words: the innermost error the HTTP client wraps ("connection
+/// refused"), rather than its own outer "error sending request for url (...)".
+pub fn cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut innermost = error;
+    let mut io = None;
+    while let Some(next) = innermost.source() {
+        if let Some(e) = next.downcast_ref::<std::io::Error>() {
+            io = Some(e);
+        }
+        innermost = next;
+    }
+    use std::io::ErrorKind;
+    match io.map(std::io::Error::kind) {
+        Some(ErrorKind::ConnectionRefused) => "connection refused".to_owned(),
+        Some(ErrorKind::ConnectionReset) => "connection reset by the peer".to_owned(),
+        Some(ErrorKind::ConnectionAborted) => "connection aborted".to_owned(),
+        Some(ErrorKind::UnexpectedEof) => "the peer closed the connection early".to_owned(),
+        _ => innermost.to_string(),
+    }
+}
+
+/// A deadline as people read it: `15 s`, `0.5 s`.
+fn seconds(d: Duration) -> String {
+    match d.subsec_millis() {
+        0 => format!("{} s", d.as_secs()),
+        _ => format!("{:.1} s", d.as_secs_f64()),
     }
 }
 
@@ -312,6 +357,7 @@ async fn read_capped(
     peer: &PeerUrl,
     mut resp: reqwest::Response,
     limit: usize,
+    timeouts: Timeouts,
 ) -> Result<Vec<u8>, PeerError> {
     let too_large = || PeerError::TooLarge {
         peer: peer.to_string(),
@@ -321,7 +367,7 @@ async fn read_capped(
         return Err(too_large());
     }
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(request_failed(peer))? {
+    while let Some(chunk) = resp.chunk().await.map_err(request_failed(peer, timeouts))? {
         if body.len() + chunk.len() > limit {
             return Err(too_large());
         }

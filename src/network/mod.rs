@@ -18,7 +18,7 @@ pub use book::{
     DEFAULT_MAX_PEERS, DROP_AFTER_FAILURES, DROP_AFTER_SILENCE, MAX_BANNED,
 };
 pub use client::{
-    PeerClient, PeerError, Timeouts, MAX_LISTED_PEERS, MAX_RESPONSE_BYTES,
+    cause, PeerClient, PeerError, Timeouts, MAX_LISTED_PEERS, MAX_RESPONSE_BYTES,
     MAX_SMALL_RESPONSE_BYTES, PEER_HEADER,
 };
 // The peer-protocol answers the sync and the handshake read, where the node has always found them.

@@ -142,6 +142,7 @@ impl FakeNet {
             Some(script) => Ok(answer(script)),
             None => Err(PeerError::TimedOut {
                 peer: peer.to_string(),
+                after: crate::network::Timeouts::default().total,
             }),
         }
     }

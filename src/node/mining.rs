@@ -5,6 +5,7 @@
 //! again on the new tip, so the block returned is always on the main chain.
 
 use super::state::{ChainState, ChainTip};
+use super::tasks::Tasks;
 use super::transfers::Transfers;
 use super::NodeError;
 use crate::chain::{
@@ -28,19 +29,29 @@ struct Inner {
     miner: Miner,
     /// Where block rewards go.
     address: Address,
+    /// The node's tasks, whose shutdown stops a search.
+    tasks: Tasks,
     /// One search at a time.
     one_search: tokio::sync::Mutex<()>,
     last_mined: Mutex<Option<MiningStats>>,
 }
 
 impl Mining {
-    pub fn new(chain: ChainState, transfers: Transfers, miner: Miner, address: Address) -> Mining {
+    /// The mining part; a search stops when `tasks` shut down.
+    pub fn new(
+        chain: ChainState,
+        transfers: Transfers,
+        miner: Miner,
+        address: Address,
+        tasks: Tasks,
+    ) -> Mining {
         Mining {
             inner: Arc::new(Inner {
                 chain,
                 transfers,
                 miner,
                 address,
+                tasks,
                 one_search: tokio::sync::Mutex::new(()),
                 last_mined: Mutex::new(None),
             }),
@@ -65,7 +76,8 @@ impl Mining {
     /// Mines `notes` into a block on the current tip, with the reward and the best-paying pending
     /// transfers. If a peer's block moves the tip during the search, the search stops and starts
     /// again on the new tip, so the block returned is always on the main chain when this
-    /// returns. The block is stored, flushed and relayed.
+    /// returns. The block is stored, flushed and relayed. When the node shuts down, the search
+    /// stops (within one chunk of nonces) and this fails with [`NodeError::ShuttingDown`].
     pub async fn mine(&self, notes: Vec<Transaction>) -> Result<Mined, NodeError> {
         // The node adds the reward and the pending transfers itself; anything but notes from
         // the caller would make a block that validation refuses after the work was spent.
@@ -77,9 +89,16 @@ impl Mining {
         }
         validate_transactions(&notes).map_err(NodeError::InvalidTransactions)?;
         let chain = &self.inner.chain;
-        let _one_search = self.inner.one_search.lock().await;
+        let tasks = &self.inner.tasks;
+        let _one_search = tokio::select! {
+            turn = self.inner.one_search.lock() => turn,
+            _ = tasks.cancelled() => return Err(NodeError::ShuttingDown),
+        };
         let mut tips = chain.subscribe();
         loop {
+            if tasks.is_cancelled() {
+                return Err(NodeError::ShuttingDown);
+            }
             let ChainTip { tip, next } = *tips.borrow_and_update();
             let Some(entries) = self.block_entries(&notes, tip).await? else {
                 continue;
@@ -90,7 +109,7 @@ impl Mining {
                 let (mining, stop) = (self.clone(), stop.clone());
                 tokio::task::spawn_blocking(move || mining.inner.miner.mine(header, &stop))
             };
-            let (solved, stats) = follow_tip(search, &mut tips, &stop).await?;
+            let (solved, stats) = follow_tip(search, &mut tips, &stop, tasks).await?;
             let Some(header) = solved else {
                 log::info!("search on {} stopped: the tip moved", tip.hash.short());
                 continue;
@@ -109,7 +128,7 @@ impl Mining {
             if report.connected(&hash) {
                 log::info!(
                     "mined block {} ({}): {} attempts in {:.0} ms, {:.2} MH/s on {} threads \
-                     ({} kernel), CPU {:.0}%, memory {} MiB",
+                     ({} kernel), CPU {}, memory {} MiB",
                     block.height(),
                     hash.short(),
                     stats.attempts,
@@ -117,7 +136,7 @@ impl Mining {
                     stats.hash_rate / 1e6,
                     stats.threads,
                     self.inner.miner.kernel(),
-                    stats.cpu_percent,
+                    mining::CpuFigure(stats.cpu_percent),
                     stats.memory_bytes / (1024 * 1024)
                 );
                 *self.inner.last_mined.lock().expect("stats lock") = Some(stats.clone());
@@ -158,15 +177,30 @@ impl Mining {
     }
 }
 
-/// Waits for `search`, raising `stop` as soon as the tip moves away from the one it mines on.
+/// Waits for `search`, raising `stop` as soon as the tip moves away from the one it mines on,
+/// or the node shuts down (then the search's end is waited for, and reported as the shutdown).
 async fn follow_tip(
     mut search: tokio::task::JoinHandle<(Option<crate::chain::Header>, MiningStats)>,
     tips: &mut tokio::sync::watch::Receiver<ChainTip>,
     stop: &AtomicBool,
+    tasks: &Tasks,
 ) -> Result<(Option<crate::chain::Header>, MiningStats), NodeError> {
+    let shutdown = tasks.cancelled();
+    tokio::pin!(shutdown);
+    let mut shutting_down = false;
     loop {
         tokio::select! {
-            done = &mut search => return Ok(done?),
+            done = &mut search => {
+                let done = done?;
+                return match shutting_down {
+                    true => Err(NodeError::ShuttingDown),
+                    false => Ok(done),
+                };
+            }
+            _ = &mut shutdown, if !shutting_down => {
+                shutting_down = true;
+                stop.store(true, Ordering::Relaxed);
+            }
             changed = tips.changed(), if !stop.load(Ordering::Relaxed) => {
                 // A closed channel means the chain is gone: stop too.
                 let _ = changed;

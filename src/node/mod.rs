@@ -156,6 +156,9 @@ pub enum NodeError {
     /// the announcer picked, on someone else's behalf.
     #[error("the announcement did not come from {0}, the sender it names")]
     NotFromSender(PeerUrl),
+    /// The node is shutting down: a search it was running has been stopped.
+    #[error("the node is shutting down; the search was stopped and no block was mined")]
+    ShuttingDown,
     /// A registration naming a URL on this machine's own host, to a node reachable beyond it.
     #[error(
         "{0} names a host on this node's own machine or link; a node reachable beyond loopback \
@@ -232,6 +235,7 @@ struct Parts {
     usage: Mutex<UsageMonitor>,
     /// The API token's file in the data directory (see [`crate::token`]).
     token_file: PathBuf,
+    data_dir: PathBuf,
 }
 
 impl Node {
@@ -260,7 +264,13 @@ impl Node {
         let peers = Peers::new(client, store, book, config.public_url);
         let sync = ChainSync::new(chain.clone(), peers.clone(), tasks.clone());
         let transfers = Transfers::new(chain.clone(), config.mempool_capacity);
-        let mining = Mining::new(chain.clone(), transfers.clone(), miner, address);
+        let mining = Mining::new(
+            chain.clone(),
+            transfers.clone(),
+            miner,
+            address,
+            tasks.clone(),
+        );
         let discovery = Discovery::new(
             peers.clone(),
             chain.clone(),
@@ -280,6 +290,7 @@ impl Node {
                 outbox: Mutex::new(Some(outbox)),
                 usage: Mutex::new(UsageMonitor::new()),
                 token_file,
+                data_dir: config.data_dir,
             }),
         })
     }
@@ -305,6 +316,13 @@ impl Node {
         );
         shutdown.await;
         tasks.shut_down().await;
+        // Blocks were flushed as they were taken; this writes what may wait (the peer book).
+        let chain = self.inner.chain.clone();
+        match tokio::task::spawn_blocking(move || chain.store().flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("cannot flush the store at shutdown: {e}"),
+            Err(e) => tracing::error!("cannot flush the store at shutdown: {e}"),
+        }
     }
 
     pub fn chain(&self) -> &ChainState {
@@ -338,6 +356,11 @@ impl Node {
 
     pub fn params(&self) -> &ChainParams {
         self.inner.chain.params()
+    }
+
+    /// The directory holding the node's store, keys and token.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.inner.data_dir
     }
 
     /// The file holding the token the operator's routes ask for (`api.token` in the data

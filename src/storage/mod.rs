@@ -693,6 +693,13 @@ impl Store {
         Ok(())
     }
 
+    /// Writes to disk whatever is not there yet. Blocks are flushed as they are accepted; this
+    /// covers the records that wait for sled's background flush (the peer book).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// Size of the database files on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
