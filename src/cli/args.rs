@@ -203,6 +203,7 @@ pub enum WalletAction {
     },
     /// Encrypt a wallet's key file, kept in the clear until now, with a passphrase.
     Encrypt {
+        /// The wallet's name.
         name: String,
         #[command(flatten)]
         passphrase: PassphraseArgs,
