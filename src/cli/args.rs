@@ -115,6 +115,7 @@ pub enum ClientCommand {
     },
     /// One block of the node's chain, by main-chain height or by hash (any branch).
     Block {
+        /// The block's height on the main chain, or its hash.
         #[arg(value_name = "HEIGHT|HASH")]
         id: String,
         #[command(flatten)]
@@ -122,6 +123,7 @@ pub enum ClientCommand {
     },
     /// One transaction by id: pending in the mempool, or mined (with its block and height).
     Tx {
+        /// The transaction's id (64 hex digits).
         #[arg(value_name = "ID")]
         id: String,
         #[command(flatten)]
@@ -129,6 +131,7 @@ pub enum ClientCommand {
     },
     /// An address's balance, pending transfers and latest history.
     Address {
+        /// The address (fc1...).
         #[arg(value_name = "fc1...")]
         address: String,
         #[command(flatten)]
