@@ -11,7 +11,7 @@ use crate::chain::{
     validate_amounts, validate_spend, Account, Address, Amount, BlockHash, Rule, Transfer, TxId,
 };
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 
 /// Why a transfer is not admitted: the pool's own reasons, or a rule of the chain.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -69,6 +69,15 @@ pub struct Mempool {
     capacity: usize,
     /// The tip the pool was last checked against.
     tip: BlockHash,
+    /// What entered and left since [`Mempool::take_changes`] was last called.
+    changes: Changes,
+}
+
+/// Transfers that entered and left the pool.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub entered: Vec<TxId>,
+    pub left: Vec<TxId>,
 }
 
 impl Mempool {
@@ -81,7 +90,18 @@ impl Mempool {
             by_sender: HashMap::new(),
             capacity,
             tip,
+            changes: Changes::default(),
         }
+    }
+
+    /// Encoded size of the transfers held, in bytes (transfers are all one size).
+    pub fn bytes(&self) -> usize {
+        self.txs.len() * Transfer::ENCODED_LEN
+    }
+
+    /// What entered and left the pool since the last call.
+    pub fn take_changes(&mut self) -> Changes {
+        std::mem::take(&mut self.changes)
     }
 
     pub fn len(&self) -> usize {
@@ -133,6 +153,7 @@ impl Mempool {
             .or_default()
             .insert(transfer.nonce, txid);
         self.txs.insert(txid, transfer);
+        self.changes.entered.push(txid);
         Ok(txid)
     }
 
@@ -153,6 +174,7 @@ impl Mempool {
         match cheapest {
             Some((fee, sender, id)) if fee < transfer.fee => {
                 self.txs.remove(&id);
+                self.changes.left.push(id);
                 if let Some(nonces) = self.by_sender.get_mut(&sender) {
                     nonces.pop_last();
                     if nonces.is_empty() {
@@ -211,6 +233,9 @@ impl Mempool {
         returned: Vec<Transfer>,
         mut account: impl FnMut(&Address) -> Account,
     ) -> usize {
+        let held: HashSet<TxId> = self.txs.keys().copied().collect();
+        // The re-inserts below are no change; what is is found by comparing after.
+        let changes = std::mem::take(&mut self.changes);
         let mut all: Vec<Transfer> = self.txs.drain().map(|(_, t)| t).collect();
         all.extend(returned);
         all.sort_by_key(|t| (t.from, t.nonce));
@@ -224,6 +249,10 @@ impl Mempool {
             // Failures here are transfers already mined, replaced or no longer affordable.
             let _ = self.insert(t, sender);
         }
+        self.changes = changes;
+        let Changes { entered, left } = &mut self.changes;
+        left.extend(held.iter().filter(|id| !self.txs.contains_key(id)));
+        entered.extend(self.txs.keys().filter(|id| !held.contains(id)));
         before - self.txs.len()
     }
 }

@@ -197,6 +197,35 @@ fn values_out_of_range_are_refused_not_adjusted() {
     assert!(!dir.path().join("chain").exists());
 }
 
+/// `node --kernel` picks the miner's kernel, which `GET /status` names; a name that is not a
+/// kernel, or one this CPU cannot run, fails the start before anything is made.
+#[test]
+fn node_mines_with_the_kernel_it_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("chain");
+    let mut cmd = node(dir.path());
+    cmd.arg("--data-dir").arg(&data).args(["--kernel", "portable"]);
+    assert_eq!(status_of(cmd)["mining"]["kernel"], "portable");
+
+    let elsewhere = dir.path().join("other");
+    let refused = |kernel: &str, says: &str| {
+        let mut cmd = node(dir.path());
+        cmd.arg("--data-dir").arg(&elsewhere).args(["--kernel", kernel]);
+        let (code, stdout, stderr) = run(cmd);
+        assert_eq!(code, Some(2), "{kernel}: {stdout}{stderr}");
+        assert!(stderr.contains(says), "{kernel}: {stderr}");
+    };
+    refused("sha-3", "unknown mining kernel \"sha-3\"");
+    let missing = ferrochain::mining::Kernel::ALL
+        .into_iter()
+        .find(|k| !k.is_available());
+    match missing {
+        Some(kernel) => refused(&kernel.to_string(), "this CPU cannot run"),
+        None => eprintln!("this CPU runs every kernel: no unavailable one to refuse"),
+    }
+    assert!(!elsewhere.exists());
+}
+
 #[test]
 fn node_takes_a_url_a_host_and_port_or_a_bare_port() {
     let dir = tempfile::tempdir().unwrap();

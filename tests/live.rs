@@ -258,10 +258,6 @@ async fn a_peer_that_goes_away_mid_sync_is_synced_from_when_it_comes_back() {
 /// Twenty nodes, each started with one earlier node as its only seed and at most 8 peers of its
 /// own choosing: every block mined anywhere reaches every node within seconds, each body
 /// downloaded once per node.
-// Ignored until the race it found is fixed: a meeting's sync and an announcement's fetch can
-// both download the same body (seen as duplicate_blocks: 1, synced_blocks: 1 in about one run
-// in four). Run it with `cargo test --test live -- --ignored`.
-#[ignore = "sync and an announcement's fetch can race for one body; see the comment above"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_node_of_a_sparse_twenty_node_network_gets_every_block() {
     const NODES: usize = 20;

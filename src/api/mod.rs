@@ -11,8 +11,11 @@ mod body;
 mod chain;
 mod conduct;
 mod error;
+mod events;
 mod gate;
+mod health;
 mod intake;
+mod metrics;
 mod mine;
 mod nodes;
 mod sender;
@@ -254,7 +257,11 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
         .manage(conduct::Conduct::new())
         .attach(conduct::Scoring)
         .manage(node)
+        .attach(metrics::HttpMetrics)
         .mount("/", chain::routes())
+        .mount("/", events::routes())
+        .mount("/", health::routes())
+        .mount("/", metrics::routes())
         .mount("/", mine::routes())
         .mount("/", nodes::routes())
         .mount("/", transactions::routes())

@@ -457,6 +457,11 @@ pub fn parse_node(s: &str) -> Result<PeerUrl, NodeAddrError> {
     }
 }
 
+/// A kernel this CPU can run, so that a node asked for another fails before it starts.
+fn parse_available_kernel(s: &str) -> Result<crate::mining::Kernel, crate::mining::KernelError> {
+    s.parse::<crate::mining::Kernel>()?.validate_available()
+}
+
 /// A thread count: at least one (a miner with no threads would never find a block).
 #[derive(Debug, thiserror::Error)]
 pub enum ThreadsError {
@@ -520,6 +525,9 @@ pub struct NodeArgs {
     #[arg(long, value_name = "N", default_value_t = crate::network::DEFAULT_MAX_PEERS,
           help_heading = NETWORK)]
     pub max_peers: usize,
+    /// Usable peers the node needs before GET /health/ready answers 200.
+    #[arg(long, value_name = "N", default_value_t = 0, help_heading = NETWORK)]
+    pub min_peers: usize,
     /// Peers that registered themselves this node keeps at most, beside the ones it picks.
     #[arg(long, value_name = "N", default_value_t = crate::network::DEFAULT_MAX_INBOUND,
           help_heading = NETWORK)]
@@ -535,6 +543,11 @@ pub struct NodeArgs {
     /// Mining threads [default: one per core].
     #[arg(long, value_name = "N", value_parser = parse_threads, help_heading = MINING)]
     pub threads: Option<usize>,
+    /// Mining kernel: sha-ni, avx512, avx2 or portable; refused if this CPU cannot run it
+    /// [default: the fastest this CPU offers; `ferrochain bench` lists them].
+    #[arg(long, value_name = "NAME", value_parser = parse_available_kernel,
+          help_heading = MINING)]
+    pub kernel: Option<crate::mining::Kernel>,
     /// Where block rewards go: an address (fc1...) or a wallet name in the keystore
     /// [default: the node's own key, created in the data directory as miner.key].
     #[arg(long, value_name = "ADDRESS|WALLET", help_heading = MINING)]

@@ -41,8 +41,10 @@ pub fn run(args: NodeArgs) -> anyhow::Result<()> {
         max_peers: args.max_peers,
         max_inbound: args.max_inbound,
         mining_threads: args.threads,
+        mining_kernel: args.kernel,
         miner,
         disk_reserve: args.disk_reserve << 20,
+        min_peers: args.min_peers,
         ..NodeConfig::new(&data_dir)
     };
     rocket::execute(async move {

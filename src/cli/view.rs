@@ -426,6 +426,10 @@ pub fn status(node: &str, s: &NodeStatus) -> String {
         ),
         p => format!("idle ({})", count(p.threads as u64, "thread")),
     };
+    let mining = match s.mining.kernel {
+        Some(kernel) => format!("{mining}, {kernel} kernel"),
+        None => mining,
+    };
     rows.push(("mining", mining));
     if let Some(last) = &s.last_mined {
         rows.push(("last mined", mining_stats(last)));

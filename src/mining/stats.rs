@@ -103,6 +103,8 @@ pub struct UsageMonitor {
     since: std::time::Instant,
     baseline: ProcessSample,
     cpu_percent: f64,
+    /// The last reading and when it was taken, for [`UsageMonitor::recent`].
+    last: Option<(std::time::Instant, ProcessUsage)>,
 }
 
 impl UsageMonitor {
@@ -116,6 +118,20 @@ impl UsageMonitor {
             since: std::time::Instant::now(),
             baseline,
             cpu_percent: 0.0,
+            last: None,
+        }
+    }
+
+    /// The last reading if it is younger than `max_age`, else a new one: readers that poll
+    /// often (a dashboard, a load balancer) share one sample instead of reading `/proc` each.
+    pub fn recent(&mut self, max_age: std::time::Duration) -> ProcessUsage {
+        match self.last {
+            Some((at, usage)) if at.elapsed() < max_age => usage,
+            _ => {
+                let usage = self.usage();
+                self.last = Some((std::time::Instant::now(), usage));
+                usage
+            }
         }
     }
 

@@ -349,15 +349,13 @@ impl Discovery {
                 // come: this is how nodes split by a partition (or a ban) converge once it
                 // heals, and how a node that missed a relay catches up.
                 let ours = self.chain.tip();
-                // A tip we are fetching already comes that way: syncing for it too would
-                // download its body twice.
-                let fetching = status
-                    .tip
-                    .is_some_and(|t| self.chain.relay().is_fetching(&t));
                 match status.total_work {
-                    Some(theirs) if prefers(theirs, ours.work) && !fetching => {
-                        self.sync.spawn_sync_with(peer.clone())
-                    }
+                    // Its tip is claimed like an announced block, so that an announcement of
+                    // it and this sync do not both download the body.
+                    Some(theirs) if prefers(theirs, ours.work) => match status.tip {
+                        Some(tip) => self.sync.spawn_sync_for(peer.clone(), tip),
+                        None => self.sync.spawn_sync_with(peer.clone()),
+                    },
                     // A peer behind us (it missed a relay while it was away) gets our tip now;
                     // it fetches whatever lies between from us, as for any orphan.
                     Some(theirs) if prefers(ours.work, theirs) => self.send_tip(peer).await,

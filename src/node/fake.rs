@@ -2,6 +2,8 @@
 //! memory and can lie about it, move it while it is read, or not answer at all. Implements
 //! [`PeerApi`], so the node's parts run against it exactly as against real peers.
 
+use super::events::Events;
+use super::metrics::Metrics;
 use super::peers::Peers;
 use super::relay::Relay;
 use super::state::ChainState;
@@ -303,8 +305,8 @@ impl Harness {
         let store = Arc::new(Store::open(dir.path(), Some(params())).unwrap());
         let book = Peers::open_book(&store, 16, 16, &[], &known).unwrap();
         let (relay, _outbox) = Relay::new();
-        let chain = ChainState::new(store.clone(), relay).unwrap();
-        let peers = Peers::new(net, store, book, None);
+        let chain = ChainState::new(store.clone(), relay, Events::new(), Metrics::new()).unwrap();
+        let peers = Peers::new(net, store, book, None, Metrics::new());
         let sync = ChainSync::new(chain.clone(), peers.clone(), Tasks::default());
         Harness {
             chain,

@@ -22,6 +22,8 @@
 //! peer (checks, acceptance, orphans, blame), and `GET /status`.
 
 mod discovery;
+mod events;
+mod metrics;
 #[cfg(test)]
 mod fake;
 mod mining;
@@ -33,6 +35,8 @@ mod sync;
 mod tasks;
 mod transfers;
 
+pub use events::{Events, BUFFER as EVENT_BUFFER, REORGS_KEPT};
+pub use metrics::{Gauges, Metrics};
 pub use discovery::{Discovery, Registration, DISCOVERY_FANOUT, DISCOVERY_INTERVAL, MEETS_AT_ONCE};
 pub use mining::Mining;
 pub use orphans::{OrphanPool, Pooled, MAX_ORPHANS, MAX_ORPHAN_BYTES, ORPHAN_TTL};
@@ -48,10 +52,12 @@ use crate::chain::{
     Transaction, Transfer, TxId, TxPosition,
 };
 use crate::mempool::{Mempool, MempoolError};
-use crate::mining::{Miner, MinerError, UsageMonitor};
-use crate::network::message::{AccountHistory, AccountView, Announcement, HistoryItem, NodeStatus};
+use crate::mining::{Kernel, Miner, MinerError, ProcessUsage, UsageMonitor};
+use crate::network::message::{
+    AccountHistory, AccountView, Announcement, Event, EventId, Health, HistoryItem, NodeStatus,
+};
 use crate::network::{
-    PeerBook, PeerClient, PeerError, PeerUrl, Timeouts, WrongChain, DEFAULT_MAX_INBOUND,
+    PeerBook, PeerClient, PeerError, PeerState, PeerUrl, Timeouts, WrongChain, DEFAULT_MAX_INBOUND,
     DEFAULT_MAX_PEERS,
 };
 use crate::storage::{Rejection, Store, StoreError, Tip};
@@ -85,6 +91,8 @@ pub struct NodeConfig {
     pub max_inbound: usize,
     /// Mining threads; `None` is one per core.
     pub mining_threads: Option<usize>,
+    /// The mining kernel; `None` is the fastest the CPU has.
+    pub mining_kernel: Option<Kernel>,
     pub timeouts: Timeouts,
     /// A proxy for every request to a peer (`--proxy`); `None` goes straight to each peer,
     /// whatever proxy variables the environment sets.
@@ -95,6 +103,21 @@ pub struct NodeConfig {
     pub mempool_capacity: usize,
     /// Free bytes the store's disk keeps: a block that would leave less is refused (507).
     pub disk_reserve: u64,
+    /// Usable peers the node needs to call itself ready (`GET /health/ready`).
+    pub min_peers: usize,
+}
+
+/// How old a reading of the process's CPU and memory may be when `GET /status` or a scrape
+/// shows it.
+pub const USAGE_MAX_AGE: Duration = Duration::from_secs(1);
+
+/// Why a node is not ready to serve.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NotReady {
+    #[error("the node is catching up with its peers")]
+    Syncing,
+    #[error("{usable} usable peers, {needed} needed (--min-peers)")]
+    FewPeers { usable: usize, needed: usize },
 }
 
 impl NodeConfig {
@@ -109,11 +132,13 @@ impl NodeConfig {
             max_peers: DEFAULT_MAX_PEERS,
             max_inbound: DEFAULT_MAX_INBOUND,
             mining_threads: None,
+            mining_kernel: None,
             timeouts: Timeouts::default(),
             proxy: None,
             miner: None,
             mempool_capacity: Mempool::DEFAULT_CAPACITY,
             disk_reserve: crate::storage::DEFAULT_RESERVE,
+            min_peers: 0,
         }
     }
 }
@@ -236,6 +261,7 @@ struct Parts {
     /// The API token's file in the data directory (see [`crate::token`]).
     token_file: PathBuf,
     data_dir: PathBuf,
+    min_peers: usize,
 }
 
 impl Node {
@@ -244,7 +270,8 @@ impl Node {
     pub fn open(config: NodeConfig) -> Result<Node, NodeError> {
         let store = Arc::new(Store::open(&config.data_dir, config.params)?);
         store.set_reserve(config.disk_reserve);
-        let miner = Miner::new(config.mining_threads)?;
+        let kernel = config.mining_kernel.unwrap_or_else(Kernel::best);
+        let miner = Miner::with_kernel(config.mining_threads, kernel)?;
         let address = match config.miner {
             Some(address) => address,
             None => crate::wallet::load_or_create_node_key(&config.data_dir.join("miner.key"))?,
@@ -259,11 +286,13 @@ impl Node {
         )?;
         let (relay, outbox) = Relay::new();
         let tasks = Tasks::default();
-        let chain = ChainState::new(store.clone(), relay)?;
+        let events = Events::new();
+        let metrics = Metrics::new();
+        let chain = ChainState::new(store.clone(), relay, events.clone(), metrics.clone())?;
         let client = Arc::new(PeerClient::new(config.timeouts, config.proxy.as_ref()));
-        let peers = Peers::new(client, store, book, config.public_url);
+        let peers = Peers::new(client, store, book, config.public_url, metrics);
         let sync = ChainSync::new(chain.clone(), peers.clone(), tasks.clone());
-        let transfers = Transfers::new(chain.clone(), config.mempool_capacity);
+        let transfers = Transfers::new(chain.clone(), config.mempool_capacity, events);
         let mining = Mining::new(
             chain.clone(),
             transfers.clone(),
@@ -291,6 +320,7 @@ impl Node {
                 usage: Mutex::new(UsageMonitor::new()),
                 token_file,
                 data_dir: config.data_dir,
+                min_peers: config.min_peers,
             }),
         })
     }
@@ -314,6 +344,8 @@ impl Node {
                 .clone()
                 .follow(self.inner.chain.subscribe()),
         );
+        let events = self.inner.chain.events().clone();
+        tasks.spawn(events.follow_peers(self.inner.peers.clone()));
         shutdown.await;
         tasks.shut_down().await;
         // Blocks were flushed as they were taken; this writes what may wait (the peer book).
@@ -343,6 +375,68 @@ impl Node {
 
     pub fn mining(&self) -> &Mining {
         &self.inner.mining
+    }
+
+    /// The node's health: `Ok` when it is ready to serve (not catching up with its peers, and
+    /// with at least `--min-peers` usable peers), else why not.
+    pub fn readiness(&self) -> (Health, Result<(), NotReady>) {
+        let usable = self.inner.peers.usable().len();
+        let syncing = self.inner.sync.is_syncing();
+        let health = Health {
+            status: "ready".to_owned(),
+            height: self.tip().height,
+            usable_peers: usable,
+            syncing,
+        };
+        let verdict = match self.inner.min_peers {
+            _ if syncing => Err(NotReady::Syncing),
+            needed if usable < needed => Err(NotReady::FewPeers { usable, needed }),
+            _ => Ok(()),
+        };
+        (health, verdict)
+    }
+
+    /// The process's CPU and memory, read at most once every [`USAGE_MAX_AGE`].
+    fn usage(&self) -> ProcessUsage {
+        let mut monitor = self.inner.usage.lock().expect("usage lock");
+        monitor.recent(USAGE_MAX_AGE)
+    }
+
+    /// Where what the node does is counted.
+    pub fn metrics(&self) -> &Metrics {
+        self.inner.chain.metrics()
+    }
+
+    /// The Prometheus text exposition of the node's metrics.
+    pub fn render_metrics(&self) -> String {
+        let ChainTip { tip, next } = self.inner.chain.chain_tip();
+        let peers: Vec<PeerState> = self.inner.peers.views().iter().map(|v| v.state).collect();
+        let progress = self.inner.mining.progress();
+        self.metrics().render(&Gauges {
+            height: tip.height.get(),
+            total_work: tip.work.to_u128() as f64,
+            difficulty: next.next_target.difficulty_bits(),
+            orphans: self.inner.chain.orphan_count(),
+            mempool_transfers: self.inner.transfers.len(),
+            mempool_bytes: self.inner.transfers.bytes(),
+            peers: &peers,
+            hash_rate: if progress.active { progress.hash_rate } else { 0.0 },
+            mining: progress.active,
+            threads: progress.threads,
+            kernel: progress.kernel,
+            process: Some(self.usage()),
+        })
+    }
+
+    /// What happens on the node, as it happens.
+    pub fn events(&self) -> &Events {
+        self.inner.chain.events()
+    }
+
+    /// The chain events a subscriber that saw the main chain up to `seen` missed (see
+    /// [`events::missed_since`]).
+    pub async fn missed_events(&self, seen: EventId) -> Result<Vec<Event>, NodeError> {
+        events::missed_since(&self.inner.chain, seen).await
     }
 
     pub fn transfers(&self) -> &Transfers {
@@ -392,7 +486,7 @@ impl Node {
             mining: mining.progress(),
             last_mined: mining.last_mined(),
             syncing: self.inner.sync.is_syncing(),
-            process: Some(self.inner.usage.lock().expect("usage lock").usage()),
+            process: Some(self.usage()),
             miner: Some(mining.address()),
             mempool: self.inner.transfers.len(),
             orphans: self.inner.chain.orphan_count(),
@@ -464,6 +558,7 @@ impl Node {
     /// that serves another block than the one it announced is banned.
     async fn fetch(&self, hash: BlockHash) {
         let (peers, relay) = (&self.inner.peers, self.inner.chain.relay());
+        let announced = std::time::Instant::now();
         let mut tried: Vec<PeerUrl> = Vec::new();
         loop {
             // A sync may have brought it meanwhile.
@@ -483,8 +578,9 @@ impl Node {
                 }
                 Ok((block, bytes)) => {
                     let sender = Sender::fetched_from(peer);
-                    if let Err(e) = self.receive_block(block, bytes, &sender).await {
-                        log::info!("announced block {} refused: {e}", hash.short());
+                    match self.receive_block(block, bytes, &sender).await {
+                        Ok(_) => self.metrics().relay_fetched(announced.elapsed()),
+                        Err(e) => log::info!("announced block {} refused: {e}", hash.short()),
                     }
                     break;
                 }
@@ -521,6 +617,7 @@ impl Node {
         }
         let hash = block.hash();
         if let Err(e) = self.precheck(&block, hash) {
+            chain.metrics().block_rejected(&e);
             peers.blame(sender, &e).await;
             return Err(e.into());
         }

@@ -5,6 +5,7 @@
 //! store, so the peers a node learned (and its bans) survive a restart. Nothing else in the
 //! node reaches the book: the other parts ask for usable peers and report how a peer behaved.
 
+use super::metrics::Metrics;
 use super::NodeError;
 use crate::chain::{InvalidBlock, Rule, Timestamp};
 use crate::network::{
@@ -80,6 +81,7 @@ struct Inner {
     changes: watch::Sender<u64>,
     /// When the next discovery round starts, as discovery last said (for `GET /nodes`).
     next_round: Mutex<Option<Timestamp>>,
+    metrics: Metrics,
 }
 
 impl Peers {
@@ -88,6 +90,7 @@ impl Peers {
         store: Arc<Store>,
         book: PeerBook,
         public_url: Option<PeerUrl>,
+        metrics: Metrics,
     ) -> Peers {
         let identity = Identity {
             local: None,
@@ -102,6 +105,7 @@ impl Peers {
                 identity: watch::channel(identity).0,
                 changes: watch::channel(0).0,
                 next_round: Mutex::new(None),
+                metrics,
             }),
         }
     }
@@ -436,6 +440,7 @@ impl Peers {
     pub fn ban(&self, url: &PeerUrl, reason: &dyn Display) {
         self.update(url, |book, now| {
             let until = book.ban(url, reason.to_string(), now);
+            self.inner.metrics.banned();
             log::warn!(
                 "peer {url} banned for {} min: {reason}",
                 until.as_millis().saturating_sub(now.as_millis()) / 60_000

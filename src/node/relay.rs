@@ -127,12 +127,6 @@ impl Relay {
         fetching.get(hash).cloned().unwrap_or_default()
     }
 
-    /// Whether `hash` is being fetched.
-    pub fn is_fetching(&self, hash: &BlockHash) -> bool {
-        let fetching = self.shared.fetching.lock().expect("fetch table lock");
-        fetching.contains_key(hash)
-    }
-
     /// The fetch of `hash` is over (the block is stored, or nobody could serve it).
     pub fn fetched(&self, hash: &BlockHash) {
         let mut fetching = self.shared.fetching.lock().expect("fetch table lock");

@@ -9,6 +9,8 @@
 //! Blocks that arrive before their parent wait in a bounded [`OrphanPool`] and join the chain
 //! when it comes; those that then reach the main chain go to the relay.
 
+use super::events::Events;
+use super::metrics::Metrics;
 use super::orphans::{OrphanPool, Pooled};
 use super::relay::Relay;
 use super::NodeError;
@@ -66,11 +68,21 @@ struct Inner {
     /// A `std` mutex: held for pure bookkeeping, never across an `.await`.
     orphans: Mutex<OrphanPool>,
     relay: Relay,
+    events: Events,
+    metrics: Metrics,
+    /// Held from a block's write to its events (on a blocking thread), so subscribers hear of
+    /// blocks in the order the store took them.
+    in_order: Mutex<()>,
 }
 
 impl ChainState {
     /// Takes over `store` (blocking: reads the tip's context).
-    pub fn new(store: Arc<Store>, relay: Relay) -> Result<ChainState, NodeError> {
+    pub fn new(
+        store: Arc<Store>,
+        relay: Relay,
+        events: Events,
+        metrics: Metrics,
+    ) -> Result<ChainState, NodeError> {
         let (tip, next) = store.tip_context()?;
         let (tip, _) = watch::channel(ChainTip { tip, next });
         Ok(ChainState {
@@ -79,8 +91,21 @@ impl ChainState {
                 tip,
                 orphans: Mutex::new(OrphanPool::default()),
                 relay,
+                events,
+                metrics,
+                in_order: Mutex::new(()),
             }),
         })
+    }
+
+    /// Where the chain's changes are told.
+    pub fn events(&self) -> &Events {
+        &self.inner.events
+    }
+
+    /// Where what the node does is counted.
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
     }
 
     pub fn params(&self) -> &ChainParams {
@@ -274,10 +299,13 @@ impl ChainState {
         let state = self.clone();
         let report = tokio::task::spawn_blocking(move || {
             let store = state.store();
+            let _in_order = state.inner.in_order.lock().expect("acceptance order lock");
             let report = store.accept(blocks, Timestamp::now(), &ParallelSignatures)?;
             if report.tip_changed() {
                 state.publish()?;
+                state.inner.events.chain_changed(&report);
             }
+            state.count(&report);
             Ok::<_, StoreError>(report)
         })
         .await??;
@@ -293,6 +321,18 @@ impl ChainState {
             );
         }
         Ok(report)
+    }
+
+    /// Counts what one acceptance did.
+    fn count(&self, report: &AcceptReport) {
+        let metrics = &self.inner.metrics;
+        metrics.blocks_accepted(report.connected.len());
+        if !report.disconnected.is_empty() {
+            metrics.reorganised(report.disconnected.len());
+        }
+        if let Some(Rejection::Invalid(invalid)) = &report.rejected {
+            metrics.block_rejected(invalid);
+        }
     }
 
     /// Publishes the store's tip if it is not the one published. The store is read while the

@@ -6,12 +6,15 @@
 //! blocks a reorganisation abandoned (found from the pool's last tip, so a tip change it missed
 //! loses nothing). Every read catches up first too, so no caller sees a pool checked against an
 //! old tip. The pool lives under a `std` mutex that only blocking threads take; its size is kept
-//! apart so `GET /status` never waits for a rebuild.
+//! apart so `GET /status` never waits for a rebuild. Whoever changed the pool tells the events
+//! part what entered and left, before the lock is let go, so subscribers hear it in order.
 
+use super::events::Events;
 use super::state::{ChainState, ChainTip};
 use super::NodeError;
 use crate::chain::{Account, Address, BlockHash, Transaction, Transfer, TxId};
-use crate::mempool::{Mempool, MempoolError, Pending};
+use crate::mempool::{Changes, Mempool, MempoolError, Pending};
+use crate::network::message::MempoolChange;
 use crate::storage::{Store, StoreError};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -35,18 +38,22 @@ pub struct Transfers {
 struct Inner {
     chain: ChainState,
     pool: Mutex<Mempool>,
-    /// The pool's size, readable without its lock.
+    /// The pool's size and encoded bytes, readable without its lock.
     len: AtomicUsize,
+    bytes: AtomicUsize,
+    events: Events,
 }
 
 impl Transfers {
-    pub fn new(chain: ChainState, capacity: usize) -> Transfers {
+    pub fn new(chain: ChainState, capacity: usize, events: Events) -> Transfers {
         let pool = Mempool::new(capacity, chain.tip().hash);
         Transfers {
             inner: Arc::new(Inner {
                 chain,
                 pool: Mutex::new(pool),
                 len: AtomicUsize::new(0),
+                bytes: AtomicUsize::new(0),
+                events,
             }),
         }
     }
@@ -54,6 +61,23 @@ impl Transfers {
     /// Transfers waiting, as of the last change; never waits for a rebuild.
     pub fn len(&self) -> usize {
         self.inner.len.load(Ordering::Relaxed)
+    }
+
+    /// Encoded size of the transfers waiting, as of the last change.
+    pub fn bytes(&self) -> usize {
+        self.inner.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Records the pool's size after a change to it, and tells subscribers what entered and left.
+    fn settle(&self, pool: &mut Mempool) {
+        self.inner.len.store(pool.len(), Ordering::Relaxed);
+        self.inner.bytes.store(pool.bytes(), Ordering::Relaxed);
+        let Changes { entered, left } = pool.take_changes();
+        self.inner.events.mempool_changed(MempoolChange {
+            entered,
+            left,
+            size: pool.len(),
+        });
     }
 
     pub fn is_empty(&self) -> bool {
@@ -69,7 +93,7 @@ impl Transfers {
         tokio::task::spawn_blocking(move || {
             let mut pool = transfers.lock_caught_up()?;
             let result = work(&transfers, &mut pool);
-            transfers.inner.len.store(pool.len(), Ordering::Relaxed);
+            transfers.settle(&mut pool);
             result
         })
         .await?
@@ -119,8 +143,8 @@ impl Transfers {
     /// order; `None` when the chain has moved past `tip` (the caller builds a new template).
     /// Blocking.
     pub fn select(&self, tip: BlockHash, max: usize) -> Result<Option<Vec<Transfer>>, NodeError> {
-        let pool = self.lock_caught_up()?;
-        self.inner.len.store(pool.len(), Ordering::Relaxed);
+        let mut pool = self.lock_caught_up()?;
+        self.settle(&mut pool);
         Ok((pool.tip() == tip).then(|| pool.select(max)))
     }
 
@@ -131,8 +155,8 @@ impl Transfers {
         while tips.changed().await.is_ok() {
             let transfers = self.clone();
             let caught_up = tokio::task::spawn_blocking(move || {
-                let pool = transfers.lock_caught_up()?;
-                transfers.inner.len.store(pool.len(), Ordering::Relaxed);
+                let mut pool = transfers.lock_caught_up()?;
+                transfers.settle(&mut pool);
                 Ok::<_, NodeError>(())
             })
             .await;

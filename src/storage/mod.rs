@@ -694,8 +694,12 @@ impl Store {
     }
 
     /// Writes to disk whatever is not there yet. Blocks are flushed as they are accepted; this
-    /// covers the records that wait for sled's background flush (the peer book).
+    /// covers the records that wait for sled's background flush (the peer book). After a
+    /// failed write it refuses at once: sled's flush would wait forever for that write.
     pub fn flush(&self) -> Result<(), StoreError> {
+        if self.failed.load(Ordering::SeqCst) {
+            return Err(StoreError::Failed("an earlier write failed".into()));
+        }
         self.db.flush()?;
         Ok(())
     }

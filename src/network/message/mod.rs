@@ -14,8 +14,13 @@
 //! `GET /chain` and `GET /nodes/resolve` stream their chain behind a head serde wrote
 //! ([`open_object`]), so their types describe the head; [`ChainPage`] reads the chain too.
 
+mod events;
 mod history;
 
+pub use events::{
+    BadEventId, BlockJoined, ChainReset, Event, EventId, MempoolChange, PeerChange,
+    Reorganisation, Reorganisations,
+};
 pub use history::{AccountHistory, Direction, HistoryItem};
 
 use super::{PeerUrl, PeerView};
@@ -35,6 +40,18 @@ pub struct ErrorBody {
     /// A short machine-readable code (`bad_proof_of_work`, `banned`, ...).
     pub error: String,
     pub message: String,
+}
+
+/// `GET /health/live` and `GET /health/ready` when the answer is yes (a no is an [`ErrorBody`]
+/// with a 503).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `live` or `ready`.
+    pub status: String,
+    pub height: Height,
+    /// Peers the node relays to and syncs from now.
+    pub usable_peers: usize,
+    pub syncing: bool,
 }
 
 /// `GET /status`: a snapshot of the node.

@@ -7,6 +7,7 @@
 //! one that lied is banned. Syncs with one peer run one at a time.
 
 use super::peers::{Peers, Sender};
+use super::relay::Claim;
 use super::state::ChainState;
 use super::tasks::Tasks;
 use super::NodeError;
@@ -185,13 +186,18 @@ impl ChainSync {
     async fn sync_verdict(&self, peer: &PeerUrl) -> Result<PeerSync, NodeError> {
         let (chain, peers) = (&self.inner.chain, &self.inner.peers);
         let before = chain.tip().hash;
+        let started = std::time::Instant::now();
         let mut session = Session::new(chain, peers.client(), peer);
         let outcome = session.run().await;
         chain.relay().traffic().synced(session.added);
+        chain.metrics().synced(session.added, started.elapsed());
         let tip = chain.tip().hash;
         if tip != before {
             if let Some(block) = chain.block(tip).await? {
-                chain.relay().block_except(block, vec![peer.clone()]);
+                // Those that announced it while we synced have it too.
+                let mut skip = chain.relay().announcers(&tip);
+                skip.push(peer.clone());
+                chain.relay().block_except(block, skip);
             }
         }
         let error = match outcome {
@@ -235,7 +241,31 @@ impl ChainSync {
 
     /// Syncs from `peer` in the background unless a sync with it is already running.
     pub fn spawn_sync_with(&self, peer: PeerUrl) {
+        self.spawn_session(peer, None);
+    }
+
+    /// Syncs from `peer`, whose tip is `tip`, in the background, unless that block is being
+    /// fetched already (its announcement came first) or a sync with `peer` is running. The
+    /// tip is claimed in the relay's fetch table while the sync runs, so an announcement of it
+    /// that comes meanwhile waits for the sync instead of downloading the body a second time.
+    pub fn spawn_sync_for(&self, peer: PeerUrl, tip: BlockHash) {
+        let relay = self.inner.chain.relay();
+        match relay.claim(tip, &peer) {
+            Claim::Fetch => self.spawn_session(peer, Some(tip)),
+            Claim::Joined => {}
+            // Too many fetches to track one more: the sync brings the block all the same.
+            Claim::Busy => self.spawn_session(peer, None),
+        }
+    }
+
+    /// Runs [`ChainSync::sync_with`] in the background, then ends the relay's claim on
+    /// `claimed`, if it holds one.
+    fn spawn_session(&self, peer: PeerUrl, claimed: Option<BlockHash>) {
+        let relay = self.inner.chain.relay().clone();
         if self.session_lock(&peer).try_lock().is_err() {
+            if let Some(hash) = claimed {
+                relay.fetched(&hash);
+            }
             return;
         }
         let sync = self.clone();
@@ -244,6 +274,9 @@ impl ChainSync {
                 Ok(done) if done.added > 0 => log::info!("took {} blocks from {peer}", done.added),
                 Ok(_) => {}
                 Err(e) => log::warn!("syncing from {peer} failed: {e}"),
+            }
+            if let Some(hash) = claimed {
+                relay.fetched(&hash);
             }
         });
     }
