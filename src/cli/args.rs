@@ -96,6 +96,15 @@ pub enum ClientCommand {
     },
     /// The node's height, tip, work, peers, mining and resource use.
     Status(Endpoint),
+    /// Print the node's events as they come: blocks joining the chain, reorganisations, the
+    /// mempool and peers (with --json, each event's JSON on a line of its own).
+    Watch {
+        /// Stop after this many events [default: run until interrupted].
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        count: Option<u64>,
+        #[command(flatten)]
+        endpoint: Endpoint,
+    },
     /// Have the node sync with its peers and adopt the heaviest valid chain.
     Resolve(Endpoint),
     /// List the node's peers, or add one.
@@ -370,6 +379,7 @@ impl ClientCommand {
             } => endpoint.run(Action::VerifyLocal(dir)),
             ClientCommand::Status(endpoint) => endpoint.run(Action::Status),
             ClientCommand::Resolve(endpoint) => endpoint.run(Action::Resolve),
+            ClientCommand::Watch { count, endpoint } => endpoint.run(Action::Watch { count }),
             ClientCommand::Peers { action, endpoint } => endpoint.run(match action {
                 None => Action::Peers,
                 Some(PeersAction::Add { urls }) => Action::AddPeers(urls),

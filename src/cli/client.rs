@@ -11,6 +11,7 @@ use crate::network::message::{
     NodeStatus, Peers, RegisterRequest, Registered, Resolved, Submitted, TransactionView,
     UnbanRequest, Unbanned,
 };
+use super::watch::EventReader;
 use crate::network::PeerUrl;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
@@ -28,6 +29,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long `POST /mine` may take. A search has no natural bound (it depends on the difficulty
 /// and the machine), so this only stops a CLI from waiting on a node that hung.
 const MINE_TIMEOUT: Duration = Duration::from_secs(3600);
+/// How long the event stream may last: as long as anyone watches (a year).
+const STREAM_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -307,46 +310,79 @@ impl Client {
             timeout,
         } = request;
         let what = what.as_str();
-        let http_error = |error: reqwest::Error| {
-            if error.is_connect() {
-                ClientError::Unreachable {
-                    node: self.node.to_string(),
-                    start: start_hint(&self.node),
-                }
-            } else if error.is_timeout() {
-                ClientError::Timeout {
-                    node: self.node.to_string(),
-                    what: what.to_owned(),
-                    timeout,
-                }
-            } else {
-                ClientError::Http {
-                    node: self.node.to_string(),
-                    what: what.to_owned(),
-                    error,
-                }
-            }
-        };
+        let http_error = |error| self.http_error(what, timeout, error);
         let response = builder.timeout(timeout).send().map_err(http_error)?;
         let status = response.status();
         let raw = response.text().map_err(http_error)?;
-        let unreadable = |error: String| ClientError::Unreadable {
+        if !status.is_success() {
+            return Err(self.refusal(what, status, raw));
+        }
+        let value = serde_json::from_str(&raw).map_err(|e| self.unreadable(what, e.to_string()))?;
+        Ok(Answer { value, raw })
+    }
+
+    /// The node's events as they come (`GET /events`), from after `last` (an event id) if
+    /// given. The stream has no deadline: it lasts as long as the node keeps it open.
+    pub fn events(&self, last: Option<&str>) -> Result<EventReader, ClientError> {
+        let what = "GET /events";
+        let mut builder = self.get("/events").builder;
+        if let Some(id) = last {
+            builder = builder.header("Last-Event-ID", id);
+        }
+        let response = builder
+            .timeout(STREAM_TIMEOUT)
+            .send()
+            .map_err(|e| self.http_error(what, REQUEST_TIMEOUT, e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let raw = response
+                .text()
+                .map_err(|e| self.http_error(what, REQUEST_TIMEOUT, e))?;
+            return Err(self.refusal(what, status, raw));
+        }
+        Ok(EventReader::new(std::io::BufReader::new(response)))
+    }
+
+    fn http_error(&self, what: &str, timeout: Duration, error: reqwest::Error) -> ClientError {
+        if error.is_connect() {
+            ClientError::Unreachable {
+                node: self.node.to_string(),
+                start: start_hint(&self.node),
+            }
+        } else if error.is_timeout() {
+            ClientError::Timeout {
+                node: self.node.to_string(),
+                what: what.to_owned(),
+                timeout,
+            }
+        } else {
+            ClientError::Http {
+                node: self.node.to_string(),
+                what: what.to_owned(),
+                error,
+            }
+        }
+    }
+
+    fn unreadable(&self, what: &str, error: String) -> ClientError {
+        ClientError::Unreadable {
             node: self.node.to_string(),
             what: what.to_owned(),
             error,
-        };
-        if !status.is_success() {
-            let body: ErrorBody = serde_json::from_str(&raw)
-                .map_err(|_| unreadable(format!("HTTP {status} without an error document")))?;
-            return Err(ClientError::Api {
+        }
+    }
+
+    /// The node's error answer `raw`, sent with `status`.
+    fn refusal(&self, what: &str, status: reqwest::StatusCode, raw: String) -> ClientError {
+        match serde_json::from_str::<ErrorBody>(&raw) {
+            Ok(body) => ClientError::Api {
                 what: what.to_owned(),
                 status: status.as_u16(),
                 code: body.error,
                 message: body.message,
                 body: raw,
-            });
+            },
+            Err(_) => self.unreadable(what, format!("HTTP {status} without an error document")),
         }
-        let value = serde_json::from_str(&raw).map_err(|e| unreadable(e.to_string()))?;
-        Ok(Answer { value, raw })
     }
 }

@@ -39,6 +39,8 @@ pub enum Action {
     /// Verify the store in a data directory, offline.
     VerifyLocal(std::path::PathBuf),
     Status,
+    /// Print the node's events as they come, `count` of them or until interrupted.
+    Watch { count: Option<u64> },
     /// Sync with the node's peers and adopt the heaviest valid chain.
     Resolve,
     Peers,
@@ -223,6 +225,7 @@ pub fn execute(client: &Client, format: Format, action: Action) -> Result<(), Co
                 false => print(&view::status(&client.node().to_string(), &status.value)),
             }
         }
+        Action::Watch { count } => super::watch::watch(client, json, count),
         Action::Resolve => {
             let resolved = client.resolve()?;
             match json {

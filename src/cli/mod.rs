@@ -27,6 +27,7 @@ pub mod terminal;
 pub mod verify;
 pub mod view;
 pub mod wallet;
+pub mod watch;
 
 pub use client::{Client, ClientError, DEFAULT_NODE, START_NODE};
 pub use commands::{finish, run, Action, Format};

@@ -7,8 +7,8 @@ use crate::chain::{Address, Amount};
 use crate::chain::{Block, BlockHash, Timestamp, Transaction, WireBlock, Work};
 use crate::mining::MiningStats;
 use crate::network::message::{
-    AccountHistory, AccountView, Direction, HistoryItem, Mined, NodeStatus, Peers, Resolved,
-    TransactionView, Verification,
+    AccountHistory, AccountView, Direction, Event, HistoryItem, Mined, NodeStatus, Peers,
+    Resolved, TransactionView, Verification,
 };
 use crate::network::PeerState;
 use std::fmt::Write;
@@ -384,6 +384,42 @@ fn wire(block: &Block) -> WireBlock {
         nonce: h.nonce,
         transactions: block.transactions.clone(),
         hash: Some(block.hash()),
+    }
+}
+
+/// One of the node's events, on one line.
+pub fn event(e: &Event) -> String {
+    match e {
+        Event::Block(b) => format!(
+            "block {} {} joined the main chain ({})",
+            b.height,
+            b.hash,
+            match b.transactions {
+                1 => "1 entry".to_owned(),
+                n => format!("{n} entries"),
+            }
+        ),
+        Event::Reorg(r) => format!(
+            "reorganisation: {} above height {} replaced; the tip is now {} at {}",
+            count(r.depth as u64, "block"),
+            r.fork_height,
+            r.tip,
+            r.tip_height
+        ),
+        Event::Mempool(m) => format!(
+            "mempool: {} entered, {} left, {} waiting",
+            m.entered.len(),
+            m.left.len(),
+            count(m.size as u64, "transfer")
+        ),
+        Event::Peer(p) => match p.state {
+            Some(state) => format!("peer {}: {}", p.url, state_name(state)),
+            None => format!("peer {}: forgotten", p.url),
+        },
+        Event::Reset(r) => format!(
+            "reset: the last block seen left the main chain; read it again from the tip {} at {}",
+            r.tip, r.height
+        ),
     }
 }
 

@@ -61,6 +61,11 @@ impl Events {
         self.inner.sender.subscribe()
     }
 
+    /// Subscribers connected now.
+    pub fn subscribers(&self) -> usize {
+        self.inner.sender.receiver_count()
+    }
+
     pub fn send(&self, event: Event) {
         // An error only says nobody listens.
         let _ = self.inner.sender.send(event);

@@ -51,6 +51,7 @@ pub struct Gauges<'a> {
     pub threads: usize,
     pub kernel: Option<Kernel>,
     pub process: Option<ProcessUsage>,
+    pub event_subscribers: usize,
 }
 
 impl Default for Metrics {
@@ -90,7 +91,7 @@ impl Metrics {
         self.record(|| {
             describe_gauge!(name("chain_height"), "Height of the main chain's tip.");
             describe_gauge!(name("chain_work"), "Total work of the main chain, in expected hashes.");
-            describe_gauge!(name("difficulty_bits"), "Leading zero bits the next block's target asks for.");
+            describe_gauge!(name("difficulty"), "The next block's target, as the leading zero bits it asks for.");
             describe_counter!(name("blocks_accepted_total"), "Blocks that joined the main chain.");
             describe_counter!(name("blocks_rejected_total"), "Blocks refused, by the rule they broke.");
             describe_gauge!(name("orphans"), "Blocks waiting for their parent.");
@@ -113,6 +114,7 @@ impl Metrics {
             describe_gauge!(name("process_cpu_percent"), "The process's CPU use over the last second, in percent of one core.");
             describe_gauge!(name("process_resident_memory_bytes"), Unit::Bytes, "The process's resident memory.");
             describe_gauge!(name("build_info"), "The node's version, as a label.");
+            describe_gauge!(name("event_subscribers"), "Clients following GET /events.");
             gauge!(name("build_info"), "version" => env!("CARGO_PKG_VERSION")).set(1.0);
         });
     }
@@ -173,7 +175,7 @@ impl Metrics {
         self.record(|| {
             gauge!(name("chain_height")).set(now.height as f64);
             gauge!(name("chain_work")).set(now.total_work);
-            gauge!(name("difficulty_bits")).set(now.difficulty);
+            gauge!(name("difficulty")).set(now.difficulty);
             gauge!(name("orphans")).set(now.orphans as f64);
             gauge!(name("mempool_transfers")).set(now.mempool_transfers as f64);
             gauge!(name("mempool_bytes")).set(now.mempool_bytes as f64);
@@ -187,6 +189,7 @@ impl Metrics {
             if let Some(kernel) = now.kernel {
                 gauge!(name("mining_kernel_info"), "kernel" => kernel.to_string()).set(1.0);
             }
+            gauge!(name("event_subscribers")).set(now.event_subscribers as f64);
             if let Some(process) = now.process {
                 gauge!(name("process_cpu_percent")).set(process.cpu_percent);
                 gauge!(name("process_resident_memory_bytes")).set(process.memory_bytes as f64);

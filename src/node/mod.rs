@@ -425,6 +425,7 @@ impl Node {
             threads: progress.threads,
             kernel: progress.kernel,
             process: Some(self.usage()),
+            event_subscribers: self.events().subscribers(),
         })
     }
 
