@@ -11,6 +11,7 @@ mod body;
 mod chain;
 mod conduct;
 mod error;
+mod explorer;
 mod gate;
 mod intake;
 mod mine;
@@ -259,6 +260,7 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
         .mount("/", nodes::routes())
         .mount("/", transactions::routes())
         .mount("/", site::routes())
+        .mount("/", explorer::routes())
         .attach(site::SameSite)
         .register("/", rocket::catchers![error::default_catcher])
         .attach(AdHoc::on_liftoff("announce", |rocket| {
