@@ -224,6 +224,18 @@ impl Browser {
         }
     }
 
+    /// Waits until `script` returns true in the page.
+    async fn wait_true(&self, what: &str, script: &str) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.run(script, json!([])).await != Value::Bool(true) {
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting {PATIENCE:?} for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Types `query` into the search box as a person would, and presses Enter.
     async fn search(&self, query: &str) {
         let found = self
@@ -334,6 +346,17 @@ async fn mine(node: &TestNode) -> String {
     mined["block"]["hash"].as_str().unwrap().to_owned()
 }
 
+/// `POST path` with `body`, which must succeed.
+async fn operator(node: &TestNode, path: &str, body: Value) {
+    let resp = http()
+        .post(node.url(path))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "POST {path}: {}", resp.status());
+}
+
 async fn submit(node: &TestNode, transfer: &Transfer) {
     let resp = http()
         .post(node.url("/transactions"))
@@ -362,13 +385,18 @@ async fn the_explorer_shows_the_chain_finds_blocks_and_transfers_and_follows_new
         return;
     };
 
-    // A chain with a confirmed transfer, one more waiting, and notes.
+    // A chain with a confirmed transfer, one more waiting, and notes; a peer, and a ban.
     let wallets = tempfile::tempdir().unwrap();
     let keys = Keystore::new(wallets.path().join("wallets"));
     let (alice, bob) = (keys.create("alice").unwrap(), keys.create("bob").unwrap());
     let node =
         TestNode::start_with(tempfile::tempdir().unwrap(), params(), Some(alice.address)).await;
-    for _ in 0..3 {
+    let peer = TestNode::start(params()).await;
+    operator(&node, "/nodes/register", json!({"nodes": [peer.url("")]})).await;
+    let ban =
+        json!({"node": "http://127.0.0.1:9", "seconds": 600, "reason": "sent an invalid block"});
+    operator(&node, "/nodes/ban", ban).await;
+    for _ in 0..20 {
         mine(&node).await;
     }
     let chain_id = params().genesis_hash();
@@ -384,23 +412,17 @@ async fn the_explorer_shows_the_chain_finds_blocks_and_transfers_and_follows_new
     let confirmed = pay(7, 0);
     submit(&node, &confirmed).await;
     mine(&node).await;
-    let resp = http()
-        .post(node.url("/mine"))
-        .json(&json!({"transactions": ["Alice pays Bob 10 BTC", "<b>not markup</b>"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    let notes = json!({"transactions": ["Alice pays Bob 10 BTC", "<b>not markup</b>"]});
+    operator(&node, "/mine", notes).await;
     submit(&node, &pay(2, 1)).await;
     let tip = node.node.tip().hash.to_string();
 
     let mut driver = Driver::start(&driver_binary);
     let profile = tempfile::tempdir().unwrap();
     let browser = Browser::open(&mut driver, &browser_binary, profile.path()).await;
-    let home = node.url("/");
 
-    // The home page: the tip's full hash, the recent blocks, the waiting transfer.
-    browser.goto(&home).await;
+    // The home page: the tip's full hash, the recent blocks, the waiting transfer, the peers.
+    browser.goto(&node.url("/")).await;
     browser
         .wait_text("the tip's full hash", "#tip-hash", |t| t == tip)
         .await;
@@ -411,18 +433,31 @@ async fn the_explorer_shows_the_chain_finds_blocks_and_transfers_and_follows_new
         .await;
     let recent = browser.text("#recent-blocks").await.unwrap_or_default();
     assert!(recent.contains(&tip[..8]), "recent blocks: {recent}");
+    browser
+        .wait_text("the peer and the ban", "#peer-list", |t| {
+            t.contains(&peer.url("")) && t.contains("sent an invalid block")
+        })
+        .await;
     assert_eq!(browser.text("#page-error").await, None);
 
-    // A block by height: its page, on the main chain, with its entries as text.
-    browser.search("5").await;
-    let fifth = get(&node, "/blocks/5").await;
+    // Something that matches nothing says so, and stays on the page.
+    browser.search("no such thing").await;
     browser
-        .wait_text("block 5's page", "#page-block #block-height", |t| t == "5")
+        .wait_text("the search's verdict", "#search-message", |t| {
+            t.contains("Nothing matches")
+        })
         .await;
-    assert_eq!(
-        browser.text("#block-hash").await.as_deref(),
-        fifth["hash"].as_str()
-    );
+    assert!(browser.text("#page-home").await.is_some());
+
+    // A block by height: its page, on the main chain, with its entries as text.
+    let height = node.node.tip().height.get().to_string();
+    browser.search(&height).await;
+    browser
+        .wait_text("the block's page", "#page-block #block-height", |t| {
+            t == height
+        })
+        .await;
+    assert_eq!(browser.text("#block-hash").await, Some(tip.clone()));
     let branch = browser.text("#block-branch").await.unwrap_or_default();
     assert!(branch.contains("main chain"), "{branch}");
     let entries = browser.text("#entry-list").await.unwrap_or_default();
@@ -440,15 +475,6 @@ async fn the_explorer_shows_the_chain_finds_blocks_and_transfers_and_follows_new
         browser.text("#tx-confirmations").await.as_deref(),
         Some("2")
     );
-
-    // Something that matches nothing says so, and stays on the page.
-    browser.search("no such thing").await;
-    browser
-        .wait_text("the search's verdict", "#search-message", |t| {
-            t.contains("Nothing matches")
-        })
-        .await;
-    assert!(browser.text("#page-tx").await.is_some());
 
     // Back home; a block mined meanwhile appears without a reload (the mark stays).
     browser.click("#home-link").await;
@@ -477,12 +503,33 @@ async fn the_explorer_shows_the_chain_finds_blocks_and_transfers_and_follows_new
         .await;
     assert_eq!(mark, "same page", "the page was reloaded");
 
+    // The whole home page in one picture: the window grown until the page fits it.
+    let mut height = 900;
+    for _ in 0..3 {
+        let more = browser
+            .run(
+                "const d = document.documentElement; return d.scrollHeight - d.clientHeight;",
+                json!([]),
+            )
+            .await;
+        match more.as_u64().filter(|&m| m > 0) {
+            Some(more) => height = (height + more as u32).min(4000),
+            None => break,
+        }
+        browser.resize(1280, height).await;
+    }
     let screenshot = artifact("explorer.png");
     browser.screenshot(&screenshot).await;
     println!("explorer screenshot: {}", screenshot.display());
 
-    // A phone's width: nothing wider than the screen.
+    // A phone's width: the chart redrawn for it, and nothing wider than the screen.
     browser.resize(390, 844).await;
+    browser
+        .wait_true(
+            "the chart to be redrawn for a phone",
+            "const c = document.querySelector('#chart svg'); return !!c && c.viewBox.baseVal.width < 400;",
+        )
+        .await;
     let wide = browser
         .run(
             "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",

@@ -337,12 +337,13 @@
     const x = (i) => L + (plotW * (i + 0.5)) / points.length;
     const yTime = (s) => T + plotH - (plotH * Math.min(s, maxTime)) / maxTime;
     const yBits = (b) => T + plotH - (plotH * (b - lo)) / (hi - lo);
-    const barW = Math.max(1, (plotW / points.length) * 0.7);
+    const barW = Math.min(14, Math.max(1, (plotW / points.length) * 0.7));
 
     const bars = points.map((p, i) =>
       svg("rect", { x: (x(i) - barW / 2).toFixed(1), y: yTime(p.seconds).toFixed(1), width: barW.toFixed(1), height: (T + plotH - yTime(p.seconds)).toFixed(1), class: p.seconds > maxTime ? "bar clipped" : "bar" },
         svg("title", null, `block ${p.height}: ${duration(p.seconds)} after its parent, ${p.bits.toFixed(2)} bits`))
     );
+    const clipped = points.filter((p) => p.seconds > maxTime).length;
     const line = points.map((p, i) => `${i ? "L" : "M"}${x(i).toFixed(1)},${yBits(p.bits).toFixed(1)}`).join(" ");
     const grid = [0, 0.5, 1].map((f) => {
       const y = T + plotH - plotH * f;
@@ -372,7 +373,8 @@
       el("div", { class: "legend" },
         el("span", { class: "key bar-key" }, "time since the previous block"),
         el("span", { class: "key line-key" }, "difficulty (bits)"),
-        el("span", null, `mean ${duration(mean)}${aim}`)),
+        el("span", null, `mean ${duration(mean)}${aim}`),
+        clipped ? el("span", null, `${plural(clipped, "longer wait")} cut at ${duration(maxTime)} (darker; longest ${duration(sorted[sorted.length - 1])})`) : null),
       picture,
     ];
   }
@@ -640,8 +642,10 @@
   }
 
   function go(path) {
-    document.getElementById("search").value = "";
-    if (location.hash === "#/" + path) render(false);
+    if (location.hash === "#/" + path) {
+      document.getElementById("search").value = "";
+      render(false);
+    }
     else location.hash = "#/" + path;
   }
 
@@ -715,9 +719,18 @@
     search(document.getElementById("search").value);
   });
   window.addEventListener("hashchange", () => {
+    // The query (and what was said of it) belonged to the page being left.
     say("");
+    document.getElementById("search").value = "";
     window.scrollTo(0, 0);
     render(false);
+  });
+  // The chart is drawn for the width it is shown at: a new width (a phone turned) redraws it.
+  let width = window.innerWidth;
+  window.addEventListener("resize", () => {
+    if (Math.abs(window.innerWidth - width) < 40) return;
+    width = window.innerWidth;
+    refreshSoon();
   });
   render(false);
   startEvents();
