@@ -332,12 +332,6 @@ fn base64_decode(text: &str) -> Vec<u8> {
     out
 }
 
-async fn get(node: &TestNode, path: &str) -> Value {
-    let resp = http().get(node.url(path)).send().await.unwrap();
-    assert_eq!(resp.status(), 200, "GET {path}");
-    resp.json().await.unwrap()
-}
-
 /// `POST /mine`: the hash of the block mined.
 async fn mine(node: &TestNode) -> String {
     let resp = http().post(node.url("/mine")).send().await.unwrap();
