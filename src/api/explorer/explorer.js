@@ -14,6 +14,7 @@
   const RECENT = 12;
   const POLL_MS = 2000;
   const DEBOUNCE_MS = 250;
+  const MIN_GAP_MS = 1000;
   const UNITS_PER_COIN = 100000000n;
 
   const view = document.getElementById("view");
@@ -651,14 +652,22 @@
 
   // ---- keeping up with the node -----------------------------------------------------------
 
-  let pending = null;
+  let timer = null;
+  let lastDraw = 0;
   let poller = null;
   /** What the last poll saw; empty, so the first poll redraws whatever was missed before it. */
   let lastSeen = "";
 
+  /** Redraws soon: events arriving together make one redraw, and redraws (each reads a page of
+   *  the chain) start at most once a second however busy the node is. */
   function refreshSoon() {
-    clearTimeout(pending);
-    pending = setTimeout(() => render(true), DEBOUNCE_MS);
+    if (timer !== null) return;
+    const wait = Math.max(DEBOUNCE_MS, lastDraw + MIN_GAP_MS - Date.now());
+    timer = setTimeout(() => {
+      timer = null;
+      lastDraw = Date.now();
+      render(true);
+    }, wait);
   }
 
   function setLive(state, why) {
