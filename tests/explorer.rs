@@ -538,4 +538,25 @@ async fn the_explorer_shows_the_chain_finds_blocks_and_transfers_and_follows_new
     let phone = artifact("explorer-phone.png");
     browser.screenshot(&phone).await;
     println!("explorer screenshot at 390 px: {}", phone.display());
+
+    // A block beside the main chain: its page says so and names the main chain's block.
+    let tip = node.tip_block().await;
+    let parent = node.node.chain().block(tip.header.prev_hash).await;
+    let side = mine_on(&parent.unwrap().unwrap(), vec![note("a branch")]);
+    let resp = http()
+        .post(node.url("/add_block"))
+        .json(&side)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 202, "the block is stored on a side branch");
+    browser
+        .goto(&node.url(&format!("/#/block/{}", side.hash())))
+        .await;
+    let branch = browser
+        .wait_text("the side block's branch", "#block-branch", |t| {
+            t.contains("side branch")
+        })
+        .await;
+    assert!(branch.contains(&tip.hash().to_string()[..8]), "{branch}");
 }
