@@ -241,12 +241,8 @@
       summary,
       section("chart", `Block times and difficulty, last ${plural(blocks.length, "block")}`, chart(blocks, status.params)),
       section("recent", "Recent blocks", recentBlocks(blocks.slice(-RECENT).reverse())),
-      el(
-        "div",
-        { class: "columns" },
-        section("mempool", `Mempool (${pending ? pending.count : "?"})`, mempoolTable(pending)),
-        section("peers", `Peers (${peerViews.length})`, peerTable(nodes))
-      ),
+      section("mempool", `Mempool (${pending ? pending.count : "?"})`, mempoolTable(pending)),
+      section("peers", `Peers (${peerViews.length})`, peerTable(nodes)),
       section("reorgs", "Recent reorganisations", reorgList(reorgs))
     );
   }
@@ -288,7 +284,7 @@
         el("span", { class: `badge state-${String(p.state).replace(/[^a-z_]/g, "")}` }, p.state),
         p.source,
         p.last_heard ? ago(p.last_heard) : "never",
-        [banned, trouble].filter(Boolean).join("; ") || "",
+        el("span", { class: "wrap" }, [banned, trouble].filter(Boolean).join("; ")),
       ];
     });
     return table("peer-list", ["Peer", "State", "Source", "Heard", "Ban or trouble"], rows, "No peers.");
