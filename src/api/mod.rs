@@ -12,6 +12,7 @@ mod chain;
 mod conduct;
 mod error;
 mod events;
+mod explorer;
 mod gate;
 mod health;
 mod intake;
@@ -266,6 +267,7 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
         .mount("/", nodes::routes())
         .mount("/", transactions::routes())
         .mount("/", site::routes())
+        .mount("/", explorer::routes())
         .attach(site::SameSite)
         .register("/", rocket::catchers![error::default_catcher])
         .attach(AdHoc::on_liftoff("announce", |rocket| {
