@@ -204,13 +204,17 @@ fn node_mines_with_the_kernel_it_is_given() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("chain");
     let mut cmd = node(dir.path());
-    cmd.arg("--data-dir").arg(&data).args(["--kernel", "portable"]);
+    cmd.arg("--data-dir")
+        .arg(&data)
+        .args(["--kernel", "portable"]);
     assert_eq!(status_of(cmd)["mining"]["kernel"], "portable");
 
     let elsewhere = dir.path().join("other");
     let refused = |kernel: &str, says: &str| {
         let mut cmd = node(dir.path());
-        cmd.arg("--data-dir").arg(&elsewhere).args(["--kernel", kernel]);
+        cmd.arg("--data-dir")
+            .arg(&elsewhere)
+            .args(["--kernel", kernel]);
         let (code, stdout, stderr) = run(cmd);
         assert_eq!(code, Some(2), "{kernel}: {stdout}{stderr}");
         assert!(stderr.contains(says), "{kernel}: {stderr}");

@@ -27,11 +27,11 @@ fn live(node: &State<Node>) -> Json<Health> {
 fn ready(node: &State<Node>) -> Result<Json<Health>, ApiError> {
     match node.readiness() {
         (health, Ok(())) => Ok(Json(health)),
-        (_, Err(why)) => Err(ApiError::new(
-            Status::ServiceUnavailable,
-            "not_ready",
-            why.to_string(),
-        )
-        .retry_after(1)),
+        (_, Err(why)) => {
+            Err(
+                ApiError::new(Status::ServiceUnavailable, "not_ready", why.to_string())
+                    .retry_after(1),
+            )
+        }
     }
 }

@@ -13,8 +13,8 @@ pub fn routes() -> Vec<rocket::Route> {
 /// Prometheus's text format, version 0.0.4.
 #[rocket::get("/metrics")]
 fn metrics(node: &State<Node>) -> (ContentType, String) {
-    let text = ContentType::new("text", "plain")
-        .with_params([("version", "0.0.4"), ("charset", "utf-8")]);
+    let text =
+        ContentType::new("text", "plain").with_params([("version", "0.0.4"), ("charset", "utf-8")]);
     (text, node.render_metrics())
 }
 

@@ -5,13 +5,13 @@
 //! [`crate::network::message`], the same the node writes. A node that cannot be reached at all
 //! is one error, [`ClientError::Unreachable`], whose message says how to start one.
 
+use super::watch::EventReader;
 use crate::chain::{Address, BlockHash, Height, Transaction, Transfer, TxPosition, WireBlock};
 use crate::network::message::{
     AccountHistory, AccountView, BanRequest, Banned, ChainPage, ErrorBody, MineRequest, Mined,
     NodeStatus, Peers, RegisterRequest, Registered, Resolved, Submitted, TransactionView,
     UnbanRequest, Unbanned,
 };
-use super::watch::EventReader;
 use crate::network::PeerUrl;
 use serde::de::DeserializeOwned;
 use std::time::Duration;

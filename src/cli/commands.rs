@@ -40,7 +40,9 @@ pub enum Action {
     VerifyLocal(std::path::PathBuf),
     Status,
     /// Print the node's events as they come, `count` of them or until interrupted.
-    Watch { count: Option<u64> },
+    Watch {
+        count: Option<u64>,
+    },
     /// Sync with the node's peers and adopt the heaviest valid chain.
     Resolve,
     Peers,

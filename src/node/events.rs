@@ -148,7 +148,11 @@ pub fn joined(block: &Block) -> BlockJoined {
 }
 
 fn peer_states(peers: &Peers) -> HashMap<PeerUrl, PeerState> {
-    peers.views().into_iter().map(|v| (v.url, v.state)).collect()
+    peers
+        .views()
+        .into_iter()
+        .map(|v| (v.url, v.state))
+        .collect()
 }
 
 /// Missed blocks replayed to a resuming subscriber at most; further behind, it is sent a reset.
@@ -170,6 +174,8 @@ pub async fn missed_since(chain: &ChainState, seen: EventId) -> Result<Vec<Event
             tip: tip.hash,
         })]);
     }
-    let blocks = chain.main_chain(seen.height.next(), behind as usize).await?;
+    let blocks = chain
+        .main_chain(seen.height.next(), behind as usize)
+        .await?;
     Ok(blocks.iter().map(|b| Event::Block(joined(b))).collect())
 }

@@ -90,29 +90,85 @@ impl Metrics {
         use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
         self.record(|| {
             describe_gauge!(name("chain_height"), "Height of the main chain's tip.");
-            describe_gauge!(name("chain_work"), "Total work of the main chain, in expected hashes.");
-            describe_gauge!(name("difficulty"), "The next block's target, as the leading zero bits it asks for.");
-            describe_counter!(name("blocks_accepted_total"), "Blocks that joined the main chain.");
-            describe_counter!(name("blocks_rejected_total"), "Blocks refused, by the rule they broke.");
+            describe_gauge!(
+                name("chain_work"),
+                "Total work of the main chain, in expected hashes."
+            );
+            describe_gauge!(
+                name("difficulty"),
+                "The next block's target, as the leading zero bits it asks for."
+            );
+            describe_counter!(
+                name("blocks_accepted_total"),
+                "Blocks that joined the main chain."
+            );
+            describe_counter!(
+                name("blocks_rejected_total"),
+                "Blocks refused, by the rule they broke."
+            );
             describe_gauge!(name("orphans"), "Blocks waiting for their parent.");
             describe_counter!(name("reorgs_total"), "Reorganisations of the main chain.");
-            describe_histogram!(name("reorg_depth"), "Blocks replaced by each reorganisation.");
-            describe_gauge!(name("mempool_transfers"), "Transfers waiting in the mempool.");
-            describe_gauge!(name("mempool_bytes"), Unit::Bytes, "Encoded size of the transfers waiting.");
+            describe_histogram!(
+                name("reorg_depth"),
+                "Blocks replaced by each reorganisation."
+            );
+            describe_gauge!(
+                name("mempool_transfers"),
+                "Transfers waiting in the mempool."
+            );
+            describe_gauge!(
+                name("mempool_bytes"),
+                Unit::Bytes,
+                "Encoded size of the transfers waiting."
+            );
             describe_gauge!(name("peers"), "Known peers, by state.");
             describe_counter!(name("bans_total"), "Peers banned for misbehaviour.");
-            describe_histogram!(name("relay_fetch_seconds"), Unit::Seconds, "From a block's announcement to its body being taken.");
-            describe_histogram!(name("sync_seconds"), Unit::Seconds, "Length of each sync with a peer that brought blocks.");
-            describe_counter!(name("synced_blocks_total"), "Blocks taken from peers by syncs.");
-            describe_gauge!(name("sync_blocks_per_second"), "Blocks per second of the last sync that brought blocks.");
-            describe_counter!(name("http_requests_total"), "HTTP requests answered, by route, method and status.");
-            describe_histogram!(name("http_request_duration_seconds"), Unit::Seconds, "Time to answer an HTTP request, by route and method.");
-            describe_gauge!(name("mining_hash_rate"), "Hashes per second of the current search (0 when idle).");
+            describe_histogram!(
+                name("relay_fetch_seconds"),
+                Unit::Seconds,
+                "From a block's announcement to its body being taken."
+            );
+            describe_histogram!(
+                name("sync_seconds"),
+                Unit::Seconds,
+                "Length of each sync with a peer that brought blocks."
+            );
+            describe_counter!(
+                name("synced_blocks_total"),
+                "Blocks taken from peers by syncs."
+            );
+            describe_gauge!(
+                name("sync_blocks_per_second"),
+                "Blocks per second of the last sync that brought blocks."
+            );
+            describe_counter!(
+                name("http_requests_total"),
+                "HTTP requests answered, by route, method and status."
+            );
+            describe_histogram!(
+                name("http_request_duration_seconds"),
+                Unit::Seconds,
+                "Time to answer an HTTP request, by route and method."
+            );
+            describe_gauge!(
+                name("mining_hash_rate"),
+                "Hashes per second of the current search (0 when idle)."
+            );
             describe_gauge!(name("mining_active"), "1 while the miner searches.");
             describe_gauge!(name("mining_threads"), "Mining threads.");
-            describe_gauge!(name("mining_kernel_info"), "The mining kernel in use, as a label.");
-            describe_gauge!(name("process_cpu_percent"), "The process's CPU use over the last second, in percent of one core.");
-            describe_gauge!(name("process_resident_memory_bytes"), Unit::Bytes, "The process's resident memory.");
+            describe_gauge!(
+                name("mining_kernel_info"),
+                "The mining kernel in use, as a label."
+            );
+            describe_gauge!(
+                name("process_cpu_percent"),
+                "The process's CPU use over the last second, in percent of one core."
+            );
+            describe_gauge!(
+                name("process_resident_memory_bytes"),
+                Unit::Bytes,
+                "The process's resident memory."
+            );
             describe_gauge!(name("build_info"), "The node's version, as a label.");
             describe_gauge!(name("event_subscribers"), "Clients following GET /events.");
             gauge!(name("build_info"), "version" => env!("CARGO_PKG_VERSION")).set(1.0);

@@ -23,9 +23,9 @@
 
 mod discovery;
 mod events;
-mod metrics;
 #[cfg(test)]
 mod fake;
+mod metrics;
 mod mining;
 mod orphans;
 mod peers;
@@ -35,9 +35,9 @@ mod sync;
 mod tasks;
 mod transfers;
 
+pub use discovery::{Discovery, Registration, DISCOVERY_FANOUT, DISCOVERY_INTERVAL, MEETS_AT_ONCE};
 pub use events::{Events, BUFFER as EVENT_BUFFER, REORGS_KEPT};
 pub use metrics::{Gauges, Metrics};
-pub use discovery::{Discovery, Registration, DISCOVERY_FANOUT, DISCOVERY_INTERVAL, MEETS_AT_ONCE};
 pub use mining::Mining;
 pub use orphans::{OrphanPool, Pooled, MAX_ORPHANS, MAX_ORPHAN_BYTES, ORPHAN_TTL};
 pub use peers::{Peers, Sender};
@@ -420,7 +420,11 @@ impl Node {
             mempool_transfers: self.inner.transfers.len(),
             mempool_bytes: self.inner.transfers.bytes(),
             peers: &peers,
-            hash_rate: if progress.active { progress.hash_rate } else { 0.0 },
+            hash_rate: if progress.active {
+                progress.hash_rate
+            } else {
+                0.0
+            },
             mining: progress.active,
             threads: progress.threads,
             kernel: progress.kernel,

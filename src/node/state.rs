@@ -302,8 +302,10 @@ impl ChainState {
             let _in_order = state.inner.in_order.lock().expect("acceptance order lock");
             let report = store.accept(blocks, Timestamp::now(), &ParallelSignatures)?;
             if report.tip_changed() {
-                state.publish()?;
+                // Told before the tip is published: the mempool follows the published tip, so
+                // its own events come after these.
                 state.inner.events.chain_changed(&report);
+                state.publish()?;
             }
             state.count(&report);
             Ok::<_, StoreError>(report)
