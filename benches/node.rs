@@ -14,6 +14,10 @@
 //!   random nodes: propagation to all fifty, bytes received per node per block against the
 //!   block's size, and how often a node received a body it already had.
 //!
+//! - Polling: requests per second (wrk, 2 threads, 32 connections) of `GET /status`,
+//!   `GET /health/live` and `GET /metrics` beside a bare Rocket JSON route in the same run, and
+//!   the time `GET /metrics` takes with a full mempool.
+//!
 //! The sync figures run the real binary: node A serves a chain built beforehand at an easy
 //! difficulty, nodes B and C start empty.
 
@@ -40,13 +44,14 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let sections: [(&str, fn()); 7] = [
+    let sections: [(&str, fn()); 8] = [
         ("mining", mining),
         ("transfers", transfers_in_a_block),
         ("http", transfers_over_http),
         ("sync", sync),
         ("propagation", propagation),
         ("status", status_under_load),
+        ("polling", polling),
         ("network", network),
     ];
     for (name, run) in sections {
@@ -796,5 +801,132 @@ fn network() {
         (FIFTY - 1) * FIFTY_BLOCKS,
         sum(|t| t.duplicate_blocks),
         sum(|t| t.synced_blocks)
+    );
+}
+
+/// The bare route `polling` compares the node's routes with: Rocket answering a constant JSON.
+#[rocket::get("/bare")]
+fn bare() -> rocket::serde::json::Json<serde_json::Value> {
+    rocket::serde::json::Json(serde_json::json!({"status": "ok"}))
+}
+
+/// A bare Rocket app with [`bare`], on port 0 of a runtime of its own thread; its address.
+fn launch_bare() -> std::net::SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let figment = rocket::Config::figment()
+            .merge(("port", 0))
+            .merge(("log_level", "off"))
+            .merge(("shutdown.ctrlc", false));
+        let rocket = rocket::custom(figment)
+            .mount("/", rocket::routes![bare])
+            .attach(rocket::fairing::AdHoc::on_liftoff("port", move |r| {
+                let addr = std::net::SocketAddr::new(r.config().address, r.config().port);
+                Box::pin(async move { tx.send(addr).unwrap() })
+            }));
+        rocket::execute(rocket.launch()).unwrap();
+    });
+    rx.recv_timeout(Duration::from_secs(20)).unwrap()
+}
+
+/// Requests per second wrk measures on `url` (2 threads, 32 connections, `seconds`).
+fn wrk(url: &str, seconds: u64) -> f64 {
+    let out = Command::new("wrk")
+        .args(["-t2", "-c32", &format!("-d{seconds}s"), url])
+        .output()
+        .expect("wrk runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let rate = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .unwrap_or_else(|| panic!("wrk printed no rate: {text}"));
+    assert!(
+        !text.contains("Non-2xx"),
+        "{url} answered errors under load: {text}"
+    );
+    rate.trim().parse().unwrap()
+}
+
+/// See the top of this file. Rounds alternate between the routes, so a change in the machine's
+/// load during the run falls on all of them.
+fn polling() {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        println!("polling: skipped, wrk is not installed (Debian's wrk package)");
+        return;
+    }
+    const ROUNDS: usize = 3;
+    const SECONDS: u64 = 4;
+    const FULL: usize = 20_000;
+    let dir = tempfile::tempdir().unwrap();
+    let funder = key(u32::MAX - 3);
+    let (node, addr) = launch(NodeConfig {
+        params: Some(ChainParams::new(Difficulty::new(BITS).unwrap())),
+        miner: Some(address(&funder)),
+        mempool_capacity: FULL,
+        ..NodeConfig::new(dir.path())
+    });
+    let bare_addr = launch_bare();
+    let routes = [
+        ("bare Rocket route", format!("http://{bare_addr}/bare")),
+        ("GET /health/live", format!("http://{addr}/health/live")),
+        ("GET /status", format!("http://{addr}/status")),
+        ("GET /metrics", format!("http://{addr}/metrics")),
+    ];
+    let mut rates = vec![0.0; routes.len()];
+    for _ in 0..ROUNDS {
+        for (i, (_, url)) in routes.iter().enumerate() {
+            rates[i] += wrk(url, SECONDS) / ROUNDS as f64;
+        }
+    }
+    println!("polling (wrk -t2 -c32, {ROUNDS} rounds of {SECONDS} s each, alternating):");
+    for ((what, _), rate) in routes.iter().zip(&rates) {
+        println!(
+            "  {what}: {rate:.0} requests/s, {:.2}x the bare route",
+            rate / rates[0]
+        );
+    }
+
+    // A full mempool, then GET /metrics timed one request at a time.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let senders: Vec<SigningKey> = (0..200).map(|i| key(40_000 + i)).collect();
+    let chain = node.params().genesis_hash();
+    rt.block_on(async {
+        fund(&node, &funder, &senders).await;
+        for n in 0..(FULL / senders.len()) as u64 {
+            for s in &senders {
+                let to = address(&key(7));
+                let t = Transfer::sign(
+                    s,
+                    to,
+                    Amount::from_units(5),
+                    Amount::from_units(1),
+                    n,
+                    &chain,
+                );
+                node.submit_transfer(t).await.unwrap();
+            }
+        }
+    });
+    assert_eq!(node.status().mempool, FULL);
+    let client = reqwest::blocking::Client::new();
+    let mut took: Vec<f64> = (0..200)
+        .map(|_| {
+            let started = Instant::now();
+            let text = client
+                .get(format!("http://{addr}/metrics"))
+                .send()
+                .unwrap()
+                .text()
+                .unwrap();
+            assert!(text.contains(&format!("ferrochain_mempool_transfers {FULL}")));
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    took.sort_by(f64::total_cmp);
+    println!(
+        "  GET /metrics with a full mempool ({FULL} transfers): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        took[took.len() / 2],
+        took[took.len() * 99 / 100],
+        took[took.len() - 1]
     );
 }

@@ -387,42 +387,6 @@ fn wire(block: &Block) -> WireBlock {
     }
 }
 
-/// One of the node's events, on one line.
-pub fn event(e: &Event) -> String {
-    match e {
-        Event::Block(b) => format!(
-            "block {} {} joined the main chain ({})",
-            b.height,
-            b.hash,
-            match b.transactions {
-                1 => "1 entry".to_owned(),
-                n => format!("{n} entries"),
-            }
-        ),
-        Event::Reorg(r) => format!(
-            "reorganisation: {} above height {} replaced; the tip is now {} at {}",
-            count(r.depth as u64, "block"),
-            r.fork_height,
-            r.tip,
-            r.tip_height
-        ),
-        Event::Mempool(m) => format!(
-            "mempool: {} entered, {} left, {} waiting",
-            m.entered.len(),
-            m.left.len(),
-            count(m.size as u64, "transfer")
-        ),
-        Event::Peer(p) => match p.state {
-            Some(state) => format!("peer {}: {}", p.url, state_name(state)),
-            None => format!("peer {}: forgotten", p.url),
-        },
-        Event::Reset(r) => format!(
-            "reset: the last block seen left the main chain; read it again from the tip {} at {}",
-            r.tip, r.height
-        ),
-    }
-}
-
 /// `GET /status` as a two-column list.
 pub fn status(node: &str, s: &NodeStatus) -> String {
     let mut rows = vec![
@@ -514,7 +478,7 @@ pub fn peers(message: Option<&str>, p: &Peers) -> String {
 }
 
 /// A peer state by the name the API gives it (`backoff`, `banned`, ...).
-fn state_name(state: PeerState) -> String {
+pub fn state_name(state: PeerState) -> String {
     match serde_json::to_value(state) {
         Ok(serde_json::Value::String(name)) => name,
         _ => format!("{state:?}"),

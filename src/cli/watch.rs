@@ -70,6 +70,42 @@ impl Iterator for EventReader {
     }
 }
 
+/// One of the node's events, on one line.
+fn describe(e: &Event) -> String {
+    match e {
+        Event::Block(b) => format!(
+            "block {} {} joined the main chain ({})",
+            b.height,
+            b.hash,
+            match b.transactions {
+                1 => "1 entry".to_owned(),
+                n => format!("{n} entries"),
+            }
+        ),
+        Event::Reorg(r) => format!(
+            "reorganisation: {} above height {} replaced; the tip is now {} at {}",
+            view::count(r.depth as u64, "block"),
+            r.fork_height,
+            r.tip,
+            r.tip_height
+        ),
+        Event::Mempool(m) => format!(
+            "mempool: {} entered, {} left, {} waiting",
+            m.entered.len(),
+            m.left.len(),
+            view::count(m.size as u64, "transfer")
+        ),
+        Event::Peer(p) => match p.state {
+            Some(state) => format!("peer {}: {}", p.url, view::state_name(state)),
+            None => format!("peer {}: forgotten", p.url),
+        },
+        Event::Reset(r) => format!(
+            "reset: the last block seen left the main chain; read it again from the tip {} at {}",
+            r.tip, r.height
+        ),
+    }
+}
+
 /// How long to wait before resuming a stream the node closed.
 const RESUME_AFTER: Duration = Duration::from_secs(1);
 
@@ -94,7 +130,7 @@ pub fn watch(client: &Client, json: bool, count: Option<u64>) -> Result<(), Comm
             let line = match json {
                 true => event.data,
                 false => match serde_json::from_str::<Event>(&event.data) {
-                    Ok(parsed) => view::event(&parsed),
+                    Ok(parsed) => describe(&parsed),
                     // An event a newer node sends: shown as it came.
                     Err(_) => format!("{} {}", event.name, event.data),
                 },
@@ -113,6 +149,46 @@ pub fn watch(client: &Client, json: bool, count: Option<u64>) -> Result<(), Comm
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_event_reads_as_one_line() {
+        use crate::chain::{BlockHash, Height, Timestamp};
+        use crate::network::message::{BlockJoined, MempoolChange, Reorganisation};
+        let hash = BlockHash::from_bytes([0xab; 32]);
+        let block = Event::Block(BlockJoined {
+            height: Height::new(7),
+            hash,
+            previous_hash: hash,
+            timestamp: Timestamp::from_millis(0),
+            transactions: 1,
+        });
+        assert_eq!(
+            describe(&block),
+            format!("block 7 {hash} joined the main chain (1 entry)")
+        );
+        let reorg = Event::Reorg(Reorganisation {
+            fork_height: Height::new(5),
+            fork: hash,
+            depth: 2,
+            replaced: vec![hash, hash],
+            tip: hash,
+            tip_height: Height::new(8),
+            time: Timestamp::from_millis(0),
+        });
+        assert_eq!(
+            describe(&reorg),
+            format!("reorganisation: 2 blocks above height 5 replaced; the tip is now {hash} at 8")
+        );
+        let mempool = Event::Mempool(MempoolChange {
+            entered: vec![],
+            left: vec![],
+            size: 1,
+        });
+        assert_eq!(
+            describe(&mempool),
+            "mempool: 0 entered, 0 left, 1 transfer waiting"
+        );
+    }
 
     #[test]
     fn events_are_framed_by_blank_lines_and_comments_are_skipped() {

@@ -188,7 +188,15 @@ impl Miner {
         let stop = AtomicBool::new(false);
         std::thread::scope(|s| {
             s.spawn(|| {
-                std::thread::sleep(duration);
+                // Timed from the search's own start (after its first process sample), so the
+                // figures cover the whole duration asked for.
+                let start = loop {
+                    if let Some(start) = *self.started.lock().expect("progress lock") {
+                        break start;
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                };
+                std::thread::sleep((start + duration).saturating_duration_since(Instant::now()));
                 stop.store(true, Ordering::Relaxed);
             });
             self.mine(header, &stop).1
