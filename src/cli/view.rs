@@ -7,7 +7,7 @@ use crate::chain::{Address, Amount};
 use crate::chain::{Block, BlockHash, Timestamp, Transaction, WireBlock, Work};
 use crate::mining::MiningStats;
 use crate::network::message::{
-    AccountHistory, AccountView, Direction, Event, HistoryItem, Mined, NodeStatus, Peers, Resolved,
+    AccountHistory, AccountView, Direction, HistoryItem, Mined, NodeStatus, Peers, Resolved,
     TransactionView, Verification,
 };
 use crate::network::PeerState;
