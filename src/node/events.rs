@@ -179,3 +179,34 @@ pub async fn missed_since(chain: &ChainState, seen: EventId) -> Result<Vec<Event
         .await?;
     Ok(blocks.iter().map(|b| Event::Block(joined(b))).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::broadcast::error::TryRecvError;
+
+    fn change(size: usize) -> Event {
+        Event::Mempool(MempoolChange {
+            entered: Vec::new(),
+            left: Vec::new(),
+            size,
+        })
+    }
+
+    #[test]
+    fn a_subscriber_that_falls_a_buffer_behind_is_told_it_lagged() {
+        let events = Events::new();
+        let mut slow = events.subscribe();
+        // Sending never waits for the subscriber that does not read.
+        for size in 0..BUFFER + 10 {
+            events.send(change(size));
+        }
+        assert!(matches!(slow.try_recv(), Err(TryRecvError::Lagged(10))));
+        // What is left to it is the newest BUFFER events, and a newcomer is not held back.
+        assert_eq!(slow.try_recv().unwrap(), change(10));
+        let mut fresh = events.subscribe();
+        events.send(change(0));
+        assert_eq!(fresh.try_recv().unwrap(), change(0));
+        assert_eq!(events.subscribers(), 2);
+    }
+}

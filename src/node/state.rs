@@ -302,8 +302,9 @@ impl ChainState {
             let _in_order = state.inner.in_order.lock().expect("acceptance order lock");
             let report = store.accept(blocks, Timestamp::now(), &ParallelSignatures)?;
             if report.tip_changed() {
-                // Told before the tip is published: the mempool follows the published tip, so
-                // its own events come after these.
+                // Told before the tip is published: the mempool's follower wakes on the
+                // published tip, so what it tells of these blocks mostly comes after them (a
+                // request reading the pool meanwhile may catch it up first).
                 state.inner.events.chain_changed(&report);
                 state.publish()?;
             }

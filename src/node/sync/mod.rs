@@ -248,6 +248,8 @@ impl ChainSync {
     /// fetched already (its announcement came first) or a sync with `peer` is running. The
     /// tip is claimed in the relay's fetch table while the sync runs, so an announcement of it
     /// that comes meanwhile waits for the sync instead of downloading the body a second time.
+    /// If the sync fails, such an announcement is not fetched: the block comes with the next
+    /// meeting of a peer that has it, as one past the fetch bound does.
     pub fn spawn_sync_for(&self, peer: PeerUrl, tip: BlockHash) {
         let relay = self.inner.chain.relay();
         match relay.claim(tip, &peer) {
