@@ -159,7 +159,7 @@ async fn mine_small(node: &TestNode) -> String {
 /// takes blocks again as soon as space is back, with no repair and no restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_blocks_keeps_reads_and_carries_on_once_space_is_back() {
-    let Some((node, disk, mut acknowledged)) = fill(ferrochain::storage::DEFAULT_RESERVE, 24).await
+    let Some((node, disk, mut acknowledged)) = fill(ferrochain::storage::DEFAULT_RESERVE, 40).await
     else {
         return;
     };

@@ -58,11 +58,13 @@ use std::sync::{Mutex, RwLock};
 /// Page cache for sled: enough for the recent chain, bounded however long the chain grows.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// Free bytes a filesystem must keep for the store to write a block: four of the largest
-/// blocks. sled writes a block more than once (its log, then its pages), and a write that finds
-/// the disk full fails half-way and leaves sled refusing every later write (see
-/// [`StoreError::Failed`]); refusing before that keeps the node taking blocks once space is back.
-pub const DEFAULT_RESERVE: u64 = 4 * Block::MAX_BYTES as u64;
+/// Free bytes a filesystem must keep for the store to write a block: eight of the largest
+/// blocks. sled writes a block more than once (its log, then its pages, and again when it
+/// compacts its segments, in bursts), and a write that finds the disk full fails half-way and
+/// leaves sled refusing every later write (see [`StoreError::Failed`]); refusing before that
+/// keeps the node taking blocks once space is back. Four blocks' worth was seen to be too
+/// little once in six fills of a small disk.
+pub const DEFAULT_RESERVE: u64 = 8 * Block::MAX_BYTES as u64;
 
 const KEY_TIP: &[u8] = b"tip";
 const KEY_PARAMS: &[u8] = b"params";
