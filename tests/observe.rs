@@ -203,6 +203,24 @@ async fn events_tell_of_blocks_transfers_and_reorganisations_and_a_client_resume
     assert_eq!(body["error"], "bad_event_id", "{body}");
 }
 
+/// A client far behind gets every block it missed, in order, however many pages of the store
+/// that takes, and then the live ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_far_behind_gets_every_missed_block_in_order() {
+    let node = TestNode::start(params()).await;
+    let genesis = node.tip_block().await;
+    let blocks = build_chain(&genesis, 40, "missed");
+    give(&node, &blocks).await;
+    let mut resumed = Subscription::open(&node, Some(&id_of(&genesis))).await;
+    for block in &blocks {
+        let missed = resumed.next().await;
+        assert_eq!(missed.id.as_deref(), Some(id_of(block).as_str()));
+    }
+    let mined = node.node.mining().mine(vec![]).await.unwrap().block;
+    let live = resumed.until(|e| e.name == "block").await.pop().unwrap();
+    assert_eq!(live.id.as_deref(), Some(id_of(&mined).as_str()));
+}
+
 /// The samples of a scrape, by name and labels (`name{a="1",b="2"}` with labels sorted).
 async fn scrape(node: &TestNode) -> HashMap<String, f64> {
     let resp = http().get(node.url("/metrics")).send().await.unwrap();

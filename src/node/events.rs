@@ -174,11 +174,20 @@ pub async fn missed_since(chain: &ChainState, seen: EventId) -> Result<Vec<Event
             tip: tip.hash,
         })]);
     }
-    let blocks = chain
-        .main_chain(seen.height.next(), behind as usize)
-        .await?;
-    Ok(blocks.iter().map(|b| Event::Block(joined(b))).collect())
+    // Read a few blocks at a time: only their summaries are kept, and a block may be 2 MiB.
+    let mut missed = Vec::with_capacity(behind as usize);
+    let mut from = seen.height.next();
+    while from <= tip.height {
+        let blocks = chain.main_chain(from, REPLAY_PAGE).await?;
+        let Some(last) = blocks.last() else { break };
+        from = last.height().next();
+        missed.extend(blocks.iter().map(|b| Event::Block(joined(b))));
+    }
+    Ok(missed)
 }
+
+/// Blocks read at once while replaying missed events.
+const REPLAY_PAGE: usize = 16;
 
 #[cfg(test)]
 mod tests {
