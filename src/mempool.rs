@@ -94,11 +94,6 @@ impl Mempool {
         }
     }
 
-    /// Encoded size of the transfers held, in bytes (transfers are all one size).
-    pub fn bytes(&self) -> usize {
-        self.txs.len() * Transfer::ENCODED_LEN
-    }
-
     /// What entered and left the pool since the last call.
     pub fn take_changes(&mut self) -> Changes {
         std::mem::take(&mut self.changes)

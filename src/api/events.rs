@@ -7,6 +7,7 @@
 //! resumes from its last id. Streams end when the node stops.
 
 use super::error::ApiError;
+use crate::chain::BlockHash;
 use crate::network::message::{Event, EventId, Reorganisations};
 use crate::node::Node;
 use rocket::request::{FromRequest, Outcome, Request};
@@ -53,9 +54,12 @@ async fn events(node: &State<Node>, last: LastEventId) -> Result<EventStream![],
         Some(seen) => node.missed_events(seen).await?,
         None => Vec::new(),
     };
-    let replayed: HashSet<String> = missed
+    let replayed: HashSet<BlockHash> = missed
         .iter()
-        .filter_map(|e| e.id().map(|id| id.to_string()))
+        .filter_map(|e| match e {
+            Event::Block(b) => Some(b.hash),
+            _ => None,
+        })
         .collect();
     let stopping = node.tasks().cancelled();
     Ok(EventStream! {
@@ -69,13 +73,8 @@ async fn events(node: &State<Node>, last: LastEventId) -> Result<EventStream![],
                 received = live.recv() => received,
             };
             match event {
-                Ok(event) => {
-                    let again = matches!(&event, Event::Block(_))
-                        && event.id().is_some_and(|id| replayed.contains(&id.to_string()));
-                    if !again {
-                        yield sse(&event);
-                    }
-                }
+                Ok(Event::Block(b)) if replayed.contains(&b.hash) => {}
+                Ok(event) => yield sse(&event),
                 // Too slow: dropped, never waited for.
                 Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => break,
             }

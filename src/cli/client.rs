@@ -364,7 +364,8 @@ impl Client {
         }
     }
 
-    fn unreadable(&self, what: &str, error: String) -> ClientError {
+    /// The node's answer to `what` could not be read: `error` says why.
+    pub(super) fn unreadable(&self, what: &str, error: String) -> ClientError {
         ClientError::Unreadable {
             node: self.node.to_string(),
             what: what.to_owned(),

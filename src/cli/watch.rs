@@ -1,7 +1,7 @@
 //! `ferrochain watch`: the node's events as they come, one line each (`--json`: the event's
 //! JSON, one per line), read from `GET /events` as server-sent events.
 
-use super::client::{Client, ClientError};
+use super::client::Client;
 use super::commands::CommandError;
 use super::view;
 use crate::network::message::Event;
@@ -119,11 +119,7 @@ pub fn watch(client: &Client, json: bool, count: Option<u64>) -> Result<(), Comm
     loop {
         let events = client.events(last.as_deref())?;
         for event in events {
-            let event = event.map_err(|e| ClientError::Unreadable {
-                node: client.node().to_string(),
-                what: "GET /events".to_owned(),
-                error: e.to_string(),
-            })?;
+            let event = event.map_err(|e| client.unreadable("GET /events", e.to_string()))?;
             if event.id.is_some() {
                 last.clone_from(&event.id);
             }

@@ -38,9 +38,8 @@ pub struct Transfers {
 struct Inner {
     chain: ChainState,
     pool: Mutex<Mempool>,
-    /// The pool's size and encoded bytes, readable without its lock.
+    /// The pool's size, readable without its lock.
     len: AtomicUsize,
-    bytes: AtomicUsize,
     events: Events,
 }
 
@@ -52,7 +51,6 @@ impl Transfers {
                 chain,
                 pool: Mutex::new(pool),
                 len: AtomicUsize::new(0),
-                bytes: AtomicUsize::new(0),
                 events,
             }),
         }
@@ -63,15 +61,15 @@ impl Transfers {
         self.inner.len.load(Ordering::Relaxed)
     }
 
-    /// Encoded size of the transfers waiting, as of the last change.
+    /// Encoded size of the transfers waiting, as of the last change (transfers are all one
+    /// size).
     pub fn bytes(&self) -> usize {
-        self.inner.bytes.load(Ordering::Relaxed)
+        self.len() * Transfer::ENCODED_LEN
     }
 
     /// Records the pool's size after a change to it, and tells subscribers what entered and left.
     fn settle(&self, pool: &mut Mempool) {
         self.inner.len.store(pool.len(), Ordering::Relaxed);
-        self.inner.bytes.store(pool.bytes(), Ordering::Relaxed);
         let Changes { entered, left } = pool.take_changes();
         self.inner.events.mempool_changed(MempoolChange {
             entered,
