@@ -41,7 +41,17 @@ impl MempoolError {
 }
 
 /// What an account has waiting in the pool.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
 pub struct Pending {
     pub count: u64,
     /// Amounts plus fees of the pending transfers.

@@ -9,8 +9,9 @@ use super::sender::ClaimedSender;
 use crate::chain::{Block, BlockHash, Height, WireBlock};
 use crate::network::message::{
     open_object, Announced, AnnouncedStatus, Announcement, BlockAdded, ChainPage, ChainPoint,
-    ClaimedTip, LocateRequest, Located, Verification,
+    ClaimedTip, ErrorBody, LocateRequest, Located, Verification,
 };
+use crate::network::PeerUrl;
 use crate::node::{self, BlockOutcome, Node};
 use crate::storage::MAX_LOCATOR;
 use rocket::data::Data;
@@ -31,6 +32,11 @@ const STREAM_BATCH: usize = 256;
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![chain, locate, verify, block, add_block, announce]
 }
+
+/// The description of [`routes`], for `GET /openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(chain, locate, verify, block, add_block, announce))]
+pub(super) struct Doc;
 
 pub(super) fn parse_query<T: std::str::FromStr>(
     name: &str,
@@ -82,6 +88,21 @@ pub(super) fn refuse_repeats(uri: &Origin<'_>) -> Result<(), ApiError> {
 /// never a mix of two branches however the chain reorganises while it is read. A page stops at
 /// `tip`. A named `tip` that is no longer on the main chain is 409 `tip_moved` (locate again);
 /// a reorganisation in the middle of a stream ends the stream early, still linked.
+#[utoipa::path(
+    get,
+    path = "/chain",
+    tag = "chain",
+    params(
+        ("from" = Option<u64>, Query, description = "First height of the page (0 if only `limit` is given)."),
+        ("limit" = Option<usize>, Query, maximum = 1000, description = "Most blocks in the page (100 if only `from` is given; at most 1,000). Without `from` and `limit`, the whole chain."),
+        ("tip" = Option<BlockHash>, Query, description = "The tip whose branch to read (a syncing peer names the tip it was told of)."),
+    ),
+    responses(
+        (status = 200, description = "The chain, or one page of it; `length` is the whole chain's.", body = ChainPage),
+        (status = 400, description = "`bad_query`: a parameter that is not a number or a hash, repeated, or a `limit` over 1,000.", body = ErrorBody),
+        (status = 409, description = "`tip_moved`: the named tip is not on the main chain (locate again).", body = ErrorBody),
+    )
+)]
 #[rocket::get("/chain?<from>&<limit>&<tip>")]
 async fn chain(
     node: &State<Node>,
@@ -210,6 +231,16 @@ pub(super) fn stream_chain(
 /// locator is checked whole before anything is looked up: at most [`MAX_LOCATOR`] entries, each a
 /// 64-character hex hash; otherwise 422 `bad_locator`. 422 `no_common_block` when no entry is on
 /// our main chain (the caller is on another chain, or sent made-up hashes).
+#[utoipa::path(
+    post,
+    path = "/chain/locate",
+    tag = "chain",
+    request_body = LocateRequest,
+    responses(
+        (status = 200, description = "Where the chains meet, and this node's tip.", body = Located),
+        (status = 422, description = "`bad_locator` (empty, too long, or an entry that is not a hash) or `no_common_block`.", body = ErrorBody),
+    )
+)]
 #[rocket::post("/chain/locate", data = "<body>")]
 async fn locate(
     node: &State<Node>,
@@ -254,6 +285,12 @@ async fn locate(
 
 /// Re-verifies the stored chain from genesis: `{"valid", "length", "total_work"}`, plus
 /// `"error"` (the first bad block and the rule it breaks) when it is not valid.
+#[utoipa::path(
+    get,
+    path = "/chain/verify",
+    tag = "chain",
+    responses((status = 200, description = "The verdict, with the first bad block if there is one.", body = Verification))
+)]
 #[rocket::get("/chain/verify")]
 async fn verify(node: &State<Node>) -> Result<Json<Verification>, ApiError> {
     let verified = node.verify().await?;
@@ -265,6 +302,17 @@ async fn verify(node: &State<Node>) -> Result<Json<Verification>, ApiError> {
 }
 
 /// One block by main-chain height, or any stored block by hash.
+#[utoipa::path(
+    get,
+    path = "/blocks/{id}",
+    tag = "chain",
+    params(("id" = String, Path, description = "A main-chain height, or a block hash (64 hex characters) of any stored block.")),
+    responses(
+        (status = 200, description = "The block.", body = Block),
+        (status = 400, description = "`bad_block_id`: neither a height nor a hash.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no such block.", body = ErrorBody),
+    )
+)]
 #[rocket::get("/blocks/<id>")]
 async fn block(node: &State<Node>, id: &str) -> Result<Json<Block>, ApiError> {
     let found = if id.len() == 64 {
@@ -289,6 +337,21 @@ async fn block(node: &State<Node>, id: &str) -> Result<Json<Block>, ApiError> {
 /// A block from a peer or a client, in the JSON shape `GET /chain` shows. A relaying node names
 /// itself in `X-Ferrochain-Peer`; a banned one is refused (403 `banned`) before its body is
 /// read.
+#[utoipa::path(
+    post,
+    path = "/add_block",
+    tag = "chain",
+    request_body = Block,
+    params(("X-Ferrochain-Peer" = Option<PeerUrl>, Header, description = "The relaying node's own URL.")),
+    responses(
+        (status = 201, description = "Added to the main chain.", body = BlockAdded),
+        (status = 200, description = "Already known.", body = BlockAdded),
+        (status = 202, description = "Stored on a side branch, or waiting for its parent.", body = BlockAdded),
+        (status = 403, description = "`banned`: the sender is banned.", body = ErrorBody),
+        (status = 422, description = "The block breaks a rule; `error` names it (`bad_proof_of_work`, `hash_mismatch`, ...).", body = ErrorBody),
+        (status = 507, description = "`storage_full`: the disk is full; nothing was written.", body = ErrorBody),
+    )
+)]
 #[rocket::post("/add_block", data = "<body>")]
 async fn add_block(
     node: &State<Node>,
@@ -333,6 +396,20 @@ async fn add_block(
 /// (once, from the first announcer; see the node's relay). The sender must name itself in
 /// `X-Ferrochain-Peer` (400 `no_sender`), and the request come from where its URL points
 /// (403 `not_from_sender`); 429 `busy` when the node fetches as many blocks as it does at once.
+#[utoipa::path(
+    post,
+    path = "/blocks/announce",
+    tag = "peers",
+    request_body = Announcement,
+    params(("X-Ferrochain-Peer" = PeerUrl, Header, description = "The announcing node's own URL.")),
+    responses(
+        (status = 200, description = "`known`: this node has the block.", body = Announced),
+        (status = 202, description = "`fetching`: this node fetches it.", body = Announced),
+        (status = 400, description = "`no_sender`: no `X-Ferrochain-Peer`.", body = ErrorBody),
+        (status = 403, description = "`not_from_sender` or `banned`.", body = ErrorBody),
+        (status = 429, description = "`busy`: the node fetches as many blocks as it does at once.", body = ErrorBody),
+    )
+)]
 #[rocket::post("/blocks/announce", data = "<body>")]
 async fn announce(
     node: &State<Node>,

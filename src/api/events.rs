@@ -8,7 +8,7 @@
 
 use super::error::ApiError;
 use crate::chain::BlockHash;
-use crate::network::message::{Event, EventId, Reorganisations};
+use crate::network::message::{ErrorBody, Event, EventId, Reorganisations};
 use crate::node::Node;
 use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::stream::{Event as Sse, EventStream};
@@ -25,6 +25,11 @@ pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![events, reorgs]
 }
 
+/// The description of [`routes`], for `GET /openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(events, reorgs))]
+pub(super) struct Doc;
+
 /// The `Last-Event-ID` header, if the client sent one.
 struct LastEventId(Option<String>);
 
@@ -38,6 +43,19 @@ impl<'r> FromRequest<'r> for LastEventId {
     }
 }
 
+/// The node's events as they happen, as server-sent events: `block`, `reorg`, `mempool`,
+/// `peer` and `reset`, each with its JSON as `data`; chain events carry `height:hash` as their
+/// id. A client that reconnects with `Last-Event-ID` first gets the blocks it missed.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "node",
+    params(("Last-Event-ID" = Option<String>, Header, description = "The id of the last chain event seen, `height:hash`.")),
+    responses(
+        (status = 200, description = "The stream; each event's `data` is one of these.", content_type = "text/event-stream", body = Event),
+        (status = 400, description = "`bad_event_id`.", body = ErrorBody),
+    )
+)]
 #[rocket::get("/events")]
 async fn events(node: &State<Node>, last: LastEventId) -> Result<EventStream![], ApiError> {
     let seen = match last.0.as_deref().map(str::trim) {
@@ -93,6 +111,12 @@ fn sse(event: &Event) -> Sse {
 }
 
 /// The reorganisations since the node started, newest first.
+#[utoipa::path(
+    get,
+    path = "/chain/reorgs",
+    tag = "chain",
+    responses((status = 200, description = "The recent reorganisations, newest first.", body = Reorganisations))
+)]
 #[rocket::get("/chain/reorgs")]
 fn reorgs(node: &State<Node>) -> Json<Reorganisations> {
     Json(node.events().reorgs())

@@ -14,6 +14,7 @@
 //! script's rule of putting data into the page as text only.
 
 use super::error::ApiError;
+use crate::network::message::ErrorBody;
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
@@ -24,6 +25,11 @@ use std::sync::OnceLock;
 pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![index, asset]
 }
+
+/// The description of [`routes`], for `GET /openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(index, asset))]
+pub(super) struct Doc;
 
 /// One embedded file.
 struct Asset {
@@ -102,12 +108,32 @@ impl<'r> Responder<'r, 'static> for Served {
 }
 
 /// The explorer's page.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "explorer",
+    responses(
+        (status = 200, description = "The explorer's page.", content_type = "text/html", body = String),
+        (status = 304, description = "Not modified: the `If-None-Match` validator is current."),
+    )
+)]
 #[rocket::get("/")]
 fn index() -> Served {
     Served(0)
 }
 
 /// The page's script, style and icon. The page itself is not served here: it has one address.
+#[utoipa::path(
+    get,
+    path = "/explorer/{file}",
+    tag = "explorer",
+    params(("file" = String, Path, description = "`explorer.js`, `explorer.css` or `favicon.svg`.")),
+    responses(
+        (status = 200, description = "The file.", content((String = "text/javascript"), (String = "text/css"), (String = "image/svg+xml"))),
+        (status = 304, description = "Not modified: the `If-None-Match` validator is current."),
+        (status = 404, description = "`not_found`.", body = ErrorBody),
+    )
+)]
 #[rocket::get("/explorer/<file>")]
 fn asset(file: &str) -> Result<Served, ApiError> {
     ASSETS

@@ -10,7 +10,18 @@ pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![metrics]
 }
 
+/// The description of [`routes`], for `GET /openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(metrics))]
+pub(super) struct Doc;
+
 /// Prometheus's text format, version 0.0.4.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "node",
+    responses((status = 200, description = "Every metric, `ferrochain_*`.", content_type = "text/plain; version=0.0.4", body = String))
+)]
 #[rocket::get("/metrics")]
 fn metrics(node: &State<Node>) -> (ContentType, String) {
     let text =

@@ -19,6 +19,7 @@ mod intake;
 mod metrics;
 mod mine;
 mod nodes;
+mod openapi;
 mod sender;
 mod settings;
 mod site;
@@ -28,6 +29,7 @@ pub use access::Access;
 pub use chain::{MAX_PAGE, PAGE_BYTES};
 pub use error::ApiError;
 pub use gate::{Gate, DEFAULT_HEAD_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS};
+pub use openapi::{document as openapi_document, UNDESCRIBED};
 pub use transactions::{DEFAULT_HISTORY_PAGE, MAX_HISTORY_PAGE};
 
 use crate::chain::Block;
@@ -268,6 +270,7 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
         .mount("/", transactions::routes())
         .mount("/", site::routes())
         .mount("/", explorer::routes())
+        .mount("/", openapi::routes())
         .attach(site::SameSite)
         .register("/", rocket::catchers![error::default_catcher])
         .attach(AdHoc::on_liftoff("announce", |rocket| {

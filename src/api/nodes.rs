@@ -9,7 +9,8 @@ use super::error::ApiError;
 use super::sender::ClaimedSender;
 use crate::chain::Height;
 use crate::network::message::{
-    BanRequest, Banned, NodeStatus, Peers, RegisterRequest, Registered, UnbanRequest, Unbanned,
+    BanRequest, Banned, ErrorBody, NodeStatus, Peers, RegisterRequest, Registered, Resolved,
+    UnbanRequest, Unbanned,
 };
 use crate::network::PeerUrl;
 use crate::node::Node;
@@ -23,8 +24,23 @@ pub fn routes() -> Vec<rocket::Route> {
     rocket::routes![resolve, nodes, register, ban, unban, status]
 }
 
+/// The description of [`routes`], for `GET /openapi.json`.
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(resolve, nodes, register, ban, unban, status))]
+pub(super) struct Doc;
+
 /// Syncs from every peer and adopts the valid chain with the most work. Answers with the
 /// original API's fields (`message`, `replaced`, `length`, `chain`) plus how each peer fared.
+#[utoipa::path(
+    get,
+    path = "/nodes/resolve",
+    tag = "peers",
+    security((), ("token" = [])),
+    responses(
+        (status = 200, description = "The outcome, each peer's part, and the main chain after it.", body = Resolved),
+        (status = 401, description = "`unauthorized`: the API token is required and was missing or wrong.", body = ErrorBody),
+    )
+)]
 #[rocket::get("/nodes/resolve")]
 async fn resolve(
     node: &State<Node>,
@@ -54,6 +70,12 @@ fn peer_list(node: &Node) -> Peers {
 /// The known peers: `nodes`, the plain list (the original API's), and `peers`, each with where
 /// it came from and how it stands (`ok`, `backoff` with its last error, `banned` with the
 /// reason and until when).
+#[utoipa::path(
+    get,
+    path = "/nodes",
+    tag = "peers",
+    responses((status = 200, description = "The known peers.", body = Peers))
+)]
 #[rocket::get("/nodes")]
 fn nodes(node: &State<Node>) -> Json<Peers> {
     Json(peer_list(node))
@@ -66,6 +88,19 @@ fn nodes(node: &State<Node>) -> Json<Peers> {
 /// node itself are skipped. Each new peer is handshaken: one on another chain refuses the
 /// request (422 `wrong_chain`); one that does not answer is kept as a candidate with back-off.
 /// 201 when something was added, 200 when nothing was new; both list all peers.
+#[utoipa::path(
+    post,
+    path = "/nodes/register",
+    tag = "peers",
+    request_body = RegisterRequest,
+    params(("X-Ferrochain-Peer" = Option<PeerUrl>, Header, description = "The registering node's own URL.")),
+    responses(
+        (status = 201, description = "Peers were added.", body = Registered),
+        (status = 200, description = "Nothing new.", body = Registered),
+        (status = 403, description = "`banned`: the sender is banned.", body = ErrorBody),
+        (status = 422, description = "`no_nodes`, `bad_peer_url`, `local_peer_url` or `wrong_chain`.", body = ErrorBody),
+    )
+)]
 #[rocket::post("/nodes/register", data = "<body>")]
 async fn register(
     node: &State<Node>,
@@ -126,6 +161,18 @@ fn parse_node(url: &str) -> Result<PeerUrl, ApiError> {
 /// is lifted. Any URL can be banned, known or not; a new ban replaces the old one. 200 with
 /// when it ends and every peer's state; 422 for a bad URL, this node's own, a duration outside
 /// 1 second to a year, or a reason over 256 characters.
+#[utoipa::path(
+    post,
+    path = "/nodes/ban",
+    tag = "peers",
+    security((), ("token" = [])),
+    request_body = BanRequest,
+    responses(
+        (status = 200, description = "Banned; when the ban ends, and every peer.", body = Banned),
+        (status = 401, description = "`unauthorized`: the API token is required and was missing or wrong.", body = ErrorBody),
+        (status = 422, description = "`bad_peer_url`, `own_url`, `bad_duration` or `bad_reason`.", body = ErrorBody),
+    )
+)]
 #[rocket::post("/nodes/ban", data = "<body>")]
 fn ban(
     node: &State<Node>,
@@ -173,6 +220,19 @@ fn ban(
 }
 
 /// Lifts a ban (Bitcoin's `setban ... remove`): 200, or 404 when the URL has no ban in force.
+#[utoipa::path(
+    delete,
+    path = "/nodes/ban",
+    tag = "peers",
+    security((), ("token" = [])),
+    request_body = UnbanRequest,
+    responses(
+        (status = 200, description = "The ban is lifted.", body = Unbanned),
+        (status = 401, description = "`unauthorized`: the API token is required and was missing or wrong.", body = ErrorBody),
+        (status = 404, description = "`not_found`: no ban in force for that URL.", body = ErrorBody),
+        (status = 422, description = "`bad_peer_url`.", body = ErrorBody),
+    )
+)]
 #[rocket::delete("/nodes/ban", data = "<body>")]
 fn unban(
     node: &State<Node>,
@@ -192,6 +252,14 @@ fn unban(
     }))
 }
 
+/// A snapshot of the node: its chain, rules, peers, miner and process. Cheap to poll: every
+/// figure is kept up to date as it changes, not gathered per request.
+#[utoipa::path(
+    get,
+    path = "/status",
+    tag = "node",
+    responses((status = 200, description = "The node now.", body = NodeStatus))
+)]
 #[rocket::get("/status")]
 fn status(node: &State<Node>) -> Json<NodeStatus> {
     Json(node.status())

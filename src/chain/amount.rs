@@ -18,6 +18,7 @@ use std::fmt;
     Hash,
     serde::Serialize,
     serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 pub struct Amount(u64);

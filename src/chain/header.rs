@@ -33,6 +33,7 @@ use std::fmt;
     Hash,
     serde::Serialize,
     serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 pub struct Height(u64);
@@ -77,6 +78,7 @@ impl fmt::Display for Height {
     Hash,
     serde::Serialize,
     serde::Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 pub struct Timestamp(u64);

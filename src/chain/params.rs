@@ -17,7 +17,7 @@ use std::num::NonZeroU32;
 /// deserialise it), never by assigning a field: the genesis hash is computed once, there, because
 /// every validated block and every submitted transfer asks for it. The fields stay public for
 /// reading. Two parameters are equal when their rules are; JSON carries the rules alone.
-#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(from = "Rules")]
 pub struct ChainParams {
     /// Header version every block of the chain carries.
@@ -64,12 +64,15 @@ impl Eq for ChainParams {}
 /// opens a period may not be stamped before its parent (see [`Rule::TimeWarp`]).
 ///
 /// [`Rule::TimeWarp`]: super::Rule::TimeWarp
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "RetargetFields")]
 pub struct Retarget {
     /// Never zero (it is at least 2), so `Option<Retarget>` takes no more room than a
     /// `Retarget`. With the block time in 32 bits (it is at most a day) this keeps
     /// [`ChainParams`], genesis hash included, small enough to pass and return by value.
+    #[schema(value_type = u32)]
     interval: NonZeroU32,
     block_time_ms: u32,
     max_factor: u32,

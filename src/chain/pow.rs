@@ -20,7 +20,9 @@ use std::fmt;
 use std::ops::Add;
 
 /// Leading zero bits a block hash must have: how chains state their starting difficulty.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub struct Difficulty(u32);
 

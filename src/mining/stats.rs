@@ -83,7 +83,9 @@ impl std::fmt::Display for CpuFigure {
 }
 
 /// This process's CPU and memory as `GET /status` reports them.
-#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub struct ProcessUsage {
     /// CPU over the window since the previous reading, in percent of one core.
     pub cpu_percent: f64,

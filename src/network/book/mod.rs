@@ -50,7 +50,9 @@ pub const CANDIDATES_PER_SOURCE: usize = 8;
 pub const MAX_BANNED: usize = 1024;
 
 /// Where a peer came from. Operator sources are trusted to be meant and never dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PeerSource {
     /// The peers file (`nodes.json`).
@@ -119,7 +121,9 @@ pub struct PeerRecord {
 }
 
 /// How a peer stands, as `GET /nodes` shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum PeerState {
     Ok,
@@ -133,7 +137,7 @@ pub enum PeerState {
 }
 
 /// One peer as `GET /nodes` shows it.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PeerView {
     pub url: PeerUrl,
     pub source: PeerSource,

@@ -11,9 +11,10 @@ use crate::network::{PeerState, PeerUrl};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
+use utoipa::ToSchema;
 
 /// Something that happened on the node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A block joined the main chain.
@@ -62,7 +63,7 @@ impl Event {
 }
 
 /// A block that joined the main chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BlockJoined {
     pub height: Height,
     pub hash: BlockHash,
@@ -73,7 +74,7 @@ pub struct BlockJoined {
 }
 
 /// A reorganisation: the blocks above `fork_height` that left the main chain.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Reorganisation {
     /// The last block both branches share.
     pub fork_height: Height,
@@ -89,7 +90,7 @@ pub struct Reorganisation {
 }
 
 /// Transfers that entered or left the mempool at once.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MempoolChange {
     pub entered: Vec<TxId>,
     /// Mined, or no longer valid on the new tip.
@@ -99,21 +100,21 @@ pub struct MempoolChange {
 }
 
 /// A peer's new state; `None` once it is forgotten.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PeerChange {
     pub url: PeerUrl,
     pub state: Option<PeerState>,
 }
 
 /// The main chain's tip, for a client to read the chain from afresh.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ChainReset {
     pub height: Height,
     pub tip: BlockHash,
 }
 
 /// `GET /chain/reorgs`: the recent reorganisations, newest first.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Reorganisations {
     pub reorgs: Vec<Reorganisation>,
 }

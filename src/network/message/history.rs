@@ -3,10 +3,11 @@
 
 use crate::chain::{Address, BlockHash, Height, Timestamp, Transaction, Transfer, TxPosition};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// `GET /accounts/<address>/transactions`: one page of an address's history, newest first:
 /// every main-chain transfer from or to it and every reward paid to it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccountHistory {
     pub address: Address,
     /// The tip the page was read at; confirmations count up to it.
@@ -21,7 +22,7 @@ pub struct AccountHistory {
 }
 
 /// One mined transaction of an address's history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct HistoryItem {
     pub direction: Direction,
     /// Where it is on the main chain: `<height>-<index in the block>`.
@@ -36,7 +37,7 @@ pub struct HistoryItem {
 }
 
 /// How a transaction concerns the address whose history shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     /// The address paid it (amount and fee).

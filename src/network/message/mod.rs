@@ -33,9 +33,10 @@ use crate::mempool::Pending;
 use crate::mining::{MiningStats, ProcessUsage, Progress};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::io::{self, Write};
+use utoipa::ToSchema;
 
 /// Every error answer: `{"error": "<code>", "message": "<what is wrong>"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// A short machine-readable code (`bad_proof_of_work`, `banned`, ...).
     pub error: String,
@@ -44,7 +45,7 @@ pub struct ErrorBody {
 
 /// `GET /health/live` and `GET /health/ready` when the answer is yes (a no is an [`ErrorBody`]
 /// with a 503).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     /// `live` or `ready`.
     pub status: String,
@@ -55,7 +56,7 @@ pub struct Health {
 }
 
 /// `GET /status`: a snapshot of the node.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct NodeStatus {
     pub height: Height,
     pub length: u64,
@@ -92,7 +93,7 @@ pub struct NodeStatus {
 
 /// What a node received from its peers since it started, for `GET /status` and the network
 /// benchmark: how much block relay costs, and whether any block body came twice.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct RelayTraffic {
     /// Announcements (`POST /blocks/announce`) received, and the bytes of their bodies.
     pub announcements: u64,
@@ -111,7 +112,7 @@ pub struct RelayTraffic {
 /// only as far as the same-chain check needs, so that any node that names its genesis can be
 /// handshaken, whatever else its status holds or lacks (the first nodes sent no `total_work`).
 /// A test below keeps it in step with `NodeStatus`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct PeerStatus {
     /// Derived from the chain parameters, so equal genesis hashes mean the same chain.
     pub genesis: BlockHash,
@@ -130,7 +131,7 @@ pub struct PeerStatus {
 ///
 /// The node streams `chain` behind the serialised head, so serialising a `ChainPage` writes only
 /// `length`; reading one reads both.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct ChainPage {
     /// What the node claims its chain length is. Informational only: a peer's is never trusted.
     pub length: u64,
@@ -140,7 +141,7 @@ pub struct ChainPage {
 
 /// `POST /chain/locate`: `{"locator": [hash, ...]}`, our main chain's hashes newest first (see
 /// `storage/locator.rs`). Entries are strings so the node can say which one is not a hash.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocateRequest {
     pub locator: Vec<String>,
@@ -156,7 +157,7 @@ impl LocateRequest {
 
 /// The answer to `POST /chain/locate`: where our chains meet, and what the node claims to have.
 /// The claims are hints for what to fetch; only the blocks it then serves count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Located {
     /// The highest entry of the locator on the answering node's main chain.
     pub fork: ChainPoint,
@@ -164,14 +165,14 @@ pub struct Located {
 }
 
 /// A block named by height and hash.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ChainPoint {
     pub height: Height,
     pub hash: BlockHash,
 }
 
 /// The tip a node claims.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ClaimedTip {
     pub height: Height,
     pub hash: BlockHash,
@@ -180,7 +181,7 @@ pub struct ClaimedTip {
 
 /// `GET /chain/verify`, and what `ferrochain verify --json` prints for the same check done on
 /// the CLI's side: `{"valid", "length", "total_work"}` and, for an invalid chain, `"error"`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Verification {
     pub valid: bool,
     /// Blocks checked and found valid, from genesis.
@@ -191,7 +192,7 @@ pub struct Verification {
 }
 
 /// The first block that breaks a rule.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BadBlock {
     pub index: Height,
     pub hash: BlockHash,
@@ -225,7 +226,7 @@ impl Verification {
 }
 
 /// The answer to `POST /add_block`: what became of the block.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct BlockAdded {
     pub message: String,
     pub hash: BlockHash,
@@ -235,7 +236,7 @@ pub struct BlockAdded {
 /// `POST /blocks/announce`: the sender has this block on its main chain. A node that lacks it
 /// fetches it once, from the sender (`GET /blocks/<hash>`); the announcement itself is all a
 /// node that has it receives. The sender names itself in `X-Ferrochain-Peer`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Announcement {
     pub hash: BlockHash,
     pub index: Height,
@@ -243,13 +244,13 @@ pub struct Announcement {
 
 /// The answer to an announcement: 200 `known`, or 202 `fetching` (this node fetches the block,
 /// from this sender or from whoever announced it first).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Announced {
     pub status: AnnouncedStatus,
     pub message: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AnnouncedStatus {
     Known,
@@ -257,7 +258,7 @@ pub enum AnnouncedStatus {
 }
 
 /// `POST /mine`: notes to mine into a block; no body (or an empty one) mines none.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MineRequest {
     #[serde(default)]
@@ -265,7 +266,7 @@ pub struct MineRequest {
 }
 
 /// A block this node mined, with the search's figures: the answer to `POST /mine`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Mined {
     pub message: String,
     /// Read as a peer's block is: a stated hash must be the block's own.
@@ -285,21 +286,21 @@ impl Mined {
 }
 
 /// The answer to `POST /transactions`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Submitted {
     pub message: String,
     pub id: TxId,
 }
 
 /// `GET /transactions/pending`, highest fee first.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct PendingTransfers {
     pub count: usize,
     pub transactions: Vec<Transfer>,
 }
 
 /// `GET /transactions/<id>`: where a transaction stands, tagged by `status`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "status", rename_all = "lowercase")]
 pub enum TransactionView {
     /// Waiting in the mempool.
@@ -313,7 +314,7 @@ pub enum TransactionView {
 }
 
 /// `GET /accounts/<address>`: an account at the tip, with what it has waiting in the mempool.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccountView {
     pub address: Address,
     pub balance: Amount,
@@ -325,7 +326,7 @@ pub struct AccountView {
 }
 
 /// `GET /nodes`: the known peers. It is also the tail of the register and ban answers.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Peers {
     /// The plain list of URLs (the original API's). An entry that is not a peer URL is skipped.
     #[serde(deserialize_with = "each_readable")]
@@ -342,14 +343,14 @@ pub struct Peers {
 
 /// `POST /nodes/register`: `{"nodes": [url, ...]}`, a list of strings (each checked by the node,
 /// so it can name the bad one).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     pub nodes: Vec<String>,
 }
 
 /// The answer to `POST /nodes/register`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Registered {
     pub message: String,
     /// Peers new to the node (nodes before discovery do not say).
@@ -360,7 +361,7 @@ pub struct Registered {
 }
 
 /// `POST /nodes/ban`: `{"node": url, "seconds": n, "reason": "..."}` (`reason` optional).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BanRequest {
     pub node: String,
@@ -370,7 +371,7 @@ pub struct BanRequest {
 }
 
 /// The answer to `POST /nodes/ban`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Banned {
     pub message: String,
     pub node: PeerUrl,
@@ -380,14 +381,14 @@ pub struct Banned {
 }
 
 /// `DELETE /nodes/ban`: `{"node": url}`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UnbanRequest {
     pub node: String,
 }
 
 /// The answer to `DELETE /nodes/ban`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Unbanned {
     pub message: String,
     pub node: PeerUrl,
@@ -396,7 +397,7 @@ pub struct Unbanned {
 }
 
 /// How syncing from one peer went.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct PeerSync {
     pub peer: PeerUrl,
     /// New valid blocks stored from this peer.
@@ -410,7 +411,7 @@ pub struct PeerSync {
 
 /// `GET /nodes/resolve`: the original API's fields and how each peer fared. The node streams the
 /// whole main chain behind them as `chain`; readers here skip it.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
 pub struct Resolved {
     pub message: String,
     pub replaced: bool,
