@@ -1202,9 +1202,16 @@ fn ctrl_c_in_the_mining_view_says_the_node_keeps_mining() {
     p.exp_string("What would you like to do?").unwrap();
     press(&mut p, "\n");
     p.exp_string("New block").unwrap();
+    let status_polls_before = requests(&node.url, "/status");
     press(&mut p, "jj\n");
     p.exp_regex(r"mining block 1 .* expected \S+ (ms|s|min|h|days) at 30\.00 bits")
         .unwrap();
+    // The view follows the node's event stream, not its status: a second of reports later,
+    // no status request was made.
+    std::thread::sleep(Duration::from_millis(1200));
+    p.exp_regex(r"mining block 1 ").unwrap();
+    assert_eq!(requests(&node.url, "/status"), status_polls_before);
+    assert_eq!(requests(&node.url, "/events"), 1);
     p.send_control('c').unwrap();
     p.exp_string("the node at").unwrap();
     p.exp_string("keeps mining the block").unwrap();
@@ -1225,6 +1232,19 @@ fn ctrl_c_in_the_mining_view_says_the_node_keeps_mining() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Requests the node at `url` has answered on `route`, from its metrics.
+fn requests(url: &str, route: &str) -> u64 {
+    let text = reqwest::blocking::get(format!("{url}/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    let label = format!("route=\"{route}\"");
+    text.lines()
+        .filter(|l| l.starts_with("ferrochain_http_requests_total{") && l.contains(&label))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum()
 }
 
 /// The screen a terminal shows for the CLI's output: 80 columns, the width `console` assumes

@@ -1,26 +1,39 @@
 //! Mining from the CLI with a live view: the node mines, the CLI watches.
 //!
-//! `POST /mine` blocks until the block is found, so it runs on its own thread while this one
-//! polls `GET /status` and redraws an indicatif spinner with the search's progress and the
-//! node's CPU and memory, and how long a block takes on average at that rate and target. A block
-//! found within the first poll still gets its final figures, because those come from the mine
-//! answer itself, not from the polls. The node mines on without a watcher (a request whose
-//! client left still stores its block), so Ctrl-C during the view says so.
+//! `POST /mine` blocks until the block is found, so it runs on its own thread while another
+//! follows the node's events (`GET /events`): its `mining` reports (about once a second: the
+//! search's progress and the node's CPU and memory) redraw an indicatif spinner, with how long
+//! a block takes on average at that rate and target, and a `block` event says when a peer's
+//! block moved the tip the search then restarts on. A node without the event stream is polled
+//! (`GET /status`) instead. A block found before the first report still gets its final
+//! figures, because those come from the mine answer itself. The node mines on without a
+//! watcher (a request whose client left still stores its block), so Ctrl-C during the view
+//! says so.
 
 use super::client::{Answer, Client, ClientError};
 use super::terminal::{self, Parting};
 use super::view;
 use crate::chain::Transaction;
-use crate::network::message::{Mined, NodeStatus};
+use crate::network::message::{Event, Mined, MiningReport};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
-/// How often the live view asks the node how the search goes.
+/// How often the live view asks the node how the search goes when it has no event stream.
 const POLL: Duration = Duration::from_millis(200);
 
+/// What the live view waits for.
+enum Update {
+    /// The mine answer.
+    Done(Result<Answer<Mined>, ClientError>),
+    /// One of the node's events.
+    Event(Event),
+    /// The node has no event stream (or it broke): poll its status.
+    NoStream,
+}
+
 /// Mines `transactions` into a block. With `live`, draws the progress on stderr while waiting
-/// (indicatif draws nothing when stderr is not a terminal, and then the node is not polled).
+/// (indicatif draws nothing when stderr is not a terminal, and then the node is not watched).
 pub fn mine(
     client: &Client,
     transactions: Vec<Transaction>,
@@ -30,14 +43,17 @@ pub fn mine(
         true => spinner(),
         false => ProgressBar::hidden(),
     };
+    let (updates, received) = mpsc::channel();
     let worker = client.clone();
-    let (done, finished) = mpsc::channel();
+    let done = updates.clone();
     let thread = std::thread::spawn(move || {
         // The receiver outlives this thread unless the caller panicked; nothing to do then.
-        let _ = done.send(worker.mine(&transactions));
+        let _ = done.send(Update::Done(worker.mine(&transactions)));
     });
-    let started = Instant::now();
-    if live {
+    if !spinner.is_hidden() {
+        let watcher = client.clone();
+        // Not joined: it ends at the next event (or heartbeat) after the view has gone.
+        std::thread::spawn(move || follow(&watcher, &updates));
         terminal::restore_on_interrupt();
     }
     let _parting = live.then(|| {
@@ -48,25 +64,76 @@ pub fn mine(
             client.node()
         ))
     });
-    let outcome = loop {
-        match finished.recv_timeout(POLL) {
-            Ok(outcome) => break Some(outcome),
-            Err(RecvTimeoutError::Disconnected) => break None,
-            Err(RecvTimeoutError::Timeout) if spinner.is_hidden() => {}
-            Err(RecvTimeoutError::Timeout) => {
-                // A failed poll only leaves the last figures up; the mine answer decides.
-                if let Ok(status) = client.status() {
-                    spinner.set_message(progress_line(&status.value, started));
-                }
-            }
-        }
-    };
+    let outcome = watch(client, &spinner, &received);
     spinner.finish_and_clear();
     match (outcome, thread.join()) {
         (Some(outcome), _) => outcome,
         // The sender went away without sending: the thread panicked; pass the panic on.
         (None, Err(panic)) => std::panic::resume_unwind(panic),
         (None, Ok(())) => unreachable!("the mining thread always sends before it ends"),
+    }
+}
+
+/// Passes the node's events on to the view until the view is gone; says so if there is no
+/// stream to follow.
+fn follow(client: &Client, updates: &Sender<Update>) {
+    let Ok(events) = client.events(None) else {
+        let _ = updates.send(Update::NoStream);
+        return;
+    };
+    for event in events {
+        let update = match event {
+            // A heartbeat: nothing to show, but a chance to notice the view has gone.
+            Ok(e) if e.data.is_empty() => continue,
+            Ok(e) => match serde_json::from_str(&e.data) {
+                Ok(event) => Update::Event(event),
+                // An event this version does not know.
+                Err(_) => continue,
+            },
+            Err(_) => Update::NoStream,
+        };
+        if updates.send(update).is_err() {
+            return;
+        }
+    }
+    let _ = updates.send(Update::NoStream);
+}
+
+/// Redraws `spinner` from the updates until the mine answer comes; `None` if the mining thread
+/// went away without one.
+fn watch(
+    client: &Client,
+    spinner: &ProgressBar,
+    updates: &Receiver<Update>,
+) -> Option<Result<Answer<Mined>, ClientError>> {
+    let started = Instant::now();
+    let mut polling = false;
+    loop {
+        let wait = match polling {
+            true => POLL,
+            false => Duration::MAX,
+        };
+        match updates.recv_timeout(wait) {
+            Ok(Update::Done(outcome)) => return Some(outcome),
+            Ok(Update::Event(Event::Mining(report))) => {
+                spinner.set_message(progress_line(&report, started))
+            }
+            Ok(Update::Event(Event::Block(block))) => spinner.set_message(format!(
+                "block {} {} joined the main chain; the search goes on above it",
+                block.height,
+                block.hash.short()
+            )),
+            Ok(Update::Event(_)) => {}
+            Ok(Update::NoStream) => polling = true,
+            Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) => {
+                // A failed poll only leaves the last figures up; the mine answer decides.
+                if let Ok(status) = client.status() {
+                    let report = MiningReport::from(&status.value);
+                    spinner.set_message(progress_line(&report, started));
+                }
+            }
+        }
     }
 }
 
@@ -82,37 +149,49 @@ fn spinner() -> ProgressBar {
     bar
 }
 
-/// One line of the live view from a status snapshot.
-pub fn progress_line(status: &NodeStatus, started: Instant) -> String {
-    let process = match &status.process {
+/// One line of the live view: the search, or how long the view has waited for one.
+fn progress_line(report: &MiningReport, started: Instant) -> String {
+    search_line(report).unwrap_or_else(|| {
+        format!(
+            "waiting for the node  {}{}",
+            view::duration_ms(started.elapsed().as_secs_f64() * 1000.0),
+            process_part(report)
+        )
+    })
+}
+
+/// The running search on one line (`None` when none runs): the block, time, rate, attempts,
+/// threads, the expected time at that rate and target, and the node's CPU and memory.
+pub fn search_line(report: &MiningReport) -> Option<String> {
+    let m = &report.mining;
+    if !m.active {
+        return None;
+    }
+    let expected = match view::expected_time(report.next_target.work(), m.hash_rate) {
+        Some(time) => format!(
+            "  expected {time} at {:.2} bits",
+            report.next_target.difficulty_bits()
+        ),
+        None => String::new(),
+    };
+    Some(format!(
+        "mining block {}  {}  {}  {}  {}{expected}{}",
+        report.height,
+        view::duration_ms(m.elapsed_ms),
+        view::hash_rate(m.hash_rate),
+        view::count(m.attempts, "attempt"),
+        view::count(m.threads as u64, "thread"),
+        process_part(report)
+    ))
+}
+
+fn process_part(report: &MiningReport) -> String {
+    match &report.process {
         Some(p) => format!(
             "  node CPU {:.0}%  memory {}",
             p.cpu_percent,
             view::bytes(p.memory_bytes)
         ),
         None => String::new(),
-    };
-    let m = &status.mining;
-    if m.active {
-        let expected = match view::expected_time(status.next_target.work(), m.hash_rate) {
-            Some(time) => format!(
-                "  expected {time} at {:.2} bits",
-                status.next_target.difficulty_bits()
-            ),
-            None => String::new(),
-        };
-        format!(
-            "mining block {}  {}  {}  {}  {}{expected}{process}",
-            status.height.next(),
-            view::duration_ms(m.elapsed_ms),
-            view::hash_rate(m.hash_rate),
-            view::count(m.attempts, "attempt"),
-            view::count(m.threads as u64, "thread"),
-        )
-    } else {
-        format!(
-            "waiting for the node  {}{process}",
-            view::duration_ms(started.elapsed().as_secs_f64() * 1000.0)
-        )
     }
 }

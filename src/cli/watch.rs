@@ -17,7 +17,9 @@ pub struct SseEvent {
 }
 
 /// Reads server-sent events from a byte stream (the SSE format's framing: `field: value`
-/// lines, events ending at a blank line, `:` comments ignored).
+/// lines, events ending at a blank line). A comment between events (the node's heartbeat)
+/// reads as an event with no name and no data, so a reader blocked on a quiet stream gets a
+/// turn every few seconds.
 pub struct EventReader {
     lines: Box<dyn BufRead + Send>,
 }
@@ -50,6 +52,9 @@ impl Iterator for EventReader {
                     return Some(Ok(event));
                 }
                 continue;
+            }
+            if line.starts_with(':') && !has_data && event.name.is_empty() && event.id.is_none() {
+                return Some(Ok(SseEvent::default()));
             }
             let (field, value) = line.split_once(':').unwrap_or((line, ""));
             let value = value.strip_prefix(' ').unwrap_or(value);
@@ -103,6 +108,8 @@ fn describe(e: &Event) -> String {
             "reset: the last block seen left the main chain; read it again from the tip {} at {}",
             r.tip, r.height
         ),
+        Event::Mining(report) => super::mine::search_line(report)
+            .unwrap_or_else(|| format!("mining: the search for block {} ended", report.height)),
     }
 }
 
@@ -120,6 +127,9 @@ pub fn watch(client: &Client, json: bool, count: Option<u64>) -> Result<(), Comm
         let events = client.events(last.as_deref())?;
         for event in events {
             let event = event.map_err(|e| client.unreadable("GET /events", e.to_string()))?;
+            if event.data.is_empty() {
+                continue;
+            }
             if event.id.is_some() {
                 last.clone_from(&event.id);
             }
@@ -187,20 +197,23 @@ mod tests {
     }
 
     #[test]
-    fn events_are_framed_by_blank_lines_and_comments_are_skipped() {
+    fn events_are_framed_by_blank_lines_and_comments_read_as_heartbeats() {
         let wire = ":\n\nid: 1:ab\nevent: block\ndata: {\"a\":1}\n\n: heartbeat\n\
                     event: mempool\ndata: one\ndata: two\r\n\r\n";
+        let heartbeat = SseEvent::default();
         let events: Vec<SseEvent> = EventReader::new(std::io::Cursor::new(wire))
             .map(Result::unwrap)
             .collect();
         assert_eq!(
             events,
             vec![
+                heartbeat.clone(),
                 SseEvent {
                     id: Some("1:ab".into()),
                     name: "block".into(),
                     data: "{\"a\":1}".into()
                 },
+                heartbeat,
                 SseEvent {
                     id: None,
                     name: "mempool".into(),

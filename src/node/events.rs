@@ -14,8 +14,8 @@ use super::state::ChainState;
 use super::NodeError;
 use crate::chain::{Block, Height, Timestamp};
 use crate::network::message::{
-    BlockJoined, ChainReset, Event, EventId, MempoolChange, PeerChange, Reorganisation,
-    Reorganisations,
+    BlockJoined, ChainReset, Event, EventId, MempoolChange, MiningReport, PeerChange,
+    Reorganisation, Reorganisations,
 };
 use crate::network::{PeerState, PeerUrl};
 use crate::storage::AcceptReport;
@@ -27,6 +27,8 @@ use tokio::sync::broadcast;
 pub const BUFFER: usize = 1024;
 /// Reorganisations kept for `GET /chain/reorgs`.
 pub const REORGS_KEPT: usize = 64;
+/// How often a running search is reported.
+pub const MINING_REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The events part's handle; cheap to clone.
 #[derive(Clone)]
@@ -108,6 +110,27 @@ impl Events {
     pub fn mempool_changed(&self, change: MempoolChange) {
         if !change.entered.is_empty() || !change.left.is_empty() {
             self.send(Event::Mempool(change));
+        }
+    }
+
+    /// Reports the running search every [`MINING_REPORT_EVERY`] while one runs and someone
+    /// listens, and once when it ends, until the node shuts down. `report` reads the miner.
+    pub async fn follow_mining(self, report: impl Fn() -> MiningReport + Send) {
+        let mut ticks = tokio::time::interval(MINING_REPORT_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut was_active = false;
+        loop {
+            ticks.tick().await;
+            if self.subscribers() == 0 {
+                was_active = false;
+                continue;
+            }
+            let now = report();
+            let active = now.mining.active;
+            if active || was_active {
+                self.send(Event::Mining(now));
+            }
+            was_active = active;
         }
     }
 

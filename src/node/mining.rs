@@ -11,8 +11,8 @@ use super::NodeError;
 use crate::chain::{
     block_reward, validate_transactions, Address, Block, Timestamp, Transaction, Transfer,
 };
-use crate::mining::{self, Miner, MiningStats, Progress};
-use crate::network::message::Mined;
+use crate::mining::{self, Miner, MiningStats, ProcessUsage, Progress};
+use crate::network::message::{Mined, MiningReport};
 use crate::storage::{Rejection, Tip};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -66,6 +66,17 @@ impl Mining {
     /// What the running search (if any) has done so far.
     pub fn progress(&self) -> Progress {
         self.inner.miner.progress()
+    }
+
+    /// The running search as a live view shows it, with the process's `usage`.
+    pub fn report(&self, usage: ProcessUsage) -> MiningReport {
+        let ChainTip { tip, next } = self.inner.chain.chain_tip();
+        MiningReport {
+            height: tip.height.next(),
+            mining: self.progress(),
+            next_target: next.next_target,
+            process: Some(usage),
+        }
     }
 
     /// The figures of the last block this node mined.

@@ -345,7 +345,9 @@ impl Node {
                 .follow(self.inner.chain.subscribe()),
         );
         let events = self.inner.chain.events().clone();
-        tasks.spawn(events.follow_peers(self.inner.peers.clone()));
+        tasks.spawn(events.clone().follow_peers(self.inner.peers.clone()));
+        let node = self.clone();
+        tasks.spawn(events.follow_mining(move || node.inner.mining.report(node.usage())));
         shutdown.await;
         tasks.shut_down().await;
         // Blocks were flushed as they were taken; this writes what may wait (the peer book).

@@ -6,7 +6,9 @@
 //! reorganisation) carry an [`EventId`], `height:hash` of the block the subscriber has seen
 //! the chain up to; a client that reconnects with it (`Last-Event-ID`) is sent what it missed.
 
-use crate::chain::{BlockHash, Height, Timestamp, TxId};
+use crate::chain::{BlockHash, Height, Target, Timestamp, TxId};
+use crate::mining::{ProcessUsage, Progress};
+use crate::network::message::NodeStatus;
 use crate::network::{PeerState, PeerUrl};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -14,7 +16,7 @@ use std::str::FromStr;
 use utoipa::ToSchema;
 
 /// Something that happened on the node.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// A block joined the main chain.
@@ -28,6 +30,9 @@ pub enum Event {
     /// A resuming client's last block is no longer on the main chain: it should read the
     /// chain afresh.
     Reset(ChainReset),
+    /// How the running search goes, about once a second while one runs, and once when it
+    /// ends.
+    Mining(MiningReport),
 }
 
 impl Event {
@@ -39,6 +44,7 @@ impl Event {
             Event::Mempool(_) => "mempool",
             Event::Peer(_) => "peer",
             Event::Reset(_) => "reset",
+            Event::Mining(_) => "mining",
         }
     }
 
@@ -57,7 +63,7 @@ impl Event {
                 height: r.height,
                 hash: r.tip,
             }),
-            Event::Mempool(_) | Event::Peer(_) => None,
+            Event::Mempool(_) | Event::Peer(_) | Event::Mining(_) => None,
         }
     }
 }
@@ -111,6 +117,30 @@ pub struct PeerChange {
 pub struct ChainReset {
     pub height: Height,
     pub tip: BlockHash,
+}
+
+/// The miner at work: the block it searches for, how the search goes, and the node's CPU and
+/// memory; what a live view of mining shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MiningReport {
+    /// The height of the block searched for.
+    pub height: Height,
+    pub mining: Progress,
+    /// The target that block must meet.
+    pub next_target: Target,
+    pub process: Option<ProcessUsage>,
+}
+
+impl From<&NodeStatus> for MiningReport {
+    /// The same figures from a status snapshot, for nodes whose events do not carry them.
+    fn from(status: &NodeStatus) -> Self {
+        MiningReport {
+            height: status.height.next(),
+            mining: status.mining.clone(),
+            next_target: status.next_target,
+            process: status.process,
+        }
+    }
 }
 
 /// `GET /chain/reorgs`: the recent reorganisations, newest first.

@@ -18,8 +18,8 @@ mod events;
 mod history;
 
 pub use events::{
-    BadEventId, BlockJoined, ChainReset, Event, EventId, MempoolChange, PeerChange, Reorganisation,
-    Reorganisations,
+    BadEventId, BlockJoined, ChainReset, Event, EventId, MempoolChange, MiningReport, PeerChange,
+    Reorganisation, Reorganisations,
 };
 pub use history::{AccountHistory, Direction, HistoryItem};
 
