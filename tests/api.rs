@@ -245,6 +245,49 @@ fn a_block_with_an_unknown_parent_is_accepted_for_catch_up_not_stored() {
 }
 
 #[test]
+fn headers_list_the_main_chain_without_entries() {
+    let (client, _dir) = client();
+    mine_notes(&client, 3);
+    let blocks = chain(&client);
+    let page = body(client.get("/headers?from=1&limit=2").dispatch());
+    assert_eq!(page["length"], 4);
+    let headers = page["headers"].as_array().unwrap();
+    assert_eq!(headers.len(), 2);
+    for (header, block) in headers.iter().zip(&blocks[1..]) {
+        let json = serde_json::to_value(block).unwrap();
+        for field in [
+            "index",
+            "hash",
+            "version",
+            "timestamp",
+            "previous_hash",
+            "merkle_root",
+            "target",
+            "nonce",
+        ] {
+            assert_eq!(header[field], json[field], "{field}");
+        }
+        // The reward and one note.
+        assert_eq!(header["entries"], 2);
+        assert_eq!(header["bytes"], block.encode().len());
+    }
+    let tail = body(client.get("/headers?from=3").dispatch());
+    assert_eq!(tail["headers"].as_array().unwrap().len(), 1);
+    let past = body(client.get("/headers?from=9").dispatch());
+    assert_eq!(past["headers"], json!([]));
+    assert_error(
+        client.get("/headers?limit=1001").dispatch(),
+        Status::BadRequest,
+        "bad_query",
+    );
+    assert_error(
+        client.get("/headers?from=-1").dispatch(),
+        Status::BadRequest,
+        "bad_query",
+    );
+}
+
+#[test]
 fn chain_pages_anchored_to_a_tip_stop_there_and_a_tip_off_the_main_chain_is_a_conflict() {
     let (client, _dir) = client();
     mine_notes(&client, 4);

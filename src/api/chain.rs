@@ -9,7 +9,7 @@ use super::sender::ClaimedSender;
 use crate::chain::{Block, BlockHash, Height, WireBlock};
 use crate::network::message::{
     open_object, Announced, AnnouncedStatus, Announcement, BlockAdded, ChainPage, ChainPoint,
-    ClaimedTip, ErrorBody, LocateRequest, Located, Verification,
+    ClaimedTip, ErrorBody, HeaderPage, HeaderView, LocateRequest, Located, Verification,
 };
 use crate::network::PeerUrl;
 use crate::node::{self, BlockOutcome, Node};
@@ -30,12 +30,12 @@ pub const PAGE_BYTES: usize = 8 * 1024 * 1024;
 const STREAM_BATCH: usize = 256;
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![chain, locate, verify, block, add_block, announce]
+    rocket::routes![chain, headers, locate, verify, block, add_block, announce]
 }
 
 /// The description of [`routes`], for `GET /openapi.json`.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(chain, locate, verify, block, add_block, announce))]
+#[openapi(paths(chain, headers, locate, verify, block, add_block, announce))]
 pub(super) struct Doc;
 
 pub(super) fn parse_query<T: std::str::FromStr>(
@@ -162,6 +162,60 @@ async fn chain(
         limit,
         budget,
     ))
+}
+
+/// The main chain's headers from `from`, `limit` at a time (at most [`MAX_PAGE`], 100 if not
+/// given), with each block's entry count and size: what a list of blocks or a chart of block
+/// times needs, without the entries.
+#[utoipa::path(
+    get,
+    path = "/headers",
+    tag = "chain",
+    params(
+        ("from" = Option<u64>, Query, description = "First height (0 if not given)."),
+        ("limit" = Option<usize>, Query, maximum = 1000, description = "Most headers in the page (100 if not given; at most 1,000)."),
+    ),
+    responses(
+        (status = 200, description = "One page of headers; `length` is the whole chain's.", body = HeaderPage),
+        (status = 400, description = "`bad_query`: a parameter that is not a number, repeated, or a `limit` over 1,000.", body = ErrorBody),
+    )
+)]
+#[rocket::get("/headers?<from>&<limit>")]
+async fn headers(
+    node: &State<Node>,
+    uri: &Origin<'_>,
+    from: Option<&str>,
+    limit: Option<&str>,
+) -> Result<Json<HeaderPage>, ApiError> {
+    refuse_repeats(uri)?;
+    let from = Height::new(parse_query::<u64>("from", from)?.unwrap_or(0));
+    let limit = parse_query::<usize>("limit", limit)?.unwrap_or(100);
+    if limit > MAX_PAGE {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!("limit is at most {MAX_PAGE} headers a page, got {limit}"),
+        ));
+    }
+    let length = node.tip().length();
+    let headers = node.chain().headers(from, limit).await?;
+    Ok(Json(HeaderPage {
+        length,
+        headers: headers
+            .into_iter()
+            .map(|s| HeaderView {
+                index: s.header.height,
+                hash: s.header.hash(),
+                version: s.header.version,
+                timestamp: s.header.timestamp,
+                previous_hash: s.header.prev_hash,
+                merkle_root: s.header.merkle_root,
+                target: s.header.target,
+                nonce: s.header.nonce,
+                entries: s.entries,
+                bytes: s.bytes,
+            })
+            .collect(),
+    }))
 }
 
 /// Streams `head` (a message whose last field, `chain`, is left out of it), then the main chain

@@ -481,9 +481,13 @@ impl Gate {
                     }
                     buffer.drain(..first);
                     let rest = length - available.min(length);
-                    let copied = tokio::io::copy(&mut from_client.take(rest), &mut to_rocket).await;
-                    if copied.map_or(true, |n| n < rest) {
-                        return self.cut_off(connection).await;
+                    // Most requests are whole by now; a copy would allocate its buffer anyway.
+                    if rest > 0 {
+                        let copied =
+                            tokio::io::copy(&mut from_client.take(rest), &mut to_rocket).await;
+                        if copied.map_or(true, |n| n < rest) {
+                            return self.cut_off(connection).await;
+                        }
                     }
                     connection.request_sent(self.now());
                 }

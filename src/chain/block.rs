@@ -58,6 +58,14 @@ impl Block {
         out
     }
 
+    /// The header of an encoded block and how many entries follow it, without decoding them:
+    /// what a list of blocks shows.
+    pub fn decode_header(bytes: &[u8]) -> Result<(Header, u32), DecodeError> {
+        let mut r = Reader::new(bytes);
+        let header = Header::decode(r.array()?)?;
+        Ok((header, r.u32()?))
+    }
+
     pub fn decode(bytes: &[u8]) -> Result<Block, DecodeError> {
         let mut r = Reader::new(bytes);
         let header = Header::decode(r.array()?)?;

@@ -19,7 +19,8 @@ use crate::chain::{
     SignatureCheck, Timestamp, Transfer, TxId, TxPosition,
 };
 use crate::storage::{
-    AcceptReport, BlockMeta, ForkPoint, HistoryPage, Rejection, Store, StoreError, Tip,
+    AcceptReport, BlockMeta, ForkPoint, HeaderSummary, HistoryPage, Rejection, Store, StoreError,
+    Tip,
 };
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
@@ -162,6 +163,15 @@ impl ChainState {
     /// Up to `limit` main-chain blocks from `from`.
     pub async fn main_chain(&self, from: Height, limit: usize) -> Result<Vec<Block>, NodeError> {
         self.read(move |s| s.main_chain(from, limit)).await
+    }
+
+    /// Up to `limit` main-chain headers from `from`, with their blocks' sizes.
+    pub async fn headers(
+        &self,
+        from: Height,
+        limit: usize,
+    ) -> Result<Vec<HeaderSummary>, NodeError> {
+        self.read(move |s| s.headers(from, limit)).await
     }
 
     /// A page of the main chain as it ends in `tip` (see [`Store::branch_page`]): one branch,

@@ -143,6 +143,15 @@ impl From<TransactionError<()>> for StoreError {
     }
 }
 
+/// A main-chain block as a list shows it: its header, how many entries it holds, and its size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderSummary {
+    pub header: Header,
+    pub entries: u32,
+    /// Its encoded size.
+    pub bytes: usize,
+}
+
 /// What the store knows of a block besides its bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BlockMeta {
@@ -481,6 +490,30 @@ impl Store {
                 let hash = decode_hash(&hash)?;
                 self.block(&hash)?
                     .ok_or_else(|| StoreError::Corrupt(format!("main-chain block {hash} missing")))
+            })
+            .collect()
+    }
+
+    /// Up to `limit` main-chain headers from height `from`, in order, each with its block's
+    /// entry count and encoded size; no entry is decoded.
+    pub fn headers(&self, from: Height, limit: usize) -> Result<Vec<HeaderSummary>, StoreError> {
+        self.heights
+            .range(height_key(from)..)
+            .take(limit)
+            .map(|entry| {
+                let (_, hash) = entry?;
+                let hash = decode_hash(&hash)?;
+                let bytes = self.blocks.get(hash.as_bytes())?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("main-chain block {hash} missing"))
+                })?;
+                let (header, entries) = Block::decode_header(&bytes).map_err(|e| {
+                    StoreError::Corrupt(format!("block {hash} does not decode: {e}"))
+                })?;
+                Ok(HeaderSummary {
+                    header,
+                    entries,
+                    bytes: bytes.len(),
+                })
             })
             .collect()
     }

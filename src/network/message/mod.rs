@@ -15,12 +15,14 @@
 //! ([`open_object`]), so their types describe the head; [`ChainPage`] reads the chain too.
 
 mod events;
+mod headers;
 mod history;
 
 pub use events::{
     BadEventId, BlockJoined, ChainReset, Event, EventId, MempoolChange, MiningReport, PeerChange,
     Reorganisation, Reorganisations,
 };
+pub use headers::{HeaderPage, HeaderView};
 pub use history::{AccountHistory, Direction, HistoryItem};
 
 use super::{PeerUrl, PeerView};
