@@ -200,12 +200,13 @@
     const length = status.length;
     const count = Math.min(length, CHART_BLOCKS);
     const [page, pending, nodes, reorgs] = await Promise.all([
-      maybe(`/chain?from=${length - count}&limit=${count}`, { chain: [] }),
+      maybe(`/headers?from=${length - count}&limit=${count}`, { headers: [] }),
       maybe("/transactions/pending", null),
       maybe("/nodes", null),
       maybe("/chain/reorgs", null),
     ]);
-    const blocks = page.chain || [];
+    // Headers only: the chart and the list need no entries, and blocks can be megabytes.
+    const blocks = page.headers || [];
     const mining = status.mining || {};
     const rate = mining.active ? mining.hash_rate : status.last_mined ? status.last_mined.hash_rate : 0;
     const peerViews = (nodes && nodes.peers) || [];
@@ -256,10 +257,17 @@
       blockLink(b.index, String(b.index)),
       blockLink(b.hash, code(short(b.hash)), { title: b.hash }),
       el("span", { title: time(b.timestamp) }, ago(b.timestamp)),
-      String(b.transactions.filter(isTransfer).length),
-      String(b.transactions.length),
+      String(b.entries),
+      byteSize(b.bytes),
     ]);
-    return table("recent-blocks", ["Height", "Hash", "Mined", "Transfers", "Entries"], rows, "No blocks yet.");
+    return table("recent-blocks", ["Height", "Hash", "Mined", "Entries", "Size"], rows, "No blocks yet.");
+  }
+
+  /** A size in bytes, as people read it. */
+  function byteSize(n) {
+    if (n < 1024) return `${n} B`;
+    if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+    return `${(n / (1024 * 1024)).toFixed(2)} MiB`;
   }
 
   function mempoolTable(pending) {
