@@ -133,7 +133,10 @@ async fn a_live_node_answers_the_fuzzer_by_its_description() {
     // from the document, the coverage phase's boundary and type-violating values, and random
     // requests. One worker: schemathesis's generator is not thread-safe under Python 3.11.
     let run = tokio::task::spawn_blocking(move || {
+        // schemathesis keeps a cache in its working directory: not in the repository.
+        let scratch = tempfile::tempdir().unwrap();
         let mut child = Command::new(fuzzer)
+            .current_dir(scratch.path())
             .args(["run", &format!("{base}/openapi.json")])
             .args([
                 "--checks",
