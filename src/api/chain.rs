@@ -369,6 +369,13 @@ async fn verify(node: &State<Node>) -> Result<Json<Verification>, ApiError> {
 )]
 #[rocket::get("/blocks/<id>")]
 async fn block(node: &State<Node>, id: &str) -> Result<Json<Block>, ApiError> {
+    find_block(node, id).await.map(Json)
+}
+
+/// The block `id` names, a main-chain height or the hash of any stored block, as
+/// `GET /blocks/<id>` finds it: 400 `bad_block_id` for neither, 404 `not_found` for no such
+/// block. The explorer's pages find blocks the same way.
+pub(super) async fn find_block(node: &Node, id: &str) -> Result<Block, ApiError> {
     let found = if id.len() == 64 {
         let hash: BlockHash = id
             .parse()
@@ -383,9 +390,7 @@ async fn block(node: &State<Node>, id: &str) -> Result<Json<Block>, ApiError> {
         })?;
         node.chain().block_at(Height::new(height)).await?
     };
-    found
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no block {id}")))
+    found.ok_or_else(|| ApiError::not_found(format!("no block {id}")))
 }
 
 /// A block from a peer or a client, in the JSON shape `GET /chain` shows. A relaying node names

@@ -1,34 +1,50 @@
 //! The block explorer: `GET /` serves its page and `GET /explorer/<file>` its script and style,
-//! all embedded in the binary (no CDN, nothing fetched from the internet).
+//! all embedded in the binary (no CDN, nothing fetched from the internet); `GET /explorer/html`
+//! and the pages under it show the same views without JavaScript ([`page`]).
 //!
 //! The page is a client of the same REST API as everyone else (`/status`, `/chain`, `/blocks`,
 //! `/transactions`, `/accounts`, `/nodes`, `/chain/reorgs`, `/events`): nothing here knows the
 //! chain, so the explorer can never show what the API would not. It routes by the URL's
 //! fragment (`/#/block/<height or hash>`, `/#/tx/<id>`, `/#/address/<address>`), so the
-//! server has one page to serve and the JSON routes keep every path they had.
+//! server has one page to serve and the JSON routes keep every path they had. The pages
+//! without JavaScript are rendered from the very node calls those JSON routes make.
 //!
 //! Assets are answered with an `ETag` (a digest of their bytes) and `Cache-Control: no-cache`:
 //! a browser revalidates each time and gets a bodiless 304 while the binary is the same, and
 //! never keeps a previous version's script after an upgrade. A strict Content-Security-Policy
 //! allows scripts, styles and requests only from the node itself, a second wall behind the
-//! script's rule of putting data into the page as text only.
+//! script's rule of putting data into the page as text only (and, for the rendered pages,
+//! behind their templates' escaping of every value).
+
+mod page;
+mod template;
 
 use super::error::ApiError;
 use crate::network::message::ErrorBody;
 use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
-use rocket::response::{self, Responder, Response};
+use rocket::response::{self, Builder, Responder, Response};
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
 use std::sync::OnceLock;
 
 pub fn routes() -> Vec<rocket::Route> {
-    rocket::routes![index, asset]
+    let mut routes = rocket::routes![index, asset];
+    routes.extend(page::routes());
+    routes
 }
 
 /// The description of [`routes`], for `GET /openapi.json`.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(index, asset))]
+#[openapi(paths(
+    index,
+    asset,
+    page::home_page,
+    page::block_page,
+    page::transaction_page,
+    page::address_page,
+    page::search
+))]
 pub(super) struct Doc;
 
 /// One embedded file.
@@ -92,19 +108,25 @@ impl<'r> Responder<'r, 'static> for Served {
             .flat_map(|v| v.split(','))
             .any(|tag| tag.trim() == etag || tag.trim() == "*");
         let mut answer = Response::build();
-        answer
+        secured(&mut answer)
             .header((asset.content_type)())
-            .header(Header::new("Cache-Control", "no-cache"))
-            .header(Header::new("ETag", etag.clone()))
-            .header(Header::new("X-Content-Type-Options", "nosniff"))
-            .header(Header::new("Content-Security-Policy", CSP))
-            .header(Header::new("Referrer-Policy", "no-referrer"));
+            .header(Header::new("ETag", etag.clone()));
         match fresh {
             true => answer.status(Status::NotModified),
             false => answer.sized_body(asset.bytes.len(), Cursor::new(asset.bytes)),
         };
         answer.ok()
     }
+}
+
+/// The headers of everything the explorer serves, files and rendered pages alike: revalidate
+/// each time, take the declared content type at its word, and the policy above.
+fn secured<'a, 'r>(answer: &'a mut Builder<'r>) -> &'a mut Builder<'r> {
+    answer
+        .header(Header::new("Cache-Control", "no-cache"))
+        .header(Header::new("X-Content-Type-Options", "nosniff"))
+        .header(Header::new("Content-Security-Policy", CSP))
+        .header(Header::new("Referrer-Policy", "no-referrer"))
 }
 
 /// The explorer's page.
@@ -166,5 +188,10 @@ mod tests {
         // Nothing from elsewhere, and no inline script the policy would block.
         assert!(!page.contains("http://") && !page.contains("https://"));
         assert!(!page.contains("<script>"));
+        // Without a script, the page sends browsers to the rendered pages and its search box
+        // to theirs.
+        let noscript = &page[page.find("<noscript>").unwrap()..page.find("</noscript>").unwrap()];
+        assert!(noscript.contains(&format!("href=\"{}\"", page::href::home())));
+        assert!(page.contains(&format!("action=\"{}\"", page::href::search())));
     }
 }

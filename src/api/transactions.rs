@@ -102,22 +102,29 @@ async fn pending(node: &State<Node>) -> Result<Json<PendingTransfers>, ApiError>
 )]
 #[rocket::get("/transactions/<id>", rank = 2)]
 async fn transaction(node: &State<Node>, id: &str) -> Result<Json<TransactionView>, ApiError> {
+    find_transaction(node, id).await.map(Json)
+}
+
+/// Where the transaction `id` stands, as `GET /transactions/<id>` answers: 400
+/// `bad_transaction_id`, or 404 `not_found` when it is neither pending nor on the main chain.
+/// The explorer's pages find transactions the same way.
+pub(super) async fn find_transaction(node: &Node, id: &str) -> Result<TransactionView, ApiError> {
     let txid: TxId = id
         .parse()
         .map_err(|e| ApiError::bad_request("bad_transaction_id", format!("{e}")))?;
     match node.transaction(txid).await? {
         Some(TransactionStatus::Pending(transaction)) => {
-            Ok(Json(TransactionView::Pending { transaction }))
+            Ok(TransactionView::Pending { transaction })
         }
         Some(TransactionStatus::Confirmed {
             transaction,
             block,
             height,
-        }) => Ok(Json(TransactionView::Confirmed {
+        }) => Ok(TransactionView::Confirmed {
             block,
             index: height,
             transaction,
-        })),
+        }),
         None => Err(ApiError::not_found(format!("no transaction {txid}"))),
     }
 }
@@ -138,7 +145,7 @@ async fn account(node: &State<Node>, address: &str) -> Result<Json<AccountView>,
     Ok(Json(node.account(parse_address(address)?).await?))
 }
 
-fn parse_address(text: &str) -> Result<Address, ApiError> {
+pub(super) fn parse_address(text: &str) -> Result<Address, ApiError> {
     text.parse()
         .map_err(|e| ApiError::bad_request("bad_address", format!("{e}")))
 }
@@ -171,12 +178,7 @@ async fn history(
 ) -> Result<Json<AccountHistory>, ApiError> {
     refuse_repeats(uri)?;
     let address = parse_address(address)?;
-    let before = before
-        .map(|b| {
-            b.parse::<TxPosition>()
-                .map_err(|e| ApiError::bad_request("bad_query", format!("before: {e}")))
-        })
-        .transpose()?;
+    let before = parse_before(before)?;
     let limit = parse_query::<usize>("limit", limit)?.unwrap_or(DEFAULT_HISTORY_PAGE);
     if !(1..=MAX_HISTORY_PAGE).contains(&limit) {
         return Err(ApiError::bad_request(
@@ -185,4 +187,15 @@ async fn history(
         ));
     }
     Ok(Json(node.history(address, before, limit).await?))
+}
+
+/// A history page's `before`, the previous page's `next`: 400 `bad_query` if it is not a
+/// chain position.
+pub(super) fn parse_before(before: Option<&str>) -> Result<Option<TxPosition>, ApiError> {
+    before
+        .map(|b| {
+            b.parse::<TxPosition>()
+                .map_err(|e| ApiError::bad_request("bad_query", format!("before: {e}")))
+        })
+        .transpose()
 }

@@ -103,6 +103,42 @@ impl Timestamp {
             .unwrap_or_default();
         Timestamp(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
     }
+
+    /// The time in UTC, for people: `YYYY-MM-DD HH:MM:SS`.
+    pub fn utc(self) -> String {
+        let secs = self.0 / 1000;
+        let (days, rem) = (secs / 86_400, secs % 86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )
+    }
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01. Counts in 400-year eras (146,097 days
+/// each, the calendar's exact period) from 0000-03-01, so that the leap day falls at the end of
+/// a counted year and needs no special case.
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    const DAYS_TO_1970_FROM_0000_03_01: u64 = 719_468;
+    let z = days + DAYS_TO_1970_FROM_0000_03_01;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // Months counted from March: 0 = March .. 11 = February.
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
 }
 
 impl fmt::Display for Timestamp {
@@ -220,6 +256,29 @@ mod tests {
         for h in hashes {
             assert_ne!(h, base.hash());
         }
+    }
+
+    #[test]
+    fn utc_times_match_known_dates() {
+        assert_eq!(Timestamp::from_millis(0).utc(), "1970-01-01 00:00:00");
+        // 2000-02-29 (a leap day in a year divisible by 400) at 12:34:56.789.
+        assert_eq!(
+            Timestamp::from_millis(951_827_696_789).utc(),
+            "2000-02-29 12:34:56"
+        );
+        assert_eq!(
+            Timestamp::from_millis(1_795_485_883_073).utc(),
+            "2026-11-24 02:04:43"
+        );
+        // The last second of a year, then the first of the next.
+        assert_eq!(
+            Timestamp::from_millis(1_704_067_199_000).utc(),
+            "2023-12-31 23:59:59"
+        );
+        assert_eq!(
+            Timestamp::from_millis(1_704_067_200_000).utc(),
+            "2024-01-01 00:00:00"
+        );
     }
 
     #[test]
