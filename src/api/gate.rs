@@ -21,7 +21,10 @@
 //! deadline (see `intake`). Rocket sees the gate's loopback connection as the remote address,
 //! so [`client_addr`] maps each request back to the client's own.
 
+mod head;
+
 use crate::network::message::ErrorBody;
+use head::{find_head_end, framing, read_more, Body, HeadRefusal, MAX_HEAD};
 use rocket::http::Status;
 use rocket::Request;
 use std::collections::HashMap;
@@ -29,7 +32,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -41,11 +44,6 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 pub const DEFAULT_HEAD_TIMEOUT: u64 = 10;
 /// Seconds an answered connection may stay quiet, by default.
 pub const DEFAULT_IDLE_TIMEOUT: u64 = 15;
-/// The longest request head taken: far above any request of the API, far below hyper's own
-/// limit, so every head hyper could refuse for its size is refused here first.
-const MAX_HEAD: usize = 16 * 1024;
-/// The most headers in one request (hyper's limit is 100).
-const MAX_HEADERS: usize = 64;
 /// Descriptors kept for everything but connections: the store, peers, the log.
 const RESERVED_FILES: u64 = 128;
 /// How long, and for how many bytes, a closing connection still takes what the client sends,
@@ -580,118 +578,6 @@ enum Ended {
     Refused(HeadRefusal),
 }
 
-/// How a request's body is framed.
-enum Body {
-    Length(u64),
-    Chunked,
-}
-
-/// A head the gate refuses, with the answer it gets.
-struct HeadRefusal {
-    status: Status,
-    code: &'static str,
-    message: String,
-}
-
-impl HeadRefusal {
-    fn bad(message: String) -> HeadRefusal {
-        HeadRefusal {
-            status: Status::BadRequest,
-            code: "bad_request",
-            message,
-        }
-    }
-
-    fn timeout() -> HeadRefusal {
-        HeadRefusal {
-            status: Status::RequestTimeout,
-            code: "request_timeout",
-            message: "the request head did not arrive in time".to_owned(),
-        }
-    }
-
-    /// A head past [`MAX_HEAD`]: its request line alone (414), or its headers (431).
-    fn too_long(buffer: &[u8]) -> HeadRefusal {
-        let line_ends = buffer.windows(2).any(|w| w == b"\r\n");
-        match line_ends {
-            false => HeadRefusal {
-                status: Status::UriTooLong,
-                code: "uri_too_long",
-                message: format!("the request line is longer than {MAX_HEAD} bytes"),
-            },
-            true => HeadRefusal {
-                status: Status::RequestHeaderFieldsTooLarge,
-                code: "headers_too_large",
-                message: format!("the request headers are longer than {MAX_HEAD} bytes"),
-            },
-        }
-    }
-}
-
-/// The end of the head (just past its blank line) in `buffer`, searching from `from`.
-fn find_head_end(buffer: &[u8], from: usize) -> Option<usize> {
-    buffer[from..]
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|at| from + at + 4)
-}
-
-/// Reads what the socket has into the end of `buffer`.
-async fn read_more<R: AsyncRead + Unpin>(
-    from: &mut R,
-    buffer: &mut Vec<u8>,
-) -> std::io::Result<usize> {
-    let mut chunk = [0u8; 4096];
-    let n = from.read(&mut chunk).await?;
-    buffer.extend_from_slice(&chunk[..n]);
-    Ok(n)
-}
-
-/// Checks a whole head with httparse (hyper's own parser) and tells how its body is framed.
-fn framing(head: &[u8]) -> Result<Body, HeadRefusal> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut request = httparse::Request::new(&mut headers);
-    match request.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
-        Ok(httparse::Status::Partial) => {
-            return Err(HeadRefusal::bad(
-                "the request head is incomplete".to_owned(),
-            ))
-        }
-        Err(httparse::Error::TooManyHeaders) => {
-            return Err(HeadRefusal {
-                status: Status::RequestHeaderFieldsTooLarge,
-                code: "headers_too_large",
-                message: format!("a request takes at most {MAX_HEADERS} headers"),
-            })
-        }
-        Err(e) => return Err(HeadRefusal::bad(format!("malformed request: {e}"))),
-    }
-    let named = |name: &'static str| {
-        request
-            .headers
-            .iter()
-            .filter(move |h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
-    };
-    if named("transfer-encoding").next().is_some() {
-        return Ok(Body::Chunked);
-    }
-    let mut lengths = named("content-length");
-    let length = match (lengths.next(), lengths.next()) {
-        (None, _) => 0,
-        (Some(value), None) => std::str::from_utf8(value)
-            .ok()
-            .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|v| v.parse::<u64>().ok())
-            .ok_or_else(|| HeadRefusal::bad("Content-Length is not a number".to_owned()))?,
-        (Some(_), Some(_)) => {
-            return Err(HeadRefusal::bad("Content-Length is given twice".to_owned()))
-        }
-    };
-    Ok(Body::Length(length))
-}
-
 /// Waits forever: the direction that ended leaves the connection to the other one.
 async fn pending_forever<T>() -> T {
     std::future::pending().await
@@ -736,60 +622,6 @@ async fn write_refusal<W: AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_head_ends_at_its_blank_line_even_when_it_arrives_in_pieces() {
-        let head = b"GET / HTTP/1.1\r\nHost: x\r\n\r\nnext";
-        assert_eq!(find_head_end(head, 0), Some(head.len() - 4));
-        assert_eq!(find_head_end(&head[..20], 0), None);
-        // Searching from three bytes before the previous end still finds a split `\r\n\r\n`.
-        assert_eq!(find_head_end(head, 23), Some(head.len() - 4));
-    }
-
-    #[test]
-    fn framing_reads_the_body_length_and_refuses_what_hyper_would() {
-        let length = |head: &str| match framing(head.as_bytes()) {
-            Ok(Body::Length(n)) => Ok(Some(n)),
-            Ok(Body::Chunked) => Ok(None),
-            Err(refusal) => Err(refusal.status.code),
-        };
-        assert_eq!(length("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Ok(Some(0)));
-        assert_eq!(
-            length("POST /mine HTTP/1.1\r\ncontent-length: 12\r\n\r\n"),
-            Ok(Some(12))
-        );
-        assert_eq!(
-            length("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"),
-            Ok(None)
-        );
-        assert_eq!(
-            length("GET / HTTP/1.1\r\ncontent-length: -1\r\n\r\n"),
-            Err(400)
-        );
-        assert_eq!(
-            length("GET / HTTP/1.1\r\ncontent-length: +1\r\n\r\n"),
-            Err(400)
-        );
-        assert_eq!(
-            length("GET / HTTP/1.1\r\ncontent-length: 1\r\ncontent-length: 1\r\n\r\n"),
-            Err(400)
-        );
-        assert_eq!(length("NOT A REQUEST\r\n\r\n"), Err(400));
-        assert_eq!(length("GET / HTTP/1.0\r\n\r\n"), Ok(Some(0)));
-        let many: String = (0..MAX_HEADERS + 1)
-            .map(|i| format!("x-{i}: y\r\n"))
-            .collect();
-        assert_eq!(length(&format!("GET / HTTP/1.1\r\n{many}\r\n")), Err(431));
-    }
-
-    #[test]
-    fn an_overlong_head_is_a_long_uri_or_long_headers() {
-        let uri = vec![b'a'; MAX_HEAD + 1];
-        assert_eq!(HeadRefusal::too_long(&uri).status.code, 414);
-        let mut headers = b"GET / HTTP/1.1\r\n".to_vec();
-        headers.extend(vec![b'a'; MAX_HEAD]);
-        assert_eq!(HeadRefusal::too_long(&headers).status.code, 431);
-    }
 
     #[test]
     fn the_connection_cap_follows_the_open_file_limit() {
