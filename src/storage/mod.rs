@@ -480,16 +480,24 @@ impl Store {
         self.main_chain(from, count).map(Some)
     }
 
+    /// The main chain's block hashes from height `from`, in order.
+    fn main_chain_hashes(
+        &self,
+        from: Height,
+    ) -> impl Iterator<Item = Result<BlockHash, StoreError>> + '_ {
+        self.heights.range(height_key(from)..).map(|entry| {
+            let (_, hash) = entry?;
+            decode_hash(&hash)
+        })
+    }
+
     /// Up to `limit` main-chain blocks from height `from`, in order.
     pub fn main_chain(&self, from: Height, limit: usize) -> Result<Vec<Block>, StoreError> {
-        self.heights
-            .range(height_key(from)..)
+        self.main_chain_hashes(from)
             .take(limit)
-            .map(|entry| {
-                let (_, hash) = entry?;
-                let hash = decode_hash(&hash)?;
-                self.block(&hash)?
-                    .ok_or_else(|| StoreError::Corrupt(format!("main-chain block {hash} missing")))
+            .map(|hash| {
+                let hash = hash?;
+                self.block(&hash)?.ok_or_else(|| missing(&hash))
             })
             .collect()
     }
@@ -497,15 +505,14 @@ impl Store {
     /// Up to `limit` main-chain headers from height `from`, in order, each with its block's
     /// entry count and encoded size; no entry is decoded.
     pub fn headers(&self, from: Height, limit: usize) -> Result<Vec<HeaderSummary>, StoreError> {
-        self.heights
-            .range(height_key(from)..)
+        self.main_chain_hashes(from)
             .take(limit)
-            .map(|entry| {
-                let (_, hash) = entry?;
-                let hash = decode_hash(&hash)?;
-                let bytes = self.blocks.get(hash.as_bytes())?.ok_or_else(|| {
-                    StoreError::Corrupt(format!("main-chain block {hash} missing"))
-                })?;
+            .map(|hash| {
+                let hash = hash?;
+                let bytes = self
+                    .blocks
+                    .get(hash.as_bytes())?
+                    .ok_or_else(|| missing(&hash))?;
                 let (header, entries) = Block::decode_header(&bytes).map_err(|e| {
                     StoreError::Corrupt(format!("block {hash} does not decode: {e}"))
                 })?;
@@ -771,6 +778,11 @@ impl Drop for Store {
 
 fn height_key(height: Height) -> [u8; 8] {
     height.get().to_be_bytes()
+}
+
+/// A block the main chain names that the store does not hold.
+fn missing(hash: &BlockHash) -> StoreError {
+    StoreError::Corrupt(format!("main-chain block {hash} missing"))
 }
 
 fn decode_hash(bytes: &[u8]) -> Result<BlockHash, StoreError> {
