@@ -718,6 +718,12 @@
       opened = true;
     };
     for (const kind of ["block", "reorg", "mempool", "peer", "reset"]) events.addEventListener(kind, refreshSoon);
+    // A search's reports come every second: they update the hash rate in place, no redraw.
+    events.addEventListener("mining", (event) => {
+      const rate = document.getElementById("hash-rate");
+      const mining = JSON.parse(event.data).mining || {};
+      if (rate && mining.active) rate.textContent = hashRate(mining.hash_rate);
+    });
     events.onmessage = refreshSoon;
     events.onerror = () => {
       // A node without the stream answers 404, which closes it for good; a node that went
