@@ -326,7 +326,8 @@ impl Node {
     }
 
     /// Runs the node's background work until `shutdown` completes: the relay loop, discovery
-    /// rounds (from when the API listens), and the mempool following the tip; then ends every
+    /// rounds (from when the API listens), the mempool following the tip, and the peer and
+    /// mining events; then ends every
     /// task the node started, relays and syncs included, and returns. Call it once, beside
     /// launching the API.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
