@@ -7,8 +7,8 @@ use crate::chain::{Address, Amount};
 use crate::chain::{Block, BlockHash, Transaction, WireBlock, Work};
 use crate::mining::MiningStats;
 use crate::network::message::{
-    AccountHistory, AccountView, Direction, HistoryItem, Mined, NodeStatus, Peers, Resolved,
-    TransactionView, Verification,
+    wire_name, AccountHistory, AccountView, Direction, HistoryItem, Mined, NodeStatus, Peers,
+    Resolved, TransactionView, Verification,
 };
 use crate::network::PeerState;
 use std::fmt::Write;
@@ -443,10 +443,7 @@ pub fn peers(message: Option<&str>, p: &Peers) -> String {
 
 /// A peer state by the name the API gives it (`backoff`, `banned`, ...).
 pub fn state_name(state: PeerState) -> String {
-    match serde_json::to_value(state) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => format!("{state:?}"),
-    }
+    wire_name(&state).unwrap_or_else(|| format!("{state:?}"))
 }
 
 /// How a resolve went, with a line per peer.

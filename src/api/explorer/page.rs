@@ -14,7 +14,7 @@ use crate::api::chain::{find_block, refuse_repeats};
 use crate::api::error::ApiError;
 use crate::api::transactions::{find_transaction, parse_address, parse_before};
 use crate::api::DEFAULT_HISTORY_PAGE;
-use crate::chain::{Address, Block, Height, TxId, TxPosition};
+use crate::chain::{Address, Height, TxId, TxPosition};
 use crate::network::message::{ErrorBody, TransactionView};
 use crate::node::Node;
 use maud::Markup;
@@ -146,20 +146,23 @@ pub(super) async fn home_page(node: &State<Node>) -> Result<Page, Failed> {
 #[rocket::get("/explorer/html/block/<id>")]
 pub(super) async fn block_page(node: &State<Node>, id: &str) -> Result<Page, Failed> {
     let block = find_block(node, id).await?;
-    let tip = node.status().height;
+    let tip = node.tip().height;
     let (hash, height) = (block.hash(), block.height());
     // As the script tells: the main chain holds the block if its height index points at it,
-    // and the next block is the one above it that names it as its parent.
-    let (at_height, above) = tokio::try_join!(
-        node.chain().block_at(height),
-        node.chain().block_at(height.next())
-    )?;
-    let branch = match at_height.as_ref().map(Block::hash) {
+    // and the next block is the one above it that names it as its parent. Headers suffice;
+    // the blocks themselves can be megabytes.
+    let headers = node.chain().headers(height, 2).await?;
+    let main = headers
+        .first()
+        .filter(|s| s.header.height == height)
+        .map(|s| s.header.hash());
+    let branch = match main {
         Some(main) if main == hash => Branch::Main {
             confirmations: confirmations(tip, height),
-            next: above
-                .filter(|b| b.header.prev_hash == hash)
-                .map(|b| b.hash()),
+            next: headers
+                .get(1)
+                .filter(|s| s.header.prev_hash == hash)
+                .map(|s| s.header.hash()),
         },
         main => Branch::Side { main },
     };
@@ -182,9 +185,7 @@ pub(super) async fn block_page(node: &State<Node>, id: &str) -> Result<Page, Fai
 pub(super) async fn transaction_page(node: &State<Node>, id: &str) -> Result<Page, Failed> {
     let view = find_transaction(node, id).await?;
     let confirmed = match &view {
-        TransactionView::Confirmed { index, .. } => {
-            Some(confirmations(node.status().height, *index))
-        }
+        TransactionView::Confirmed { index, .. } => Some(confirmations(node.tip().height, *index)),
         TransactionView::Pending { .. } => None,
     };
     Ok(Page(template::transaction(&view, confirmed)))

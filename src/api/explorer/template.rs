@@ -9,9 +9,9 @@
 use super::page::href;
 use crate::chain::{Address, Block, BlockHash, Height, Transaction, Transfer};
 use crate::network::message::{
-    AccountHistory, AccountView, HistoryItem, NodeStatus, TransactionView,
+    wire_name, AccountHistory, AccountView, HistoryItem, NodeStatus, TransactionView,
 };
-use crate::network::PeerView;
+use crate::network::{PeerState, PeerView};
 use maud::{html, Markup, DOCTYPE};
 use rocket::http::Status;
 use std::fmt::Display;
@@ -108,10 +108,7 @@ fn plural(n: impl Into<u64>, one: &str) -> String {
 
 /// A value as the JSON API writes it (`"ok"`, `"sent"`), so the page uses the API's words.
 fn wire(value: &impl serde::Serialize) -> String {
-    match serde_json::to_value(value) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => "?".to_owned(),
-    }
+    wire_name(value).unwrap_or_else(|| "?".to_owned())
 }
 
 fn stat(label: &str, value: &str, id: &str) -> Markup {
@@ -124,7 +121,7 @@ pub(super) fn home(
     pending: &[Transfer],
     peers: &[PeerView],
 ) -> Markup {
-    let usable = peers.iter().filter(|p| wire(&p.state) == "ok").count();
+    let usable = peers.iter().filter(|p| p.state == PeerState::Ok).count();
     let blocks = recent.iter().map(|b| {
         let transfers = b
             .transactions

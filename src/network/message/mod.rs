@@ -37,6 +37,15 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::io::{self, Write};
 use utoipa::ToSchema;
 
+/// The word a value is written as in JSON (a peer state's `"ok"`, a direction's `"sent"`), for
+/// views that show the API's own words; `None` for a value that is not written as a string.
+pub fn wire_name(value: &impl Serialize) -> Option<String> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => Some(name),
+        _ => None,
+    }
+}
+
 /// Every error answer: `{"error": "<code>", "message": "<what is wrong>"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
