@@ -415,7 +415,7 @@ pub(super) async fn find_block(node: &Node, id: &str) -> Result<Block, ApiError>
 async fn add_block(
     node: &State<Node>,
     sender: ClaimedSender,
-    intake: Intake<'_>,
+    intake: Intake,
     body: Data<'_>,
 ) -> Result<(Status, Json<BlockAdded>), ApiError> {
     let sender = sender.into_inner()?;
@@ -473,7 +473,7 @@ async fn add_block(
 async fn announce(
     node: &State<Node>,
     sender: ClaimedSender,
-    intake: Intake<'_>,
+    intake: Intake,
     body: Data<'_>,
 ) -> Result<(Status, Json<Announced>), ApiError> {
     let sender = sender.into_inner()?;
@@ -502,7 +502,7 @@ async fn announce(
 /// Reads a JSON body as `T`, with the errors Rocket's `Json` guard would give (413, 422, 400).
 pub(super) async fn read_json<T: serde::de::DeserializeOwned>(
     body: Data<'_>,
-    intake: Intake<'_>,
+    intake: Intake,
 ) -> Result<T, ApiError> {
     parse_object(&read_body(body, &intake).await?)
 }

@@ -117,7 +117,7 @@ impl Fairing for Scoring {
         let changes = matches!(req.method(), Method::Post | Method::Put | Method::Delete);
         let refused = matches!(res.status().code, 400 | 408 | 413 | 415 | 422);
         let (Some(ip), Some(conduct)) = (
-            super::gate::client_addr(req).map(|r| r.ip()),
+            req.remote().map(|r| r.ip()),
             req.rocket().state::<Conduct>(),
         ) else {
             return;

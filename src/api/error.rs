@@ -10,7 +10,7 @@ use rocket::Request;
 
 /// Every error the API returns, answered as an [`ErrorBody`]:
 /// `{"error": "<code>", "message": "<what is wrong>"}`.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct ApiError {
     pub status: Status,
     pub code: &'static str,

@@ -2,8 +2,8 @@
 //!
 //! Rocket 0.5 accepts every connection it is offered, keeps an idle one open for as long as the
 //! client likes, and switches hyper's header timeout off; its listener is not ours to wrap. So
-//! the node accepts connections itself and hands each one to Rocket over loopback, byte for
-//! byte, keeping the few rules a public server needs:
+//! the node accepts connections itself, and serves each one's requests through Rocket in this
+//! process (see `dispatch`), keeping the few rules a public server needs:
 //!
 //! - at most `max_connections` are open (1,024, or fewer if the open-file limit would not hold
 //!   them: a connection costs three descriptors). A new connection beyond that closes the idle
@@ -17,25 +17,28 @@
 //! - a head that hyper would refuse with an empty answer (malformed, a request line or headers
 //!   too long) is refused here with the error JSON instead.
 //!
-//! The body of a request is not the gate's business: Rocket reads it under its own limits and
-//! deadline (see `intake`). Rocket sees the gate's loopback connection as the remote address,
-//! so [`client_addr`] maps each request back to the client's own.
+//! The gate watches each connection's bytes on their way between the socket and hyper, which
+//! serves the connection over an in-memory pipe: the rules above need to see where a head
+//! begins and ends, which hyper does not tell. A request's body is received under the bounds of
+//! `intake`.
 
+mod dispatch;
 mod head;
+
+pub(super) use dispatch::Dispatch;
 
 use crate::network::message::ErrorBody;
 use head::{find_head_end, framing, read_more, Body, HeadRefusal, MAX_HEAD};
 use rocket::http::Status;
-use rocket::Request;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream};
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 /// Open connections allowed by default.
@@ -52,6 +55,8 @@ const LINGER: Duration = Duration::from_secs(1);
 const LINGER_BYTES: u64 = 16 * 1024 * 1024;
 /// How often deadlines are checked.
 const SWEEP: Duration = Duration::from_millis(200);
+/// The in-memory pipe between a connection and hyper holds this much each way.
+const PIPE: usize = 64 * 1024;
 
 /// The gate's limits, from the node's settings.
 #[derive(Clone, Copy, Debug)]
@@ -89,11 +94,12 @@ enum Phase {
     Fresh,
     /// Receiving a request head, since its first byte.
     Head,
-    /// Receiving a request body; Rocket's body deadline applies.
+    /// Receiving a request body; the body deadline applies (see `intake`).
     Body,
-    /// The request is in; Rocket is working on it and has sent nothing yet.
+    /// The request is in; the node is working on it and has sent nothing yet.
     Waiting,
-    /// Rocket has answered (or is streaming its answer); the connection is idle between requests.
+    /// The node has answered (or is streaming its answer); the connection is idle between
+    /// requests.
     Answered,
     /// A chunked request body, passed through without framing: idle by activity alone.
     Raw,
@@ -131,7 +137,7 @@ struct Connection {
     /// Milliseconds since the gate's epoch when the phase began, or (answered, raw) when
     /// bytes last moved.
     since: AtomicU64,
-    /// Rocket sent bytes for the current request.
+    /// The node sent bytes for the current request.
     replied: AtomicBool,
     closing: AtomicU8,
     close: CancellationToken,
@@ -147,7 +153,7 @@ impl Connection {
         self.since.store(now, Ordering::SeqCst);
     }
 
-    /// The request is in: waiting for Rocket, unless it has already answered (an early error).
+    /// The request is in: waiting for the answer, unless it has already begun (an early error).
     fn request_sent(&self, now: u64) {
         self.enter(Phase::Waiting, now);
         if self.replied.load(Ordering::SeqCst) {
@@ -155,7 +161,7 @@ impl Connection {
         }
     }
 
-    /// Rocket sent bytes of an answer. Paired with [`Connection::request_sent`] through
+    /// The node sent bytes of an answer. Paired with [`Connection::request_sent`] through
     /// `replied` and the phase, so whichever runs second sees the other's write.
     fn answered(&self, now: u64) {
         self.replied.store(true, Ordering::SeqCst);
@@ -199,11 +205,9 @@ pub struct Gate {
     public: SocketAddr,
     limits: Limits,
     epoch: Instant,
-    /// Rocket's own (loopback) address, known once it listens.
-    upstream: watch::Sender<Option<SocketAddr>>,
-    /// Open connections by the local address of their loopback connection to Rocket, which is
-    /// what Rocket sees as the remote address.
-    connections: Mutex<HashMap<SocketAddr, Arc<Connection>>>,
+    /// Open connections, by the number they were accepted under.
+    connections: Mutex<HashMap<u64, Arc<Connection>>>,
+    accepted: AtomicU64,
     /// The gate stopped taking connections (the server is shutting down).
     stopping: AtomicBool,
 }
@@ -214,8 +218,8 @@ impl Gate {
             public,
             limits,
             epoch: Instant::now(),
-            upstream: watch::channel(None).0,
             connections: Mutex::new(HashMap::new()),
+            accepted: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
         }
     }
@@ -229,17 +233,12 @@ impl Gate {
         self.limits
     }
 
-    /// Tells the gate where Rocket listens; connections are handed over from then on.
-    pub fn set_upstream(&self, addr: SocketAddr) {
-        self.upstream.send_replace(Some(addr));
-    }
-
     /// Open connections.
     pub fn open(&self) -> usize {
         self.table().len()
     }
 
-    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, Arc<Connection>>> {
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Connection>>> {
         // A panic while holding this lock leaves only counters behind: the table stays usable.
         self.connections
             .lock()
@@ -250,17 +249,15 @@ impl Gate {
         self.epoch.elapsed().as_millis() as u64
     }
 
-    /// Accepts connections on `listener` until `shutdown` is cancelled, checking deadlines
-    /// meanwhile; then closes the quiet connections, and the others once answered.
-    pub async fn run(self: Arc<Self>, listener: TcpListener, shutdown: CancellationToken) {
-        let mut upstream = self.upstream.subscribe();
-        let upstream = tokio::select! {
-            addr = upstream.wait_for(Option::is_some) => match addr {
-                Ok(addr) => addr.expect("waited for an address"),
-                Err(_) => return,
-            },
-            _ = shutdown.cancelled() => return,
-        };
+    /// Accepts connections on `listener`, their requests served by `dispatch`, until
+    /// `shutdown` is cancelled, checking deadlines meanwhile; then closes the quiet
+    /// connections, and the others once answered.
+    pub(super) async fn run(
+        self: Arc<Self>,
+        listener: TcpListener,
+        dispatch: Arc<Dispatch>,
+        shutdown: CancellationToken,
+    ) {
         log::info!(
             "accepting up to {} connections on {} (request heads within {} s, idle ones closed \
              after {} s)",
@@ -275,7 +272,7 @@ impl Gate {
                 _ = shutdown.cancelled() => break,
                 _ = sweep.tick() => self.sweep(),
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, client)) => self.admit(stream, client, upstream).await,
+                    Ok((stream, client)) => self.admit(stream, client, &dispatch),
                     Err(e) => {
                         // Out of descriptors, most likely: wait for some to be freed rather
                         // than spin on the error.
@@ -299,7 +296,7 @@ impl Gate {
     }
 
     /// Takes one accepted connection, making room for it or refusing it.
-    async fn admit(self: &Arc<Self>, stream: TcpStream, client: SocketAddr, upstream: SocketAddr) {
+    fn admit(self: &Arc<Self>, stream: TcpStream, client: SocketAddr, dispatch: &Arc<Dispatch>) {
         if !self.make_room() {
             log::warn!(
                 "refused a connection from {client}: all {} connections are busy with requests",
@@ -313,18 +310,10 @@ impl Gate {
             ));
             return;
         }
-        let to_rocket = match TcpStream::connect(upstream).await {
-            Ok(s) => s,
-            Err(e) => {
-                log::error!("cannot reach the API behind the gate at {upstream}: {e}");
-                return;
-            }
-        };
-        let Ok(local) = to_rocket.local_addr() else {
-            return;
-        };
+        let (outer, inner) = tokio::io::duplex(PIPE);
+        tokio::spawn(dispatch.clone().serve(inner, client));
         let _ = stream.set_nodelay(true);
-        let _ = to_rocket.set_nodelay(true);
+        let id = self.accepted.fetch_add(1, Ordering::Relaxed);
         let connection = Arc::new(Connection {
             client,
             phase: AtomicU8::new(Phase::Fresh as u8),
@@ -333,18 +322,11 @@ impl Gate {
             closing: AtomicU8::new(Closing::Open as u8),
             close: CancellationToken::new(),
         });
-        // Registered before a byte reaches Rocket, so every request finds its client.
-        self.table().insert(local, connection.clone());
+        self.table().insert(id, connection.clone());
         let gate = self.clone();
         tokio::spawn(async move {
-            gate.pass(stream, to_rocket, &connection).await;
-            let mut table = gate.table();
-            if table
-                .get(&local)
-                .is_some_and(|c| Arc::ptr_eq(c, &connection))
-            {
-                table.remove(&local);
-            }
+            gate.pass(stream, outer, &connection).await;
+            gate.table().remove(&id);
         });
     }
 
@@ -383,16 +365,17 @@ impl Gate {
         }
     }
 
-    /// Passes one connection's bytes both ways until either side closes or the gate does.
-    async fn pass(&self, client: TcpStream, rocket: TcpStream, connection: &Connection) {
+    /// Passes one connection's bytes both ways between the client and hyper until either side
+    /// closes or the gate does.
+    async fn pass(&self, client: TcpStream, server: DuplexStream, connection: &Connection) {
         let (mut from_client, mut to_client) = client.into_split();
-        let (from_rocket, to_rocket) = rocket.into_split();
+        let (from_server, to_server) = tokio::io::split(server);
         let ended = {
-            let requests = self.requests(&mut from_client, to_rocket, connection);
-            let answers = self.answers(from_rocket, &mut to_client, connection);
+            let requests = self.requests(&mut from_client, to_server, connection);
+            let answers = self.answers(from_server, &mut to_client, connection);
             tokio::select! {
                 _ = connection.close.cancelled() => Ended::Closed,
-                // Rocket closed (after an answer that did not read the whole body, say), or
+                // hyper closed (after an answer that did not read the whole body, say), or
                 // the client stopped taking the answer: the connection is over.
                 _ = answers => Ended::Answered,
                 refused = requests => refused.map_or(Ended::Answered, Ended::Refused),
@@ -431,13 +414,13 @@ impl Gate {
         let _ = tokio::time::timeout(LINGER, drain).await;
     }
 
-    /// Client to Rocket: each request head checked and timed, then its body passed on. Ends
+    /// Client to hyper: each request head checked and timed, then its body passed on. Ends
     /// only with the refusal to answer if a head is refused; once the client has sent all it
-    /// will, or Rocket takes no more, it waits, leaving the last answer to flow.
+    /// will, or hyper takes no more, it waits, leaving the last answer to flow.
     async fn requests(
         &self,
         from_client: &mut OwnedReadHalf,
-        mut to_rocket: OwnedWriteHalf,
+        mut to_server: WriteHalf<DuplexStream>,
         connection: &Connection,
     ) -> Option<HeadRefusal> {
         let mut buffer: Vec<u8> = Vec::with_capacity(4096);
@@ -459,7 +442,7 @@ impl Gate {
                 match read_more(from_client, &mut buffer).await {
                     Ok(0) | Err(_) => {
                         // The client is done; let the last answer finish.
-                        let _ = to_rocket.shutdown().await;
+                        let _ = to_server.shutdown().await;
                         return pending_forever().await;
                     }
                     Ok(_) => {}
@@ -474,7 +457,7 @@ impl Gate {
                     connection.enter(Phase::Body, self.now());
                     let available = (buffer.len() - head_end) as u64;
                     let first = head_end + available.min(length) as usize;
-                    if to_rocket.write_all(&buffer[..first]).await.is_err() {
+                    if to_server.write_all(&buffer[..first]).await.is_err() {
                         return self.cut_off(connection).await;
                     }
                     buffer.drain(..first);
@@ -482,7 +465,7 @@ impl Gate {
                     // Most requests are whole by now; a copy would allocate its buffer anyway.
                     if rest > 0 {
                         let copied =
-                            tokio::io::copy(&mut from_client.take(rest), &mut to_rocket).await;
+                            tokio::io::copy(&mut from_client.take(rest), &mut to_server).await;
                         if copied.map_or(true, |n| n < rest) {
                             return self.cut_off(connection).await;
                         }
@@ -491,21 +474,21 @@ impl Gate {
                 }
                 Body::Chunked => {
                     connection.enter(Phase::Raw, self.now());
-                    if to_rocket.write_all(&buffer).await.is_err() {
+                    if to_server.write_all(&buffer).await.is_err() {
                         return self.cut_off(connection).await;
                     }
                     // From here on the gate passes bytes without framing: reading chunk sizes
-                    // is Rocket's job, and such clients are rare. Activity keeps it open.
+                    // is hyper's job, and such clients are rare. Activity keeps it open.
                     let mut chunk = vec![0; 16 * 1024];
                     loop {
                         match from_client.read(&mut chunk).await {
                             Ok(0) | Err(_) => {
-                                let _ = to_rocket.shutdown().await;
+                                let _ = to_server.shutdown().await;
                                 return pending_forever().await;
                             }
                             Ok(n) => {
                                 connection.touch(self.now());
-                                if to_rocket.write_all(&chunk[..n]).await.is_err() {
+                                if to_server.write_all(&chunk[..n]).await.is_err() {
                                     return self.cut_off(connection).await;
                                 }
                             }
@@ -516,7 +499,7 @@ impl Gate {
         }
     }
 
-    /// Rocket stopped taking the request (it answered without reading the whole body, and
+    /// hyper stopped taking the request (it answered without reading the whole body, and
     /// closed): the answer, if any, still flows to the client, then the connection ends, or
     /// the idle deadline ends it.
     async fn cut_off(&self, connection: &Connection) -> Option<HeadRefusal> {
@@ -524,16 +507,16 @@ impl Gate {
         pending_forever().await
     }
 
-    /// Rocket to client, noting when an answer has begun and when bytes last moved.
+    /// hyper to client, noting when an answer has begun and when bytes last moved.
     async fn answers(
         &self,
-        mut from_rocket: OwnedReadHalf,
+        mut from_server: ReadHalf<DuplexStream>,
         to_client: &mut OwnedWriteHalf,
         connection: &Connection,
     ) {
         let mut chunk = vec![0; 16 * 1024];
         loop {
-            let n = match from_rocket.read(&mut chunk).await {
+            let n = match from_server.read(&mut chunk).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
@@ -556,23 +539,11 @@ impl Closing {
     }
 }
 
-/// The client address behind `req`: the gate's client if the request came through the gate,
-/// else the socket's own remote address (Rocket's local client in tests, or a process on this
-/// host that dialled Rocket's loopback port directly).
-pub fn client_addr(req: &Request<'_>) -> Option<SocketAddr> {
-    let remote = req.remote()?;
-    let through_gate = req
-        .rocket()
-        .state::<Arc<Gate>>()
-        .and_then(|gate| gate.table().get(&remote).map(|c| c.client));
-    Some(through_gate.unwrap_or(remote))
-}
-
 /// How a connection's passing ended.
 enum Ended {
     /// The gate closed it (idle, or to make room): nothing more to say.
     Closed,
-    /// Rocket closed its side after answering.
+    /// hyper closed its side after answering.
     Answered,
     /// A head was refused, with this answer.
     Refused(HeadRefusal),

@@ -38,7 +38,7 @@ pub(super) struct Doc;
 async fn mine(
     node: &State<Node>,
     operator: Operator,
-    intake: Intake<'_>,
+    intake: Intake,
     data: Data<'_>,
 ) -> Result<(Status, Json<Mined>), ApiError> {
     operator.check()?;

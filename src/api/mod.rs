@@ -40,7 +40,7 @@ use rocket::fairing::AdHoc;
 use rocket::figment::providers::{Env, Format, Toml};
 use rocket::figment::{Figment, Profile};
 use rocket::{Build, Ignite, Rocket};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -139,11 +139,13 @@ async fn stop_on_signal(stopping: CancellationToken) {
     stopping.cancel();
 }
 
-/// A server ready to launch: its gate listening on the public address, Rocket ignited behind it.
+/// A server ready to launch: its gate listening on the public address, Rocket ignited to
+/// serve its requests.
 pub struct Server {
     rocket: Rocket<Ignite>,
     gate: Arc<Gate>,
     listener: tokio::net::TcpListener,
+    bodies: intake::BodyBounds,
     stopping: CancellationToken,
 }
 
@@ -153,14 +155,13 @@ impl Server {
         self.gate.public_addr()
     }
 
-    /// Rocket's own shutdown: notifying it stops the server at once (Rocket then waits out
-    /// its grace period for connections still open).
+    /// Rocket's own shutdown: notifying it stops the server as [`Server::stopping`] does.
     pub fn shutdown(&self) -> rocket::Shutdown {
         self.rocket.shutdown()
     }
 
     /// The orderly stop: cancelling it stops the gate, lets every connection that waits for an
-    /// answer get it, and then shuts Rocket down.
+    /// answer get it, and then shuts Rocket down (ending the event streams).
     pub fn stopping(&self) -> CancellationToken {
         self.stopping.clone()
     }
@@ -171,6 +172,7 @@ impl Server {
             rocket,
             gate,
             listener,
+            bodies,
             stopping,
         } = self;
         // Rocket shut down directly stops the gate too.
@@ -181,19 +183,18 @@ impl Server {
                 _ = stop.cancelled() => {}
             }
         });
-        let accepting = tokio::spawn(gate.clone().run(listener, stopping.clone()));
-        let (rocket_shutdown, drained) = (rocket.shutdown(), gate.clone());
-        tokio::spawn(async move {
-            stopping.cancelled().await;
-            drain(&drained).await;
-            rocket_shutdown.notify();
-        });
-        // Display marks Rocket's launch error as handled (unhandled ones panic on drop).
-        let served = rocket.launch().await.map_err(|e| anyhow!("{e}"));
+        // Rocket launches in this process, serving the gate's connections; its liftoff
+        // announces the node. Display marks its error as handled (unhandled ones panic on drop).
+        let client = rocket::local::asynchronous::Client::untracked(rocket)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        let dispatch = Arc::new(gate::Dispatch::new(client, bodies));
+        let accepting = tokio::spawn(gate.clone().run(listener, dispatch.clone(), stopping));
         accepting.await.context("the gate ended abnormally")?;
-        // Rocket has sent its last answers; let the gate pass them on before the process ends.
+        // Every connection waiting for its answer gets it before the process ends.
         drain(&gate).await;
-        served.map(drop)
+        dispatch.rocket().shutdown().notify();
+        Ok(())
     }
 }
 
@@ -233,18 +234,17 @@ pub async fn ignite_on(
         figment.extract().context("bad server configuration")?;
     let limits = gate::Limits::new(&node_settings, crate::files::open_file_limit());
     let gate = Arc::new(Gate::new(listener.local_addr()?, limits));
-    let behind = figment
-        .merge(("address", Ipv4Addr::LOCALHOST))
-        .merge(("port", 0));
-    let rocket = build(node, behind)
+    let rocket = build(node, figment)
         .manage(gate.clone())
         .ignite()
         .await
         .map_err(|e| anyhow!("{e}"))?;
+    let bodies = intake::BodyBounds::new(rocket.config(), &node_settings);
     Ok(Server {
         rocket,
         gate,
         listener,
+        bodies,
         stopping: CancellationToken::new(),
     })
 }
@@ -256,7 +256,6 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(AdHoc::config::<settings::Settings>())
         .attach(access::fairing(token_file))
-        .manage(intake::LargeBodies::default())
         .manage(conduct::Conduct::new())
         .attach(conduct::Scoring)
         .manage(node)
@@ -276,13 +275,9 @@ pub fn build(node: Node, figment: Figment) -> Rocket<Build> {
         .attach(AdHoc::on_liftoff("announce", |rocket| {
             Box::pin(async move {
                 let config = rocket.config();
-                let behind = SocketAddr::new(config.address, config.port);
                 let addr = match rocket.state::<Arc<Gate>>() {
-                    Some(gate) => {
-                        gate.set_upstream(behind);
-                        gate.public_addr()
-                    }
-                    None => behind,
+                    Some(gate) => gate.public_addr(),
+                    None => SocketAddr::new(config.address, config.port),
                 };
                 if let Some(node) = rocket.state::<Node>() {
                     node.peers().set_local_addr(addr);

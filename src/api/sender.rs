@@ -3,7 +3,6 @@
 //! before the handler reads the body.
 
 use super::error::ApiError;
-use super::gate::client_addr;
 use crate::network::{PeerUrl, PEER_HEADER};
 use crate::node::{Node, Sender};
 use rocket::request::{FromRequest, Outcome, Request};
@@ -30,7 +29,7 @@ impl<'r> FromRequest<'r> for ClaimedSender {
                 .map(|url| {
                     // The connection's address, not `client_ip()`, which believes `X-Real-IP`:
                     // the sender must not be able to pick the address it is checked against.
-                    Some(Sender::claimed(url, client_addr(req).map(|r| r.ip())))
+                    Some(Sender::claimed(url, req.remote().map(|r| r.ip())))
                 })
                 .map_err(|e| {
                     ApiError::bad_request("bad_peer_header", format!("{PEER_HEADER}: {e}"))

@@ -16,7 +16,8 @@
 //!   valid.
 //!
 //! An address refused for misbehaviour (see `conduct.rs`) is turned away first, with 429
-//! `misbehaving`.
+//! `misbehaving`; then a request the gate refused before Rocket saw it (a body too slow or
+//! over budget, see `intake`; a method no route could take), with the gate's error.
 //!
 //! A refused request is routed to [`refused`], which answers the error JSON; its handler never
 //! runs, so it changes nothing.
@@ -35,12 +36,17 @@ use rocket::Data;
 const REFUSED: &str = "/_refused";
 
 /// Why a request was refused, kept in the request's local cache for [`refused`].
-#[derive(Clone, Debug)]
-struct Refusal {
-    status: Status,
-    code: &'static str,
-    message: String,
-    retry_after: Option<u32>,
+#[derive(Clone, Debug, Default)]
+struct Refusal(Option<ApiError>);
+
+/// The gate's refusal of a request, noted before Rocket sees it and answered by the fairing.
+#[derive(Clone, Debug, Default)]
+struct Early(Option<ApiError>);
+
+/// Refuses `req` with `error` before it is routed: the gate's way to answer through Rocket,
+/// so the refusal is logged, counted and scored like every other.
+pub fn refuse_early(req: &Request<'_>, error: ApiError) {
+    req.local_cache(|| Early(Some(error)));
 }
 
 /// The fairing that checks every request (see the module's documentation).
@@ -68,21 +74,24 @@ impl Fairing for SameSite {
             .as_ref()
             .and_then(|u| u.host())
             .map(|h| h.to_string());
-        let client = super::gate::client_addr(req);
+        let client = req.remote();
         let misbehaving = client
             .zip(req.rocket().state::<Conduct>())
             .and_then(|(remote, conduct)| conduct.refused(remote.ip().to_canonical()));
+        let early = req.local_cache(Early::default).0.clone();
         let refused = match misbehaving {
-            Some(left) => Some(Refusal {
-                status: Status::TooManyRequests,
-                code: "misbehaving",
-                message: format!(
-                    "too many bad requests from this address; refused for {} s more",
-                    left.as_secs() + 1
-                ),
-                retry_after: Some(left.as_secs() as u32 + 1),
-            }),
-            None => refusal(req, has_body, &settings, public_host.as_deref()),
+            Some(left) => Some(
+                ApiError::new(
+                    Status::TooManyRequests,
+                    "misbehaving",
+                    format!(
+                        "too many bad requests from this address; refused for {} s more",
+                        left.as_secs() + 1
+                    ),
+                )
+                .retry_after(left.as_secs() as u32 + 1),
+            ),
+            None => early.or_else(|| refusal(req, has_body, &settings, public_host.as_deref())),
         };
         if let Some(refusal) = refused {
             log::info!(
@@ -92,7 +101,7 @@ impl Fairing for SameSite {
                 client,
                 refusal.message
             );
-            req.local_cache(|| Some(refusal));
+            req.local_cache(|| Refusal(Some(refusal)));
             req.set_method(Method::Get);
             req.set_uri(Origin::parse(REFUSED).expect("a valid path"));
         }
@@ -104,7 +113,7 @@ fn refusal(
     has_body: bool,
     config: &Settings,
     public_host: Option<&str>,
-) -> Option<Refusal> {
+) -> Option<ApiError> {
     let host = req.headers().get_one("Host");
     if let Some(host) = host {
         let name = host_name(host);
@@ -116,44 +125,41 @@ fn refusal(
                 .iter()
                 .any(|h| h.eq_ignore_ascii_case(name));
         if !allowed {
-            return Some(Refusal {
-                status: Status::Forbidden,
-                code: "bad_host",
-                message: format!(
+            return Some(ApiError::new(
+                Status::Forbidden,
+                "bad_host",
+                format!(
                     "Host {host:?} does not name this node (allowed: IP addresses, localhost, \
                      the public URL's host, and allowed_hosts)"
                 ),
-                retry_after: None,
-            });
+            ));
         }
     }
     if let Some(origin) = req.headers().get_one("Origin") {
         let own = host
             .is_some_and(|h| origin_authority(origin).is_some_and(|a| a.eq_ignore_ascii_case(h)));
         if !own && !config.allowed_origins.iter().any(|o| o == origin) {
-            return Some(Refusal {
-                status: Status::Forbidden,
-                code: "cross_origin",
-                message: format!(
+            return Some(ApiError::new(
+                Status::Forbidden,
+                "cross_origin",
+                format!(
                     "requests from {origin} are refused: only this node's own pages (and \
                      allowed_origins) may call it from a browser"
                 ),
-                retry_after: None,
-            });
+            ));
         }
     }
     let json = req.content_type().is_some_and(|c| c.is_json());
     if has_body && !json {
-        return Some(Refusal {
-            status: Status::UnsupportedMediaType,
-            code: "not_json",
-            message: format!(
+        return Some(ApiError::new(
+            Status::UnsupportedMediaType,
+            "not_json",
+            format!(
                 "{} {} takes a JSON body: send it with Content-Type: application/json",
                 req.method(),
                 req.uri().path()
             ),
-            retry_after: None,
-        });
+        ));
     }
     None
 }
@@ -180,30 +186,23 @@ fn origin_authority(origin: &str) -> Option<&str> {
 }
 
 /// The request guard of [`refused`]: the refusal the fairing recorded.
-struct Recorded(Option<Refusal>);
+struct Recorded(Option<ApiError>);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Recorded {
     type Error = std::convert::Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(Recorded(req.local_cache(|| None::<Refusal>).clone()))
+        Outcome::Success(Recorded(req.local_cache(Refusal::default).0.clone()))
     }
 }
 
 /// Answers a refused request with its error.
 #[rocket::get("/_refused")]
 fn refused(recorded: Recorded) -> ApiError {
-    match recorded.0 {
-        Some(r) => {
-            let error = ApiError::new(r.status, r.code, r.message);
-            match r.retry_after {
-                Some(seconds) => error.retry_after(seconds),
-                None => error,
-            }
-        }
-        None => ApiError::not_found("no such resource: GET /_refused".to_owned()),
-    }
+    recorded
+        .0
+        .unwrap_or_else(|| ApiError::not_found("no such resource: GET /_refused".to_owned()))
 }
 
 pub fn routes() -> Vec<rocket::Route> {

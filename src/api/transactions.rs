@@ -54,7 +54,7 @@ pub const DEFAULT_HISTORY_PAGE: usize = 50;
 async fn submit(
     node: &State<Node>,
     sender: ClaimedSender,
-    intake: Intake<'_>,
+    intake: Intake,
     body: Data<'_>,
 ) -> Result<(Status, Json<Submitted>), ApiError> {
     let sender = sender.into_inner()?;
