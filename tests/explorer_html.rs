@@ -154,6 +154,18 @@ async fn the_home_page_shows_the_tip_and_links_the_recent_blocks() {
         })
         .collect();
     assert!(listed.windows(2).all(|w| w[0] < w[1]), "{listed:?}");
+    // Each row tells the block's entries and size, as `GET /headers` does.
+    let headers: serde_json::Value =
+        serde_json::from_str(&get(&node, "/headers?from=3&limit=1").await.body).unwrap();
+    let tip_row = &home[listed[0]..listed[1]];
+    let (entries, bytes) = (
+        &headers["headers"][0]["entries"],
+        &headers["headers"][0]["bytes"],
+    );
+    assert!(
+        tip_row.contains(&format!("<td>{entries}</td><td>{bytes} B</td>")),
+        "{tip_row}"
+    );
 
     // The live explorer's page points browsers without JavaScript here, and its search box
     // reaches the search without a script.

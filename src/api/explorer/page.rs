@@ -37,8 +37,7 @@ pub(super) fn routes() -> Vec<rocket::Route> {
 
 /// Blocks the home page lists.
 const RECENT: usize = 20;
-/// Times the home page reads the tip and its recent blocks again when a reorganisation takes
-/// the tip it read off the main chain in between.
+/// Times the home page reads the tip and its recent blocks again when the tip moves in between.
 const HOME_TRIES: usize = 3;
 
 /// Where each page is, from its route: a link can only point where a route serves.
@@ -115,11 +114,11 @@ pub(super) async fn home_page(node: &State<Node>) -> Result<Page, Failed> {
     let mut status = node.status();
     let mut recent = Vec::new();
     for _ in 0..HOME_TRIES {
-        // The page of `GET /chain?from=&limit=`, anchored to the tip just read so the list
-        // ends in the tip the page names.
+        // Headers only, as `GET /headers` reads them: a block can be 2 MiB. Read again if the
+        // tip moved in between, so the list ends in the tip the page names.
         let from = Height::new(status.length.saturating_sub(RECENT as u64));
-        if let Some(blocks) = node.chain().branch_page(status.tip, from, RECENT).await? {
-            recent = blocks;
+        recent = node.chain().headers(from, RECENT).await?;
+        if recent.last().map(|h| h.header.hash()) == Some(status.tip) {
             break;
         }
         status = node.status();

@@ -12,6 +12,7 @@ use crate::network::message::{
     wire_name, AccountHistory, AccountView, HistoryItem, NodeStatus, TransactionView,
 };
 use crate::network::{PeerState, PeerView};
+use crate::storage::HeaderSummary;
 use maud::{html, Markup, DOCTYPE};
 use rocket::http::Status;
 use std::fmt::Display;
@@ -117,23 +118,19 @@ fn stat(label: &str, value: &str, id: &str) -> Markup {
 
 pub(super) fn home(
     status: &NodeStatus,
-    recent: &[Block],
+    recent: &[HeaderSummary],
     pending: &[Transfer],
     peers: &[PeerView],
 ) -> Markup {
     let usable = peers.iter().filter(|p| p.state == PeerState::Ok).count();
     let blocks = recent.iter().map(|b| {
-        let transfers = b
-            .transactions
-            .iter()
-            .filter(|t| matches!(t, Transaction::Transfer(_)))
-            .count();
+        let (height, hash_) = (b.header.height, b.header.hash());
         html! { tr {
-            td { (block_link(b.height(), html! { (b.height()) })) }
-            td { a href=(href::block(b.hash())) title=(b.hash()) { (hash(b.hash().short())) } }
+            td { (block_link(height, html! { (height) })) }
+            td { a href=(href::block(hash_)) title=(hash_) { (hash(hash_.short())) } }
             td { (b.header.timestamp.utc()) " UTC" }
-            td { (transfers) }
-            td { (b.transactions.len()) }
+            td { (b.entries) }
+            td { (b.bytes) " B" }
         } }
     });
     let mempool = pending.iter().map(|t| {
@@ -181,7 +178,7 @@ pub(super) fn home(
         }
         (section("recent", "Recent blocks", table(
             "recent-blocks",
-            &["Height", "Hash", "Mined", "Transfers", "Entries"],
+            &["Height", "Hash", "Mined", "Entries", "Size"],
             blocks.collect(),
             "No blocks yet.",
         )))
