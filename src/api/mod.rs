@@ -92,11 +92,8 @@ pub async fn serve_on(
     figment: Figment,
     listener: tokio::net::TcpListener,
 ) -> anyhow::Result<()> {
-    // The signals are the node's to handle, in the order above; Rocket would stop first and
-    // then wait out its grace period for the connections still open.
-    let figment = figment
-        .merge(("shutdown.ctrlc", false))
-        .merge(("shutdown.signals", Vec::<String>::new()));
+    // The signals are the node's to handle, in the order above (Rocket, launched in the
+    // process rather than on a socket of its own, listens for none).
     let server = ignite_on(node.clone(), figment, listener).await?;
     let stopping = server.stopping();
     tokio::spawn(stop_on_signal(stopping.clone()));
