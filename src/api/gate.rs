@@ -6,7 +6,7 @@
 //! process (see `dispatch`), keeping the few rules a public server needs:
 //!
 //! - at most `max_connections` are open (1,024, or fewer if the open-file limit would not hold
-//!   them: a connection costs three descriptors). A new connection beyond that closes the idle
+//!   them: a connection costs one descriptor). A new connection beyond that closes the idle
 //!   connection quiet the longest, one waiting for a request or already answered; if every
 //!   connection is busy with a request, the newcomer gets 503 `busy`;
 //! - a request head (request line and headers) must arrive whole within `head_timeout` (10 s)
@@ -72,7 +72,7 @@ impl Limits {
     pub fn new(settings: &super::settings::Settings, open_files: Option<u64>) -> Limits {
         let wanted = settings.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS);
         let affordable = open_files.map_or(usize::MAX, |files| {
-            (files.saturating_sub(RESERVED_FILES) / 3).max(1) as usize
+            files.saturating_sub(RESERVED_FILES).max(1) as usize
         });
         Limits {
             max_connections: wanted.min(affordable).max(1),
@@ -601,7 +601,7 @@ mod tests {
             Limits::new(&settings, None).max_connections,
             DEFAULT_MAX_CONNECTIONS
         );
-        // 1,024 descriptors: 128 kept back, three per connection.
-        assert_eq!(Limits::new(&settings, Some(1024)).max_connections, 298);
+        // 1,024 descriptors: 128 kept back, one per connection.
+        assert_eq!(Limits::new(&settings, Some(1024)).max_connections, 896);
     }
 }
