@@ -13,8 +13,9 @@ use crate::chain::{Block, BlockHash, Height};
 /// undo data and a transaction index for chains with signed transfers; version 3
 /// (`migrations/0003_peers.md`) adds the `peers` tree; version 4 (`migrations/0004_targets.md`)
 /// holds chains of block version 3, whose parameters may carry a retarget rule; version 5
-/// (`migrations/0005_history.md`) adds the `history` tree, each address's transactions.
-pub const SCHEMA_VERSION: u32 = 5;
+/// (`migrations/0005_history.md`) adds the `history` tree, each address's transactions; version
+/// 6 (`migrations/0006_history_by_block.md`) keeps them in one entry per address and block.
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The tree of peer records (schema version 3).
 pub(super) const PEERS_TREE: &str = "peers";
@@ -53,6 +54,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         describe: "index the main chain's transfers and rewards by address (wallet histories)",
         apply: build_history_index,
     },
+    Migration {
+        from: 5,
+        describe: "rebuild the history index with one entry per address and block",
+        apply: build_history_index,
+    },
 ];
 
 /// 2 -> 3. Opening a tree creates it if it is missing and leaves it alone if not, so running
@@ -71,7 +77,9 @@ fn allow_retarget_params(_db: &sled::Db, _meta: &sled::Tree) -> Result<(), Store
     Ok(())
 }
 
-/// 4 -> 5. Builds the history index from the main chain as the store holds it. The tree is
+/// 4 -> 5, and 5 -> 6. Builds the history index, in this build's layout, from the main chain
+/// as the store holds it. (A store of version 4 builds it twice on its way to 6: once per
+/// step, each idempotent.) The tree is
 /// cleared first, so a step cut short by a crash starts over and leaves no stale entry. Blocks
 /// are read one at a time: memory stays flat however long the chain.
 pub(super) fn build_history_index(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {

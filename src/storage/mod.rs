@@ -12,7 +12,7 @@
 //! - `undo`: main-chain block hash -> the accounts it changed, as they were before it, so a
 //!   reorganisation restores them exactly.
 //! - `txindex`: transaction id -> hash of the main-chain block holding it.
-//! - `history`: address, height, position -> each main-chain transfer and reward that pays
+//! - `history`: address, height -> the main-chain transfers and rewards of that block that pay
 //!   from or to the address, for a wallet's history (see [`history`]).
 //! - `peers`: peer URL -> what the node knows of that peer, as JSON (the network layer's
 //!   record; JSON so a record can gain fields without a schema step). Written on its own, outside

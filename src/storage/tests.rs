@@ -744,3 +744,50 @@ fn a_schema_4_store_gets_its_history_index_built() {
     assert_eq!(history_ids(&store, address_of(&alice), 10), expected);
     assert_eq!(history_ids(&store, miner(), 10), miners);
 }
+
+#[test]
+fn a_schema_5_store_gets_its_history_index_rebuilt_one_entry_per_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Some(params())).unwrap();
+    let genesis = store.block_at(Height::GENESIS).unwrap().unwrap();
+    let alice = key(1);
+    let a1 = child(&genesis, address_of(&alice), vec![]);
+    let a2 = child(
+        &a1,
+        miner(),
+        vec![
+            pay(&alice, miner(), 7, 0, 0),
+            pay(&alice, miner(), 8, 0, 1),
+            pay(&alice, address_of(&key(2)), 9, 0, 2),
+        ],
+    );
+    accept(&store, vec![a1, a2]);
+    let expected = history_ids(&store, address_of(&alice), 10);
+    assert_eq!(expected.len(), 4);
+    // One entry per address and block: alice's two blocks, the miner's one, key 2's one.
+    assert_eq!(store.history.len(), 4);
+    drop(store);
+    // What a version-5 build left behind: one entry per transaction and address, keyed
+    // address, height, index (44 bytes), which this layout cannot read.
+    {
+        let db = raw_db(dir.path());
+        let tree = db.open_tree(history::HISTORY_TREE).unwrap();
+        tree.clear().unwrap();
+        let mut old_key = address_of(&alice).as_bytes().to_vec();
+        old_key.extend_from_slice(&2u64.to_be_bytes());
+        old_key.extend_from_slice(&1u32.to_be_bytes());
+        tree.insert(old_key, &[0u8; 40][..]).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert(KEY_SCHEMA, &5u32.to_le_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path(), None).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(store.history.len(), 4);
+    assert_eq!(history_ids(&store, address_of(&alice), 10), expected);
+    // Paged one at a time, the cursor finds the older transactions inside its own block.
+    assert_eq!(history_ids(&store, address_of(&alice), 1), expected);
+    assert_eq!(history_ids(&store, address_of(&alice), 2), expected);
+}
