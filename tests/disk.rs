@@ -234,7 +234,13 @@ async fn a_full_disk_met_by_sled_itself_keeps_reads_and_every_acknowledged_block
     let (mut child, url) = start("8");
     let blocks = common::fetch_chain(&url).await;
     let held: Vec<String> = blocks[1..].iter().map(|b| b.hash().to_string()).collect();
-    assert_eq!(held, acknowledged, "every acknowledged block, in order");
+    // A write sled failed may have reached the disk before it failed: the two refused blocks
+    // were never acknowledged, and either may or may not be there, as after any failed commit.
+    // Every acknowledged one is, in order.
+    assert!(
+        held.starts_with(&acknowledged) && held.len() <= acknowledged.len() + 2,
+        "every acknowledged block, in order: held {held:?}, acknowledged {acknowledged:?}"
+    );
     let resp = client
         .post(format!("{url}/mine"))
         .json(&json!({ "transactions": ["space is back"] }))
