@@ -390,8 +390,9 @@ async fn answer_on(mut socket: tokio::net::TcpStream) -> (u16, String) {
 }
 
 /// No client can make the node hold many large bodies at once, or hold a connection by sending
-/// its body slowly: past eight large bodies being read, one more is 503 with `Retry-After`, and
-/// a body that stops arriving is 408 after the deadline (1 s here).
+/// its body slowly: past eight large bodies being read, one more is 503 with `Retry-After`, a
+/// body that stops arriving is 408 after the deadline (1 s here), and one declared larger than
+/// any route takes is 413 unread.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_and_slow_bodies_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
@@ -421,6 +422,10 @@ async fn large_and_slow_bodies_are_bounded() {
     // Once they are gone, a large body is read again (and refused for what it is).
     let (code, text) = answer_on(stalled_post(node.addr, large + 10, large + 10).await).await;
     assert_eq!(code, 400, "{text}");
+    // A body declared past every limit is refused unread: 413 at once, not 408 at the deadline.
+    let (code, text) = answer_on(stalled_post(node.addr, 64 * large, 0).await).await;
+    assert_eq!(code, 413, "{text}");
+    assert!(text.contains(r#""error":"too_large""#), "{text}");
     assert_eq!(node.node.tip().height.get(), 0);
 }
 

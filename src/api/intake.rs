@@ -65,7 +65,8 @@ impl BodyBounds {
     }
 
     /// Receives `body` within the deadline and the budget. At most one byte past the largest
-    /// limit is kept: the route that takes the body then refuses it for its size.
+    /// limit is kept: the route that takes the body then refuses it for its size. A body
+    /// declared larger than every limit is refused unread.
     pub async fn receive(&self, body: Incoming) -> Result<Received, ApiError> {
         use hyper::body::Body as _;
         if body.is_end_stream() {
@@ -73,6 +74,9 @@ impl BodyBounds {
                 bytes: Vec::new(),
                 permit: None,
             });
+        }
+        if body.size_hint().lower() > self.limit as u64 {
+            return Err(too_large(self.limit));
         }
         let deadline = self.deadline;
         tokio::time::timeout(deadline, self.read(body))
@@ -115,6 +119,14 @@ impl BodyBounds {
     }
 }
 
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        Status::PayloadTooLarge,
+        "too_large",
+        format!("the body exceeds the {limit}-byte limit"),
+    )
+}
+
 fn busy() -> ApiError {
     ApiError::new(
         Status::ServiceUnavailable,
@@ -149,11 +161,7 @@ pub async fn read_body(body: Data<'_>, intake: &Intake) -> Result<Vec<u8>, ApiEr
         .await
         .map_err(|e| ApiError::bad_request("bad_body", format!("cannot read the body: {e}")))?;
     if bytes.len() > limit {
-        return Err(ApiError::new(
-            Status::PayloadTooLarge,
-            "too_large",
-            format!("the body exceeds the {limit}-byte limit"),
-        ));
+        return Err(too_large(limit));
     }
     Ok(bytes)
 }
