@@ -777,12 +777,9 @@ fn a_schema_5_store_gets_its_history_index_rebuilt_one_entry_per_block() {
         old_key.extend_from_slice(&2u64.to_be_bytes());
         old_key.extend_from_slice(&1u32.to_be_bytes());
         tree.insert(old_key, &[0u8; 40][..]).unwrap();
-        db.open_tree("meta")
-            .unwrap()
-            .insert(KEY_SCHEMA, &5u32.to_le_bytes())
-            .unwrap();
         db.flush().unwrap();
     }
+    set_schema(dir.path(), 5);
     let store = Store::open(dir.path(), None).unwrap();
     assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(store.history.len(), 4);
