@@ -97,6 +97,13 @@ pub(super) fn framing(head: &[u8]) -> Result<Body, HeadRefusal> {
         }
         Err(e) => return Err(HeadRefusal::bad(format!("malformed request: {e}"))),
     }
+    // httparse takes some targets hyper's URI parser refuses (a backquote, say).
+    let target = request.path.unwrap_or_default();
+    if hyper::Uri::try_from(target).is_err() {
+        return Err(HeadRefusal::bad(format!(
+            "the request target {target:?} is not a valid URI"
+        )));
+    }
     let named = |name: &'static str| {
         request
             .headers
