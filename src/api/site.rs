@@ -16,8 +16,8 @@
 //!   valid.
 //!
 //! An address refused for misbehaviour (see `conduct.rs`) is turned away first, with 429
-//! `misbehaving`; then a request the gate refused before Rocket saw it (a body too slow or
-//! over budget, see `intake`; a method no route could take), with the gate's error.
+//! `misbehaving`; then a request the gate refused before Rocket saw it (a body too slow, too
+//! large or over budget, see `intake`; a method no route could take), with the gate's error.
 //!
 //! A refused request is routed to [`refused`], which answers the error JSON; its handler never
 //! runs, so it changes nothing.
