@@ -554,6 +554,26 @@ fn wallet_list_history_and_the_lookups_show_what_the_node_holds() {
     );
     let looked = cli(&["address", &alice, "--node", url]).ok();
     assert!(looked.stdout.contains("balance") && looked.stdout.contains("CONFIRMATIONS"));
+    // A wallet's name stands for its address, and the view names the wallet.
+    let named = cli(&["address", "alice", "--wallet-dir", &keys, "--node", url]).ok();
+    assert!(named.stdout.contains("wallet alice"), "{}", named.stdout);
+    assert!(named.stdout.contains(&alice), "{}", named.stdout);
+    let unknown = cli(&[
+        "address",
+        "carol",
+        "--json",
+        "--wallet-dir",
+        &keys,
+        "--node",
+        url,
+    ]);
+    assert_eq!(unknown.code, Some(1));
+    assert_eq!(unknown.json()["error"], "bad_address");
+    assert!(
+        unknown.stderr.contains("no wallet has that name"),
+        "{}",
+        unknown.stderr
+    );
     let bad = cli(&[
         "address",
         "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",

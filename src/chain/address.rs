@@ -43,6 +43,9 @@ pub enum AddressError {
          missing or extra (copy the address again)"
     )]
     Checksum { input: String },
+    /// No bech32 separator at all: a name, a word, a hash; not an address mistyped.
+    #[error("{input:?} is not an address: ferrochain addresses start with \"fc1\"")]
+    NotBech32 { input: String },
     #[error("{input:?} is not an address: {reason}")]
     Malformed { input: String, reason: String },
     #[error("{input:?} is an address of another network (prefix {prefix:?}, expected \"fc\")")]
@@ -126,6 +129,11 @@ impl FromStr for Address {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if is_bitcoin(s) {
             return Err(AddressError::Bitcoin {
+                input: s.to_owned(),
+            });
+        }
+        if !s.contains('1') {
+            return Err(AddressError::NotBech32 {
                 input: s.to_owned(),
             });
         }
@@ -216,6 +224,13 @@ mod tests {
         let typo = format!("{}{swapped}{}", &good[..i], &good[i + 1..]);
         let err = typo.parse::<Address>().unwrap_err();
         assert!(err.to_string().contains("checksum does not match"), "{err}");
+
+        // A word, a name or a hash is not a mistyped address: no bech32 separator at all.
+        for word in ["alice", "hello", "xyz", &"ab".repeat(32)] {
+            let err = word.parse::<Address>().unwrap_err();
+            assert_eq!(err, AddressError::NotBech32 { input: word.into() }, "{err}");
+            assert!(err.to_string().ends_with("start with \"fc1\""), "{err}");
+        }
 
         let messages = [
             bad_char.parse::<Address>().unwrap_err().to_string(),

@@ -140,9 +140,12 @@ pub enum ClientCommand {
     },
     /// An address's balance, pending transfers and latest history.
     Address {
-        /// The address (fc1...).
-        #[arg(value_name = "fc1...")]
+        /// The address (fc1...), or the name of a wallet in the keystore.
+        #[arg(value_name = "fc1...|WALLET")]
         address: String,
+        /// The keystore directory, where a wallet's name is looked up.
+        #[arg(long, value_name = "DIR", default_value = crate::wallet::DEFAULT_DIR)]
+        wallet_dir: PathBuf,
         #[command(flatten)]
         endpoint: Endpoint,
     },
@@ -396,7 +399,14 @@ impl ClientCommand {
             }),
             ClientCommand::Block { id, endpoint } => endpoint.run(Action::Block(id)),
             ClientCommand::Tx { id, endpoint } => endpoint.run(Action::Transaction(id)),
-            ClientCommand::Address { address, endpoint } => endpoint.run(Action::Address(address)),
+            ClientCommand::Address {
+                address,
+                wallet_dir,
+                endpoint,
+            } => endpoint.run(Action::Address {
+                text: address,
+                wallet_dir,
+            }),
             ClientCommand::Wallet { action, wallet_dir } => wallet::run(action, wallet_dir),
             ClientCommand::Send {
                 from,

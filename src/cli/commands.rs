@@ -12,7 +12,7 @@ use crate::chain::{Address, AddressError, Amount};
 use crate::chain::{Height, Transaction, TxPosition};
 use crate::network::message::{ErrorBody, Peers, Submitted, Verification};
 use crate::network::PeerUrl;
-use crate::wallet::{Wallet, WalletError};
+use crate::wallet::{Keystore, Wallet, WalletError};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::Write;
 use std::process::ExitCode;
@@ -70,8 +70,11 @@ pub enum Action {
     Block(String),
     /// One transaction, by id as typed.
     Transaction(String),
-    /// An address as typed: its account and latest history.
-    Address(String),
+    /// An address or a wallet's name as typed: its account and latest history.
+    Address {
+        text: String,
+        wallet_dir: std::path::PathBuf,
+    },
     /// Sign a transfer here with `from`'s key and submit it.
     Send {
         from: Arc<Wallet>,
@@ -134,6 +137,8 @@ impl CommandError {
             CommandError::Client(e) => e.code(),
             CommandError::Verify(VerifyError::GenesisMismatch { .. }) => "unknown_chain",
             CommandError::Verify(_) => "bad_chain",
+            // Text that is neither a wallet nor an address is a bad address, wherever it came.
+            CommandError::Wallet(WalletError::Unresolved { .. }) => "bad_address",
             CommandError::Wallet(_) => "wallet",
             CommandError::Address(_) => "bad_address",
             CommandError::Passphrase(_) => "passphrase",
@@ -291,8 +296,10 @@ pub fn execute(client: &Client, format: Format, action: Action) -> Result<(), Co
                 false => print(&view::transaction_status(&found.value)),
             }
         }
-        Action::Address(text) => {
-            let address: Address = text.parse()?;
+        Action::Address { text, wallet_dir } => {
+            let address = Keystore::new(wallet_dir).resolve(&text)?;
+            // Named when it was a wallet's name rather than the address itself.
+            let name = text.parse::<Address>().is_err().then_some(text);
             let account = client.account(&address)?;
             let history = client.history(&address, None, ADDRESS_HISTORY)?;
             match json {
@@ -303,8 +310,8 @@ pub fn execute(client: &Client, format: Format, action: Action) -> Result<(), Co
                 )),
                 false => print(&format!(
                     "{}\n\n{}",
-                    view::account(None, &account.value),
-                    view::history(None, &history.value)
+                    view::account(name.as_deref(), &account.value),
+                    view::history(name.as_deref(), &history.value)
                 )),
             }
         }
